@@ -1,0 +1,477 @@
+"""State machine definitions: every Task that invokes Lambda, in every definition form.
+
+Text forms (``DefinitionString`` as a string, ``Fn::Sub`` or ``Fn::Join``) are rendered into
+pieces; each hole (an intrinsic, a placeholder) becomes a sentinel in a *skeleton* string that
+``json.loads`` parses in C. Targets are then found in the parsed tree and mapped back to the
+pieces they came from, so that a rewrite edits the source in place. ``Definition`` objects
+are walked directly.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .inventory import Inventory, Resource
+from .pieces import Opaque, Path, Piece, render, render_or_slot, split_substitutions
+from .references import Item, Resolution, classify, resolve_pieces
+from .report import Diagnostic, TransformError, format_path
+
+OPEN, CLOSE, BARE = "\ue000", "\ue001", "\ue002"
+_SENTINEL = re.compile("\ue000([0-9]+)\ue001")
+_RESERVED = re.compile("[\ue000-\ue002]|\\\\u[eE]00[0-2]")
+_JSON_STRING_OR_SENTINEL = re.compile(r'"(?:[^"\\]|\\.)*"|\ue000[0-9]+\ue001', re.DOTALL)
+
+
+@dataclass(slots=True)
+class Target:
+    """A place in a definition that names the function a Task invokes."""
+
+    path: Path  # template path of the value
+    field: str  # "Resource" or "FunctionName"
+    pieces: list[tuple[Piece, int, int]]  # the value's content: piece, rendered lo, hi
+    items: list[Item]
+    resolution: Resolution
+    note: str = ""  # why the content could not be located, when it could not
+
+
+@dataclass(slots=True)
+class DefinitionView:
+    """One state machine's definition, as far as the macro can see it."""
+
+    machine: Resource
+    form: str  # "object", "string", "s3", "none", "opaque"
+    path: Path  # template path of Definition / DefinitionString
+    substitutions: dict[str, Any] | None
+    targets: list[Target] = field(default_factory=list)
+    all_pieces: list[Piece] = field(default_factory=list)  # for counting placeholder uses
+    # Left alone, with the reason: (code, path, message).
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def definition_property(machine: Resource) -> str | None:
+    properties = machine.properties
+    if machine.sam:
+        for name in ("Definition", "DefinitionUri"):
+            if name in properties:
+                return name
+        return None
+    for name in ("Definition", "DefinitionString", "DefinitionS3Location"):
+        if name in properties:
+            return name
+    return None
+
+
+def analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
+    base: Path = ("Resources", machine.logical_id, "Properties")
+    properties = machine.properties
+    raw_subs = properties.get("DefinitionSubstitutions")
+    substitutions = raw_subs if type(raw_subs) is dict else None
+    prop = definition_property(machine)
+    if prop is None:
+        return DefinitionView(machine, "none", base, substitutions)
+    path = (*base, prop)
+    value = properties[prop]
+    if prop in ("DefinitionS3Location", "DefinitionUri"):
+        view = DefinitionView(machine, "s3", path, substitutions)
+        view.notes.append(
+            (
+                "PV105",
+                format_path(path),
+                "the definition lives outside the template; only DefinitionSubstitutions "
+                "values that name functions of this template are pinned",
+            )
+        )
+        return view
+    if raw_subs is not None and substitutions is None:
+        view = DefinitionView(machine, "opaque", path, None)
+        view.notes.append(
+            (
+                "PV105",
+                format_path((*base, "DefinitionSubstitutions")),
+                "DefinitionSubstitutions is not a mapping; the definition cannot be read",
+            )
+        )
+        return view
+    if prop == "Definition":
+        if type(value) is not dict:
+            return _opaque(machine, path, substitutions, "Definition is not an object")
+        view = DefinitionView(machine, "object", path, substitutions)
+        _ObjectScan(view, inventory).run(value)
+        return view
+    try:
+        pieces = render(value, path, standalone=False)
+    except Opaque:
+        return _opaque(
+            machine, path, substitutions, "DefinitionString is built by an intrinsic function"
+        )
+    view = DefinitionView(machine, "string", path, substitutions)
+    _TextScan(view, inventory, pieces).run()
+    return view
+
+
+def _opaque(
+    machine: Resource, path: Path, substitutions: dict[str, Any] | None, why: str
+) -> DefinitionView:
+    view = DefinitionView(machine, "opaque", path, substitutions)
+    view.notes.append(("PV105", format_path(path), f"{why}; its Tasks cannot be seen"))
+    return view
+
+
+def _problem(path: Path, message: str) -> TransformError:
+    return TransformError([Diagnostic("PV904", format_path(path), message)])
+
+
+# --- the ASL walk ---------------------------------------------------------------------
+
+
+def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every Task state with its path, in document order: States, Parallel Branches, Map
+    ItemProcessor and Iterator, at any depth (no recursion: depth is the user's)."""
+    stack: list[tuple[Iterator[tuple[Any, Any]], Path]] = []
+
+    def push(container: Any, where: Path) -> None:
+        if type(container) is not dict:
+            raise _problem(where, "must be an object with States")
+        states = container.get("States")
+        if type(states) is not dict:
+            raise _problem((*where, "States"), "must be an object of states")
+        stack.append((iter(states.items()), (*where, "States")))
+
+    push(machine, path)
+    while stack:
+        states_iter, where = stack[-1]
+        entry = next(states_iter, None)
+        if entry is None:
+            stack.pop()
+            continue
+        name, state = entry
+        state_path = (*where, str(name))
+        if type(state) is not dict:
+            raise _problem(state_path, "must be an object")
+        kind = state.get("Type")
+        if kind == "Task":
+            yield state_path, state
+        elif kind == "Parallel":
+            branches = state.get("Branches")
+            if not isinstance(branches, list):
+                raise _problem((*state_path, "Branches"), "must be a list")
+            for index in reversed(range(len(branches))):
+                push(branches[index], (*state_path, "Branches", index))
+        elif kind == "Map":
+            for key in ("ItemProcessor", "Iterator"):
+                if key in state:
+                    push(state[key], (*state_path, key))
+
+
+def _is_jsonata(value: Any) -> bool:
+    return (
+        isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
+    )
+
+
+def _function_name_field(
+    state_path: Path, state: dict[str, Any]
+) -> tuple[Path, Any, str | None, str | None]:
+    """``(path, value, dynamic_reason, qualifier)`` of the integration's FunctionName."""
+    for key in ("Parameters", "Arguments"):
+        if key not in state:
+            continue
+        args = state[key]
+        where = (*state_path, key)
+        if _is_jsonata(args):
+            return where, None, f"{key} is a JSONata expression", None
+        if type(args) is not dict:
+            continue
+        qualifier = args.get("Qualifier", args.get("Qualifier.$"))
+        qualifier_text = qualifier if isinstance(qualifier, str) else None
+        if "FunctionName.$" in args:
+            return (*where, "FunctionName.$"), None, "FunctionName.$ is read at run time", None
+        if "FunctionName" in args:
+            value = args["FunctionName"]
+            if _is_jsonata(value):
+                return (*where, "FunctionName"), None, "FunctionName is a JSONata expression", None
+            return (*where, "FunctionName"), value, None, qualifier_text
+    return state_path, None, "the lambda:invoke integration names no FunctionName", None
+
+
+# --- scanning ------------------------------------------------------------------------
+
+
+class _Scan:
+    """What object and text scans share: turning a Task's values into targets."""
+
+    def __init__(self, view: DefinitionView, inventory: Inventory) -> None:
+        self.view = view
+        self.inventory = inventory
+
+    def content(self, path: Path, value: Any) -> tuple[list[tuple[Piece, int, int]], str]:
+        raise NotImplementedError
+
+    def items_of(self, path: Path, value: Any) -> list[Item]:
+        raise NotImplementedError
+
+    def scan_task(self, state_path: Path, state: dict[str, Any]) -> None:
+        resource_path = (*state_path, "Resource")
+        resource = state.get("Resource")
+        if resource is None:
+            return
+        resolution = classify(
+            self.items_of(resource_path, resource), self.inventory, name_allowed=False
+        )
+        if resolution.kind == "integration":
+            path, value, dynamic, qualifier = _function_name_field(state_path, state)
+            if dynamic is not None:
+                self.note("PV102", path, f"{dynamic}; the macro cannot pin it")
+                return
+            items = self.items_of(path, value)
+            resolution = classify(items, self.inventory, name_allowed=True)
+            if qualifier is not None and resolution.kind == "function":
+                kind = "version" if qualifier.isdigit() else "mutable"
+                resolution = Resolution(
+                    kind, resolution.function, f"Qualifier {qualifier!r} is set"
+                )
+            self.add_target(path, "FunctionName", value, items, resolution)
+        else:
+            self.add_target(
+                resource_path,
+                "Resource",
+                resource,
+                self.items_of(resource_path, resource),
+                resolution,
+            )
+
+    def add_target(
+        self, path: Path, field_name: str, value: Any, items: list[Item], resolution: Resolution
+    ) -> None:
+        if resolution.kind == "other":
+            return
+        pieces: list[tuple[Piece, int, int]] = []
+        note = ""
+        if resolution.kind == "function":
+            pieces, note = self.content(path, value)
+        self.view.targets.append(Target(path, field_name, pieces, items, resolution, note))
+
+    def note(self, code: str, path: Path, message: str) -> None:
+        self.view.notes.append((code, format_path(path), message))
+
+
+class _ObjectScan(_Scan):
+    """A ``Definition`` object: values are strings or intrinsics in place."""
+
+    def run(self, definition: dict[str, Any]) -> None:
+        keys = frozenset(self.view.substitutions or ())
+        # Pieces of every string with a placeholder, by path: target values reuse them, so
+        # each placeholder is one piece whether it is counted or rewritten.
+        self.by_path: dict[Path, list[Piece]] = {}
+        if keys:
+            for path, pieces in _object_pieces(definition, self.view.path, keys):
+                self.by_path[path] = pieces
+                self.view.all_pieces.extend(pieces)
+        for state_path, state in iter_tasks(definition, self.view.path):
+            self.scan_task(state_path, state)
+
+    def _pieces(self, path: Path, value: Any) -> list[Piece]:
+        cached = self.by_path.get(path)
+        if cached is not None:
+            return cached
+        keys = frozenset(self.view.substitutions or ())
+        return split_substitutions(render_or_slot(value, path), keys)
+
+    def items_of(self, path: Path, value: Any) -> list[Item]:
+        return resolve_pieces(self._pieces(path, value), self.inventory, self.view.substitutions)
+
+    def content(self, path: Path, value: Any) -> tuple[list[tuple[Piece, int, int]], str]:
+        return [(p, 0, len(p.text)) for p in self._pieces(path, value)], ""
+
+
+def _object_pieces(
+    value: Any, path: Path, keys: frozenset[str]
+) -> Iterator[tuple[Path, list[Piece]]]:
+    """The pieces of every string and Sub with a placeholder in a Definition object."""
+    stack: list[tuple[Any, Path]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            if "${" in node:
+                yield where, split_substitutions(render(node, where), keys)
+        elif type(node) is dict:
+            if "Fn::Sub" in node and len(node) == 1:
+                try:
+                    yield where, split_substitutions(render(node, where), keys)
+                    continue
+                except Opaque:
+                    pass
+            stack.extend((v, (*where, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(node))
+
+
+class _TextScan(_Scan):
+    """A DefinitionString: rendered to a skeleton, parsed once, mapped back to pieces."""
+
+    def __init__(self, view: DefinitionView, inventory: Inventory, pieces: list[Piece]) -> None:
+        super().__init__(view, inventory)
+        keys = frozenset(view.substitutions or ())
+        self.pieces = split_substitutions(pieces, keys)
+        view.all_pieces = self.pieces
+        self.holes: list[int] = []  # hole number -> piece index
+        self.starts: list[int] = []  # skeleton offset of each piece
+        self.ends: list[int] = []
+        self.skeleton = ""
+
+    def build(self, bare: frozenset[int]) -> str:
+        parts: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        holes: list[int] = []
+        offset = 0
+        for index, piece in enumerate(self.pieces):
+            if piece.is_hole:
+                number = len(holes)
+                holes.append(index)
+                if number in bare:
+                    text = f'"{BARE}{number}{CLOSE}"'
+                    starts.append(offset + 1)
+                    ends.append(offset + len(text) - 1)
+                else:
+                    text = f"{OPEN}{number}{CLOSE}"
+                    starts.append(offset)
+                    ends.append(offset + len(text))
+            else:
+                text = piece.text
+                starts.append(offset)
+                ends.append(offset + len(text))
+            parts.append(text)
+            offset += len(text)
+        self.holes, self.starts, self.ends = holes, starts, ends
+        self.skeleton = "".join(parts)
+        return self.skeleton
+
+    def run(self) -> None:
+        path = self.view.path
+        for piece in self.pieces:
+            if not piece.is_hole and _RESERVED.search(piece.text):
+                raise _problem(
+                    path,
+                    "contains the characters U+E000 to U+E002, which the "
+                    "macro reserves; remove them from the definition",
+                )
+        skeleton = self.build(frozenset())
+        try:
+            tree = self._loads(skeleton)
+        except json.JSONDecodeError:
+            # Placeholders outside JSON strings ("TimeoutSeconds": ${T}): quote them.
+            bare = frozenset(
+                int(m.group(0)[1:-1])
+                for m in _JSON_STRING_OR_SENTINEL.finditer(skeleton)
+                if m.group(0)[0] == OPEN
+            )
+            skeleton = self.build(bare)
+            try:
+                tree = self._loads(skeleton)
+            except json.JSONDecodeError as error:
+                raise _problem(
+                    path,
+                    f"not valid JSON after substitution at line {error.lineno} column "
+                    f"{error.colno}: {error.msg}",
+                ) from None
+        for state_path, state in iter_tasks(tree, path):
+            self.scan_task(state_path, state)
+
+    def _loads(self, skeleton: str) -> Any:
+        try:
+            return json.loads(skeleton)
+        except RecursionError:
+            raise _problem(self.view.path, "nested too deeply to read") from None
+
+    def _parts(self, value: Any) -> list[str | int] | None:
+        """The value as literal strings and hole numbers, or None if it is not a string."""
+        if not isinstance(value, str):
+            return None
+        if value.startswith(BARE) and value.endswith(CLOSE):
+            return [int(value[1:-1])]
+        split = _SENTINEL.split(value)
+        return [int(p) if i % 2 else p for i, p in enumerate(split)]
+
+    def items_of(self, path: Path, value: Any) -> list[Item]:
+        parts = self._parts(value)
+        if parts is None:
+            return []
+        items: list[Item] = []
+        subs = self.view.substitutions
+        for part in parts:
+            if isinstance(part, int):
+                piece = self.pieces[self.holes[part]]
+                items.extend(resolve_pieces([piece], self.inventory, subs))
+            elif part:
+                items.append(part)
+        return items
+
+    def content(self, path: Path, value: Any) -> tuple[list[tuple[Piece, int, int]], str]:
+        span = self._span(path, value)
+        if isinstance(span, str):
+            return [], span
+        return self._pieces_in(*span), ""
+
+    def _span(self, path: Path, value: Any) -> tuple[int, int] | str:
+        """Where the value's content sits in the skeleton."""
+        parts = self._parts(value)
+        if parts is None:
+            return "not a string"
+        numbers = [p for p in parts if isinstance(p, int)]
+        if not numbers:
+            return self._find_literal(path, str(value))
+        first = self.holes[numbers[0]]
+        last = self.holes[numbers[-1]]
+        if len(parts) == 1:  # a bare placeholder
+            return self.starts[first], self.ends[first]
+        texts = [p for p in parts if isinstance(p, str)]
+        start = self.starts[first] - len(texts[0])
+        end = self.ends[last] + len(texts[-1])
+        # The literal text around and between the holes must be in the skeleton verbatim
+        # (JSON escapes in an ARN would make the offsets differ).
+        skeleton = self.skeleton
+        rebuilt = "".join(f"{OPEN}{p}{CLOSE}" if isinstance(p, int) else p for p in parts)
+        if start < 1 or skeleton[start:end] != rebuilt or skeleton[start - 1] != '"':
+            return "the value uses JSON escapes"
+        return start, end
+
+    def _find_literal(self, path: Path, value: str) -> tuple[int, int] | str:
+        """A literal value's offsets: try each occurrence, keep the one at ``path``."""
+        needle = json.dumps(value, ensure_ascii=False)
+        skeleton = self.skeleton
+        position = skeleton.find(needle)
+        relative = path[len(self.view.path) :]
+        while position >= 0:
+            probe = skeleton[:position] + '"\ue003"' + skeleton[position + len(needle) :]
+            try:
+                if _get(json.loads(probe), relative) == "\ue003":
+                    return position + 1, position + len(needle) - 1
+            except (json.JSONDecodeError, RecursionError):
+                pass
+            position = skeleton.find(needle, position + 1)
+        return "the literal could not be located in the text"
+
+    def _pieces_in(self, start: int, end: int) -> list[tuple[Piece, int, int]]:
+        out: list[tuple[Piece, int, int]] = []
+        index = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        while index < len(self.pieces) and self.starts[index] < end:
+            lo = max(start, self.starts[index])
+            hi = min(end, self.ends[index])
+            if hi > lo:
+                offset = self.starts[index]
+                out.append((self.pieces[index], lo - offset, hi - offset))
+            index += 1
+        return out
+
+
+def _get(tree: Any, path: Path) -> Any:
+    node = tree
+    for key in path:
+        node = node[key]
+    return node

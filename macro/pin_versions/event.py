@@ -1,0 +1,71 @@
+"""The macro request and response (CloudFormation's macro contract), typed and read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .report import fail
+
+FN_TRANSFORM_MESSAGE = (
+    "PinVersions is a template-level macro: list it under Transform at the top of the "
+    "template (Transform: PinVersions), not in Fn::Transform"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MacroRequest:
+    request_id: str
+    region: str | None
+    account_id: str | None
+    fragment: dict[str, Any]
+    parameter_values: Mapping[str, Any]
+
+
+def _optional_str(event: Mapping[str, Any], key: str) -> str | None:
+    value = event.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def request_id_of(event: Any) -> str:
+    if isinstance(event, Mapping):
+        value = event.get("requestId")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def parse_request(event: Any) -> MacroRequest:
+    """Validate the request; raises TransformError naming what is wrong."""
+    if not isinstance(event, Mapping):
+        raise fail("PV901", "", "the macro request must be a JSON object")
+    request_id = event.get("requestId")
+    if not isinstance(request_id, str) or not request_id:
+        raise fail("PV901", "requestId", "the macro request has no requestId")
+    if "fragment" not in event:
+        raise fail("PV901", "fragment", "the macro request has no fragment")
+    fragment = event["fragment"]
+    if type(fragment) is not dict:
+        raise fail("PV901", "fragment", "the fragment must be a JSON object (a template)")
+    params = event.get("params")
+    # Template-level macros get the whole template (which always has Resources) and no
+    # params; Fn::Transform gets a snippet and whatever parameters it was given.
+    if "Resources" not in fragment or (isinstance(params, Mapping) and params):
+        raise fail("PV902", "", FN_TRANSFORM_MESSAGE)
+    values = event.get("templateParameterValues")
+    return MacroRequest(
+        request_id=request_id,
+        region=_optional_str(event, "region"),
+        account_id=_optional_str(event, "accountId"),
+        fragment=fragment,
+        parameter_values=values if isinstance(values, Mapping) else {},
+    )
+
+
+def success(request_id: str, fragment: dict[str, Any]) -> dict[str, Any]:
+    return {"requestId": request_id, "status": "success", "fragment": fragment}
+
+
+def failure(request_id: str, message: str) -> dict[str, Any]:
+    return {"requestId": request_id, "status": "failure", "errorMessage": message}

@@ -1,0 +1,185 @@
+"""The hash contract: which properties of a function a version locks, and how they hash.
+
+Changing anything here changes the logical ID of every version this macro creates, which
+publishes a new version of every function on the next deploy. Golden tests pin concrete
+values; a change that moves them is a breaking change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from .intrinsics import PSEUDO_PARAMETERS, parse_sub, ref_target, sub_args
+from .inventory import Context
+
+HASH_LENGTH = 10
+HASH_PREFIX = "pin-versions/1\n"
+
+# What a version does not snapshot (SPEC 5). Every other property is hashed.
+EXCLUDED_PROPERTIES = frozenset(
+    {"Tags", "ReservedConcurrentExecutions", "CodeSigningConfigArn", "TenancyConfig"}
+)
+
+# Every AWS::Lambda::Function property the hash covers, known when this was written. A test
+# compares EXCLUDED_PROPERTIES | HASHED_PROPERTIES with the schema cfn-lint ships, so that a
+# property AWS adds later gets a conscious decision. Unknown properties are hashed anyway.
+HASHED_PROPERTIES = frozenset(
+    {
+        "Architectures",
+        "CapacityProviderConfig",
+        "Code",
+        "DeadLetterConfig",
+        "Description",
+        "DurableConfig",
+        "Environment",
+        "EphemeralStorage",
+        "FileSystemConfigs",
+        "FunctionName",
+        "FunctionScalingConfig",
+        "Handler",
+        "ImageConfig",
+        "KmsKeyArn",
+        "Layers",
+        "LoggingConfig",
+        "MemorySize",
+        "PackageType",
+        "PublishToLatestPublished",
+        "RecursiveLoop",
+        "Role",
+        "Runtime",
+        "RuntimeManagementConfig",
+        "SnapStart",
+        "Timeout",
+        "TracingConfig",
+        "VpcConfig",
+    }
+)
+
+# SAM properties that are not function configuration, or that SAM turns into other resources.
+SAM_EXCLUDED_PROPERTIES = frozenset(
+    {
+        "Tags",
+        "ReservedConcurrentExecutions",
+        "CodeSigningConfigArn",
+        "TenancyConfig",
+        "AutoPublishAlias",
+        "AutoPublishAliasAllProperties",
+        "AutoPublishCodeSha256",
+        "DeploymentPreference",
+        "Events",
+        "EventInvokeConfig",
+        "FunctionUrlConfig",
+        "ProvisionedConcurrencyConfig",
+        "VersionDescription",
+        "VersionDeletionPolicy",
+        "PropagateTags",
+        "Connectors",
+    }
+)
+
+_STAMP = re.compile(rf" ?\[pin [0-9a-f]{{{HASH_LENGTH}}}\]$")
+
+
+def stamp_text(digest: str) -> str:
+    return f"[pin {digest}]"
+
+
+def strip_stamp(description: str) -> str:
+    """The user's description, without a stamp an earlier pass added."""
+    return _STAMP.sub("", description)
+
+
+def resolve_known_values(value: Any, context: Context) -> Any:
+    """``Ref`` to parameters and pseudo parameters replaced by the request's values.
+
+    Placeholders of ``Fn::Sub`` strings that name them are substituted too, so that a
+    parameter change shows as a hash change in whichever form it is written.
+    """
+    if isinstance(value, list):
+        return [resolve_known_values(v, context) for v in value]
+    if type(value) is not dict:
+        return value
+    target = ref_target(value)
+    if target is not None:
+        known = _known(target, context)
+        return value if known is None else known
+    sub = sub_args(value)
+    if sub is not None:
+        template, variables = sub
+        rendered = _substitute(template, variables, context)
+        resolved_vars = {k: resolve_known_values(v, context) for k, v in variables.items()}
+        return {"Fn::Sub": [rendered, resolved_vars] if variables else rendered}
+    return {k: resolve_known_values(v, context) for k, v in value.items()}
+
+
+def _known(name: str, context: Context) -> Any:
+    if name in PSEUDO_PARAMETERS:
+        return context.pseudo_value(name)
+    return context.parameters.get(name)
+
+
+def _substitute(template: str, variables: dict[str, Any], context: Context) -> str:
+    out: list[str] = []
+    for token in parse_sub(template):
+        source = template[token.start : token.end]
+        if token.kind == "ref" and token.text not in variables:
+            known = _known(token.text, context)
+            if isinstance(known, str):
+                out.append(known.replace("${", "${!"))
+                continue
+        out.append(source)
+    return "".join(out)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def locked_configuration(
+    properties: dict[str, Any], excluded: frozenset[str] = EXCLUDED_PROPERTIES
+) -> dict[str, Any]:
+    """The properties a version snapshots, with an earlier stamp removed."""
+    locked = {k: v for k, v in properties.items() if k not in excluded}
+    description = locked.get("Description")
+    if isinstance(description, str):
+        stripped = strip_stamp(description)
+        if stripped:
+            locked["Description"] = stripped
+        else:
+            del locked["Description"]
+    elif description is not None:
+        unstamped = unstamp_intrinsic(description)
+        if unstamped is not None:
+            locked["Description"] = unstamped
+    return locked
+
+
+def unstamp_intrinsic(description: Any) -> Any:
+    """``Fn::Join ["", [X, " [pin h]"]]`` (how a non-literal description is stamped) -> X."""
+    if type(description) is dict and list(description) == ["Fn::Join"]:
+        args = description["Fn::Join"]
+        if (
+            isinstance(args, list)
+            and len(args) == 2
+            and args[0] == ""
+            and isinstance(args[1], list)
+            and len(args[1]) == 2
+            and isinstance(args[1][1], str)
+            and _STAMP.fullmatch(args[1][1])
+        ):
+            return args[1][0]
+    return None
+
+
+def version_hash(
+    properties: dict[str, Any],
+    context: Context,
+    excluded: frozenset[str] = EXCLUDED_PROPERTIES,
+) -> str:
+    """Ten hex digits of SHA-256 over the canonical locked configuration."""
+    locked = resolve_known_values(locked_configuration(properties, excluded), context)
+    digest = hashlib.sha256((HASH_PREFIX + canonical_json(locked)).encode("utf-8"))
+    return digest.hexdigest()[:HASH_LENGTH]

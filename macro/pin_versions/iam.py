@@ -1,0 +1,230 @@
+"""Execution roles: does something attached to a role already allow invoking every version
+of a function (``function:NAME:*``), and what to add when nothing does (SPEC 7).
+
+Coverage is decided conservatively: a statement with a Condition, NotAction or NotResource,
+or a policy that is itself conditional, never counts. Adding a redundant permission is
+harmless; missing one breaks running executions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .intrinsics import getatt_target, intrinsic_name, ref_target
+from .inventory import IAM_ROLE, Inventory
+from .references import Leaf, resolve
+
+INVOKE_ACTION = "lambda:InvokeFunction"
+POLICY_NAME = "PinVersionsInvoke"
+
+# AWS managed policies that allow lambda:InvokeFunction on every function.
+MANAGED_POLICIES_ALLOWING_INVOKE = frozenset(
+    {
+        "AdministratorAccess",
+        "PowerUserAccess",
+        "AWSLambda_FullAccess",
+        "AWSLambdaFullAccess",
+        "service-role/AWSLambdaRole",
+    }
+)
+_MANAGED_ARN = re.compile(r"arn:[^:]+:iam::aws:policy/(.+)")
+_ROLE_ARN = re.compile(r"arn:[^:]+:iam::[^:]*:role/(?:.*/)?(?P<name>[^/]+)")
+# Stand-ins for values the request does not know, so that one regex match decides.
+_UNKNOWN = "\x01"
+
+
+def version_resource(function: str) -> dict[str, Any]:
+    """``!Sub ${F.Arn}:*``: every version of F, never a prefix wildcard."""
+    return {"Fn::Sub": "${" + function + ".Arn}:*"}
+
+
+def role_of(value: Any, inventory: Inventory) -> str | None:
+    """The in-template AWS::IAM::Role an execution role ARN names, if any."""
+    target = getatt_target(value)
+    if target is not None:
+        logical_id, attribute = target
+        if attribute == "Arn" and inventory.types.get(logical_id) == IAM_ROLE:
+            return logical_id
+        return None
+    items = resolve(value, inventory)
+    text = "".join(i if isinstance(i, str) else _UNKNOWN for i in items)
+    match = _ROLE_ARN.fullmatch(text)
+    if match is None:
+        return None
+    name = match.group("name")
+    if name == _UNKNOWN:
+        leaf = next((i for i in reversed(items) if isinstance(i, Leaf)), None)
+        if (
+            leaf is not None
+            and leaf.kind == "resource"
+            and inventory.types.get(leaf.ref) == IAM_ROLE
+        ):
+            return leaf.ref
+        return None
+    for logical_id, rtype in inventory.types.items():
+        if rtype == IAM_ROLE:
+            props = inventory.resources[logical_id].get("Properties")
+            if type(props) is dict and props.get("RoleName") == name:
+                return logical_id
+    return None
+
+
+def _listify(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _unconditional(resource: dict[str, Any]) -> bool:
+    return "Condition" not in resource
+
+
+def attached_documents(role: str, inventory: Inventory) -> Iterator[Any]:
+    """Every policy document attached to ``role`` without a condition."""
+    resources = inventory.resources
+    properties = resources[role].get("Properties")
+    if type(properties) is not dict:
+        return
+    for policy in _listify(properties.get("Policies", [])):
+        if type(policy) is dict and intrinsic_name(policy) is None:
+            yield policy.get("PolicyDocument")
+    managed_refs: set[str] = set()
+    for arn in _listify(properties.get("ManagedPolicyArns", [])):
+        target = ref_target(arn)
+        if target is not None:
+            managed_refs.add(target)
+    for logical_id, rtype in inventory.types.items():
+        resource = resources[logical_id]
+        if rtype not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+            continue
+        if not _unconditional(resource):
+            continue
+        props = resource.get("Properties")
+        if type(props) is not dict:
+            continue
+        attached = logical_id in managed_refs
+        if rtype == "AWS::IAM::RolePolicy":
+            attached = ref_target(props.get("RoleName")) == role
+        else:
+            attached = attached or any(
+                ref_target(r) == role for r in _listify(props.get("Roles", []))
+            )
+        if attached:
+            yield props.get("PolicyDocument")
+
+
+def managed_policy_allows_invoke(role: str, inventory: Inventory) -> bool:
+    properties = inventory.resources[role].get("Properties")
+    if type(properties) is not dict:
+        return False
+    for arn in _listify(properties.get("ManagedPolicyArns", [])):
+        items = resolve(arn, inventory)
+        text = "".join(i if isinstance(i, str) else "x" for i in items)
+        match = _MANAGED_ARN.fullmatch(text)
+        if match and match.group(1) in MANAGED_POLICIES_ALLOWING_INVOKE:
+            return True
+    return False
+
+
+def _glob(pattern: str) -> str:
+    """An IAM wildcard pattern as a regex fragment (``*`` any run, ``?`` one character)."""
+    return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+
+
+class Coverage:
+    """Answers "does this role already allow invoking every version of F?"."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        context = inventory.context
+        self.partition = context.pseudo_value("AWS::Partition") or _UNKNOWN + "P"
+        self.region = context.region or _UNKNOWN + "R"
+        self.account = context.account_id or _UNKNOWN + "A"
+
+    def _name(self, function: str) -> str:
+        for name, logical_id in self.inventory.names.items():
+            if logical_id == function:
+                return name
+        return _UNKNOWN + "N" + function
+
+    def _arn(self, function: str) -> str:
+        return (
+            f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:"
+            f"{self._name(function)}"
+        )
+
+    def _leaf_text(self, leaf: Leaf) -> str | None:
+        if leaf.kind == "fn-arn":
+            return self._arn(leaf.ref)
+        if leaf.kind == "fn-name":
+            return self._name(leaf.ref)
+        if leaf.kind == "opaque":
+            return {
+                "AWS::Partition": self.partition,
+                "AWS::Region": self.region,
+                "AWS::AccountId": self.account,
+            }.get(leaf.ref)
+        return None
+
+    def resource_covers(self, resource: Any, function: str) -> bool:
+        parts: list[str] = []
+        for item in resolve(resource, self.inventory):
+            if isinstance(item, str):
+                parts.append(_glob(item))
+                continue
+            text = self._leaf_text(item)
+            if text is None:
+                return False
+            parts.append(re.escape(text))
+        pattern = re.compile("".join(parts), re.DOTALL)
+        base = self._arn(function)
+        # Every version: a pattern must match whatever follows "NAME:".
+        return all(pattern.fullmatch(f"{base}:{q}") for q in ("1", "42", "live", "$LATEST"))
+
+    def statement_covers(self, statement: Any, function: str) -> bool:
+        if type(statement) is not dict or intrinsic_name(statement) is not None:
+            return False
+        if statement.get("Effect") != "Allow":
+            return False
+        if any(k in statement for k in ("Condition", "NotAction", "NotResource")):
+            return False
+        actions = _listify(statement.get("Action", []))
+        if not any(
+            isinstance(a, str) and re.fullmatch(_glob(a.lower()), INVOKE_ACTION.lower())
+            for a in actions
+        ):
+            return False
+        return any(
+            self.resource_covers(r, function) for r in _listify(statement.get("Resource", []))
+        )
+
+    def role_covers(self, role: str, function: str) -> bool:
+        if managed_policy_allows_invoke(role, self.inventory):
+            return True
+        for document in attached_documents(role, self.inventory):
+            if type(document) is not dict:
+                continue
+            for statement in _listify(document.get("Statement", [])):
+                if self.statement_covers(statement, function):
+                    return True
+        return False
+
+
+def invoke_statement(functions: list[tuple[str, str | None]]) -> dict[str, Any]:
+    """The statement that allows every version of each function, conditions respected."""
+    resources: list[Any] = []
+    for function, condition in functions:
+        entry: Any = version_resource(function)
+        if condition is not None:
+            entry = {"Fn::If": [condition, entry, {"Ref": "AWS::NoValue"}]}
+        resources.append(entry)
+    return {"Effect": "Allow", "Action": INVOKE_ACTION, "Resource": resources}
+
+
+def statement_for_user(functions: list[str]) -> str:
+    """What a user must add to a role outside the template, as one line of text."""
+    arns = ", ".join(f'"${{{f}.Arn}}:*"' for f in functions)
+    return (
+        '{"Effect": "Allow", "Action": "lambda:InvokeFunction", '
+        f'"Resource": [{arns}]}} (each as !Sub)'
+    )

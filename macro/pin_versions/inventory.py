@@ -1,0 +1,192 @@
+"""What the template holds: functions, state machines, versions, roles, and the values the
+request knows (parameters, region, account).
+
+Read-only: nothing here changes the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .options import Options, skipped_by_metadata
+from .report import Diagnostic, TransformError
+
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+SAM_FUNCTION = "AWS::Serverless::Function"
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+SAM_STATE_MACHINE = "AWS::Serverless::StateMachine"
+LAMBDA_VERSION = "AWS::Lambda::Version"
+LAMBDA_ALIAS = "AWS::Lambda::Alias"
+IAM_ROLE = "AWS::IAM::Role"
+
+FUNCTION_TYPES = frozenset({LAMBDA_FUNCTION, SAM_FUNCTION})
+STATE_MACHINE_TYPES = frozenset({STATE_MACHINE, SAM_STATE_MACHINE})
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
+    if region.startswith("eu-isoe-"):
+        return "aws-iso-e"
+    if region.startswith("us-isof-"):
+        return "aws-iso-f"
+    return "aws"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the request tells about the stack being deployed."""
+
+    region: str | None = None
+    account_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def pseudo_value(self, name: str) -> str | None:
+        if name == "AWS::Region":
+            return self.region
+        if name == "AWS::AccountId":
+            return self.account_id
+        if name == "AWS::Partition":
+            return partition_of(self.region) if self.region else None
+        if name == "AWS::URLSuffix":
+            if not self.region:
+                return None
+            return "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"
+        return None
+
+
+@dataclass(slots=True)
+class Resource:
+    logical_id: str
+    type: str
+    resource: dict[str, Any]
+    properties: dict[str, Any]
+    condition: str | None
+    skip: bool
+
+    @property
+    def sam(self) -> bool:
+        return self.type.startswith("AWS::Serverless::")
+
+
+@dataclass(slots=True)
+class Inventory:
+    template: dict[str, Any]
+    resources: dict[str, Any]
+    context: Context
+    types: dict[str, str]
+    functions: dict[str, Resource]
+    state_machines: dict[str, Resource]
+    versions: dict[str, list[str]]  # function -> its AWS::Lambda::Version logical IDs
+    aliases: dict[str, str]  # AWS::Lambda::Alias logical ID -> function (when known)
+    globals_function: dict[str, Any]
+    names: dict[str, str] = field(default_factory=dict)  # physical name -> function
+
+    def is_function(self, logical_id: str) -> bool:
+        return logical_id in self.functions
+
+
+def _condition(resource: dict[str, Any]) -> str | None:
+    condition = resource.get("Condition")
+    return condition if isinstance(condition, str) else None
+
+
+def build_inventory(template: dict[str, Any], context: Context, options: Options) -> Inventory:
+    resources = template.get("Resources")
+    if type(resources) is not dict:
+        raise TransformError([Diagnostic("PV910", "Resources", "must be a mapping of resources")])
+    errors: list[Diagnostic] = []
+    types: dict[str, str] = {}
+    functions: dict[str, Resource] = {}
+    machines: dict[str, Resource] = {}
+    version_ids: list[str] = []
+    alias_ids: list[str] = []
+    for logical_id, resource in resources.items():
+        path = f"Resources.{logical_id}"
+        if type(resource) is not dict:
+            errors.append(Diagnostic("PV910", path, "must be a mapping with a Type"))
+            continue
+        rtype = resource.get("Type")
+        if not isinstance(rtype, str):
+            errors.append(Diagnostic("PV910", f"{path}.Type", "must be a string"))
+            continue
+        types[logical_id] = rtype
+        _check_resource_metadata(resource, path, errors)
+        if rtype not in FUNCTION_TYPES and rtype not in STATE_MACHINE_TYPES:
+            if rtype == LAMBDA_VERSION:
+                version_ids.append(logical_id)
+            elif rtype == LAMBDA_ALIAS:
+                alias_ids.append(logical_id)
+            continue
+        properties = resource.get("Properties", {})
+        if type(properties) is not dict:
+            errors.append(Diagnostic("PV910", f"{path}.Properties", "must be a mapping"))
+            continue
+        entry = Resource(
+            logical_id,
+            rtype,
+            resource,
+            properties,
+            _condition(resource),
+            logical_id in options.exclude or skipped_by_metadata(resource),
+        )
+        (functions if rtype in FUNCTION_TYPES else machines)[logical_id] = entry
+    if errors:
+        raise TransformError(errors)
+
+    globals_section = template.get("Globals")
+    globals_function: dict[str, Any] = {}
+    if type(globals_section) is dict and type(globals_section.get("Function")) is dict:
+        globals_function = globals_section["Function"]
+
+    inventory = Inventory(
+        template, resources, context, types, functions, machines, {}, {}, globals_function
+    )
+    # Late import: references needs the Inventory type.
+    from .references import function_of, literal_text
+
+    for logical_id, function in functions.items():
+        name = function.properties.get("FunctionName")
+        if name is not None:
+            text = literal_text(name, inventory)
+            if text:
+                inventory.names.setdefault(text, logical_id)
+    for logical_id in version_ids:
+        properties = resources[logical_id].get("Properties")
+        if type(properties) is dict:
+            owner = function_of(properties.get("FunctionName"), inventory)
+            if owner is not None:
+                inventory.versions.setdefault(owner, []).append(logical_id)
+    for logical_id in alias_ids:
+        properties = resources[logical_id].get("Properties")
+        if type(properties) is dict:
+            owner = function_of(properties.get("FunctionName"), inventory)
+            if owner is not None:
+                inventory.aliases[logical_id] = owner
+    return inventory
+
+
+def _check_resource_metadata(resource: dict[str, Any], path: str, errors: list[Diagnostic]) -> None:
+    metadata = resource.get("Metadata")
+    if type(metadata) is not dict or "PinVersions" not in metadata:
+        return
+    ours = metadata["PinVersions"]
+    where = f"{path}.Metadata.PinVersions"
+    if type(ours) is not dict:
+        errors.append(Diagnostic("PV903", where, "must be a mapping such as {Skip: true}"))
+        return
+    for key, value in ours.items():
+        if key != "Skip":
+            errors.append(
+                Diagnostic("PV903", f"{where}.{key}", f"unknown option {key!r}; known: Skip")
+            )
+        elif not (isinstance(value, bool) or str(value).lower() in ("true", "false")):
+            errors.append(Diagnostic("PV903", f"{where}.Skip", "must be true or false"))

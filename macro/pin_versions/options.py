@@ -1,0 +1,83 @@
+"""Options from the template's ``Metadata.PinVersions`` (template-level macros get no params)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .report import Diagnostic, TransformError
+
+OPTIONS_PATH = "Metadata.PinVersions"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    strict: bool = False
+    widen_roles: bool = True
+    description_stamp: bool = True
+    exclude: frozenset[str] = frozenset()
+
+
+_BOOLEANS = {
+    "Strict": "strict",
+    "WidenRoles": "widen_roles",
+    "DescriptionStamp": "description_stamp",
+}
+KNOWN_OPTIONS = (*_BOOLEANS, "Exclude")
+
+
+def _as_bool(value: Any) -> bool | None:
+    # CloudFormation templates often carry booleans as strings ("true"), as JSON turns them.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def read_options(template: dict[str, Any]) -> Options:
+    metadata = template.get("Metadata")
+    if metadata is None:
+        return Options()
+    if type(metadata) is not dict:
+        return Options()  # not ours to judge; CloudFormation validates Metadata
+    raw = metadata.get("PinVersions")
+    if raw is None:
+        return Options()
+    if type(raw) is not dict:
+        raise TransformError([Diagnostic("PV903", OPTIONS_PATH, "must be a mapping of options")])
+    errors: list[Diagnostic] = []
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"{OPTIONS_PATH}.{key}"
+        if key in _BOOLEANS:
+            flag = _as_bool(value)
+            if flag is None:
+                errors.append(Diagnostic("PV903", path, "must be true or false"))
+            else:
+                values[_BOOLEANS[key]] = flag
+        elif key == "Exclude":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors.append(Diagnostic("PV903", path, "must be a list of logical IDs"))
+            else:
+                values["exclude"] = frozenset(value)
+        else:
+            errors.append(
+                Diagnostic(
+                    "PV903",
+                    path,
+                    f"unknown option {key!r}; known options are {', '.join(KNOWN_OPTIONS)}",
+                )
+            )
+    if errors:
+        raise TransformError(errors)
+    return Options(**values)
+
+
+def skipped_by_metadata(resource: dict[str, Any]) -> bool:
+    """``Metadata: {PinVersions: {Skip: true}}`` on a resource."""
+    metadata = resource.get("Metadata")
+    if type(metadata) is not dict:
+        return False
+    ours = metadata.get("PinVersions")
+    return type(ours) is dict and _as_bool(ours.get("Skip")) is True

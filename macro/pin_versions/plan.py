@@ -1,0 +1,612 @@
+"""Decide everything before writing anything: which versions to add or reuse, which
+placeholder or intrinsic each target becomes, what each role gains, and every warning.
+
+The plan refers to places in the *input* template; ``rewrite`` applies it to a copy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .definition import DefinitionView, Target, analyse
+from .hashing import (
+    EXCLUDED_PROPERTIES,
+    SAM_EXCLUDED_PROPERTIES,
+    stamp_text,
+    strip_stamp,
+    unstamp_intrinsic,
+    version_hash,
+)
+from .iam import POLICY_NAME, Coverage, invoke_statement, role_of, statement_for_user
+from .inventory import Inventory, Resource
+from .options import Options
+from .pieces import Container, Opaque, Piece, render, render_or_slot
+from .references import Leaf, classify, resolve, resolve_pieces
+from .report import Diagnostic, Pin, Report, RoleEntry, TransformError, VersionEntry, format_path
+
+MAX_LOGICAL_ID = 255
+MAX_DESCRIPTION = 256
+MAX_RESOURCES = 500
+
+# Warnings that fail the transform when Strict is true.
+STRICT_CODES = frozenset({"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113"})
+
+Pos = int | tuple[int, int]  # offset in a string; (element, offset) in a Join list
+
+
+@dataclass(slots=True)
+class Edit:
+    """Replace ``start``..``end`` of a container with text and intrinsics."""
+
+    container: Container
+    start: Pos
+    end: Pos
+    items: list[str | dict[str, Any]]
+
+
+@dataclass(slots=True)
+class VersionPlan:
+    function: str
+    version: str  # logical ID to Ref
+    hash: str | None
+    created: bool
+    condition: str | None
+
+
+@dataclass(slots=True)
+class Plan:
+    edits: list[Edit] = field(default_factory=list)
+    # state machine -> substitution key -> value, for placeholders added to plain strings
+    substitutions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, VersionPlan] = field(default_factory=dict)
+    retain: list[str] = field(default_factory=list)  # existing versions that need Retain
+    descriptions: dict[str, Any] = field(default_factory=dict)  # function -> new Description
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> new policy
+    conditions: dict[str, Any] = field(default_factory=dict)  # new template Conditions
+    report: Report = field(default_factory=Report)
+
+
+class Unpinnable(Exception):
+    """A target resolves to a function but cannot be rewritten in place."""
+
+
+def _new_ref(version: str) -> dict[str, Any]:
+    return {"Ref": version}
+
+
+class Planner:
+    def __init__(self, inventory: Inventory, options: Options) -> None:
+        self.inventory = inventory
+        self.options = options
+        self.plan = Plan()
+        self.report = self.plan.report
+        self.errors: list[Diagnostic] = []
+        self.taken = set(inventory.resources)  # logical IDs in use
+        self._use_counts: dict[int, Counter[tuple[str, int, str]]] = {}
+
+    # --- the whole plan ------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        inventory = self.inventory
+        report = self.report
+        for name in sorted(self.options.exclude - set(inventory.resources)):
+            report.warn("PV112", "Metadata.PinVersions.Exclude", f"{name} is not a resource")
+
+        views: list[DefinitionView] = []
+        for machine in inventory.state_machines.values():
+            if machine.skip:
+                report.warn(
+                    "PV110",
+                    f"Resources.{machine.logical_id}",
+                    "state machine skipped; its Tasks are left as they are",
+                )
+                continue
+            report.state_machines.append(machine.logical_id)
+            views.append(analyse(machine, inventory))
+
+        # Which functions need a version: every pinnable target's function.
+        wanted: dict[str, list[tuple[DefinitionView, Target]]] = {}
+        order: dict[int, int] = {}  # target -> position in the template, for the report
+        for view in views:
+            for code, path, message in view.notes:
+                report.warn(code, path, message)
+            for target in self._targets(view):
+                order[id(target)] = len(order)
+                function = self._pinnable(target)
+                if function is not None:
+                    wanted.setdefault(function, []).append((view, target))
+
+        for function in wanted:
+            self._plan_version(function)
+
+        pinned_by_view: dict[str, list[str]] = {}
+        pins: list[tuple[int, Pin]] = []
+        for function, uses in wanted.items():
+            version = self.plan.versions.get(function)
+            if version is None:
+                continue
+            for view, target in uses:
+                pin = self._pin(view, target, version)
+                if pin is not None:
+                    pins.append((order[id(target)], pin))
+                    pinned_by_view.setdefault(view.machine.logical_id, []).append(function)
+        report.pins.extend(pin for _, pin in sorted(pins, key=lambda entry: entry[0]))
+
+        # Versions nobody ended up using are not added.
+        for function in list(self.plan.versions):
+            if not any(function in fs for fs in pinned_by_view.values()):
+                del self.plan.versions[function]
+        for plan in self.plan.versions.values():
+            report.versions.append(
+                VersionEntry(plan.function, plan.version, plan.hash, plan.created)
+            )
+            if plan.created:
+                self._plan_description(plan)
+
+        self._plan_roles(views, pinned_by_view)
+        self._check_limits()
+        self._check_strict()
+        if self.errors:
+            raise TransformError(self.errors)
+        return self.plan
+
+    # --- targets ---------------------------------------------------------------------------
+
+    def _targets(self, view: DefinitionView) -> list[Target]:
+        if view.form != "s3" or not view.substitutions:
+            return view.targets
+        # The definition is out of sight: its substitution values are the targets.
+        targets: list[Target] = []
+        base = (*view.path[:-1], "DefinitionSubstitutions")
+        for key, value in view.substitutions.items():
+            path = (*base, key)
+            items = resolve(value, self.inventory)
+            resolution = classify(items, self.inventory, name_allowed=True)
+            if resolution.kind != "function":
+                continue
+            pieces = render_or_slot(value, path)
+            content = [(p, 0, len(p.text)) for p in pieces]
+            targets.append(Target(path, "DefinitionSubstitutions", content, items, resolution))
+        view.targets = targets
+        return targets
+
+    def _pinnable(self, target: Target) -> str | None:
+        report = self.report
+        resolution = target.resolution
+        where = format_path(target.path)
+        if resolution.kind == "external":
+            report.warn("PV101", where, f"left alone: {resolution.reason}")
+            return None
+        if resolution.kind == "version":
+            report.warn("PV103", where, f"left alone: {resolution.reason}")
+            return None
+        if resolution.kind == "mutable":
+            report.warn("PV104", where, f"left alone: {resolution.reason}")
+            return None
+        function = resolution.function
+        if resolution.kind != "function" or function is None:
+            return None
+        if self.inventory.functions[function].skip:
+            report.warn("PV110", where, f"left alone: function {function} is skipped")
+            return None
+        if len(self.inventory.versions.get(function, [])) > 1:
+            versions = ", ".join(self.inventory.versions[function])
+            report.warn(
+                "PV108",
+                where,
+                f"left alone: {function} has several versions ({versions}); pin this Task "
+                "to one of them yourself",
+            )
+            return None
+        if target.note:
+            report.warn("PV111", where, f"left alone: {target.note}")
+            return None
+        return function
+
+    # --- versions --------------------------------------------------------------------------
+
+    def _plan_version(self, function: str) -> None:
+        inventory = self.inventory
+        resource = inventory.functions[function]
+        existing = inventory.versions.get(function, [])
+        if existing:
+            version = existing[0]
+            if not self._ours(function, version):
+                self.report.warn(
+                    "PV109",
+                    f"Resources.{version}",
+                    f"{function} already has this version; its Tasks are pinned to it",
+                )
+            self.plan.versions[function] = VersionPlan(
+                function, version, None, False, resource.condition
+            )
+            version_resource = inventory.resources[version]
+            if (
+                version_resource.get("DeletionPolicy") != "Retain"
+                or version_resource.get("UpdateReplacePolicy") != "Retain"
+            ):
+                self.plan.retain.append(version)
+            return
+        digest = self._hash(resource)
+        logical_id = self._fresh_id(function, digest)
+        if logical_id is None:
+            return
+        self.plan.versions[function] = VersionPlan(
+            function, logical_id, digest, True, resource.condition
+        )
+
+    def _hash(self, resource: Resource) -> str:
+        excluded = SAM_EXCLUDED_PROPERTIES if resource.sam else EXCLUDED_PROPERTIES
+        return version_hash(self._function_properties(resource), self.inventory.context, excluded)
+
+    def _function_properties(self, resource: Resource) -> dict[str, Any]:
+        if not resource.sam or not self.inventory.globals_function:
+            return resource.properties
+        merged = dict(self.inventory.globals_function)
+        merged.update(resource.properties)
+        return merged
+
+    def _ours(self, function: str, version: str) -> bool:
+        """A version an earlier pass of this macro added (same hash, same name)."""
+        resource = self.inventory.functions[function]
+        return version == f"{function}Version{self._hash(resource)}"
+
+    def _fresh_id(self, function: str, digest: str) -> str | None:
+        path = f"Resources.{function}"
+        for extra in ("", "a", "b", "c", "d", "e", "f"):
+            logical_id = f"{function}Version{digest}{extra}"
+            if logical_id not in self.taken:
+                break
+        else:
+            self.errors.append(
+                Diagnostic(
+                    "PV911",
+                    path,
+                    "no free logical ID for its version; rename the "
+                    f"resources named {function}Version{digest}*",
+                )
+            )
+            return None
+        if len(logical_id) > MAX_LOGICAL_ID:
+            room = MAX_LOGICAL_ID - (len(logical_id) - len(function))
+            self.errors.append(
+                Diagnostic(
+                    "PV907",
+                    path,
+                    f"its version's logical ID would be {len(logical_id)} characters, over "
+                    f"CloudFormation's {MAX_LOGICAL_ID}; shorten the function's logical ID to at "
+                    f"most {room} characters",
+                )
+            )
+            return None
+        self.taken.add(logical_id)
+        return logical_id
+
+    def _plan_description(self, version: VersionPlan) -> None:
+        if not self.options.description_stamp:
+            self.report.warn(
+                "PV114",
+                f"Resources.{version.function}.Properties.Description",
+                "not stamped: a deploy where only this function's configuration hash changes "
+                "may fail with 'A version for this Lambda function exists'",
+            )
+            return
+        assert version.hash is not None
+        resource = self.inventory.functions[version.function]
+        current = self._function_properties(resource).get("Description")
+        stamp = stamp_text(version.hash)
+        path = f"Resources.{version.function}.Properties.Description"
+        if current is None:
+            new: Any = stamp
+        elif isinstance(current, str):
+            base = strip_stamp(current)
+            new = f"{base} {stamp}" if base else stamp
+            if len(new) > MAX_DESCRIPTION:
+                self.errors.append(
+                    Diagnostic(
+                        "PV908",
+                        path,
+                        f"is {len(base)} characters and the version stamp needs "
+                        f"{len(stamp) + 1} more, over Lambda's {MAX_DESCRIPTION}; shorten it "
+                        f"to at most {MAX_DESCRIPTION - len(stamp) - 1} characters or set "
+                        "Metadata.PinVersions.DescriptionStamp to false",
+                    )
+                )
+                return
+        else:
+            base_value = unstamp_intrinsic(current)
+            new = {"Fn::Join": ["", [current if base_value is None else base_value, f" {stamp}"]]}
+        if new != resource.properties.get("Description"):
+            self.plan.descriptions[version.function] = new
+
+    # --- rewriting one target ------------------------------------------------------------
+
+    def _pin(self, view: DefinitionView, target: Target, version: VersionPlan) -> Pin | None:
+        where = format_path(target.path)
+        try:
+            edits = self._edits(view, target.pieces, version, 0)
+        except Unpinnable as why:
+            self.report.warn("PV111", where, f"left alone: {why}")
+            return None
+        self.plan.edits.extend(edits)
+        relative = format_path(target.path[3:])
+        return Pin(view.machine.logical_id, relative, version.function, version.version)
+
+    def _edits(
+        self,
+        view: DefinitionView,
+        content: list[tuple[Piece, int, int]],
+        version: VersionPlan,
+        depth: int,
+    ) -> list[Edit]:
+        if not content:
+            raise Unpinnable("the value is empty")
+        if depth > 8:
+            raise Unpinnable("the reference is nested too deeply")
+        new = _new_ref(version.version)
+        if len(content) == 1 and content[0][0].is_hole:
+            piece = content[0][0]
+            nested = self._nested(view, piece)
+            if nested is not None:
+                return self._edits(view, nested, version, depth + 1)
+            return [self._replace(view, content, [new])]
+        last = content[-1][0]
+        if (
+            version.created
+            and len(content) > 1
+            and last.is_hole
+            and last.container.kind in ("sub", "join")
+            and self._direct_leaf(view, last) == Leaf("fn-name", version.function)
+        ):
+            # arn:...:function:${F} gains :${V.Version}, in the form it was written.
+            end = _end(last, len(last.text))
+            insert: list[str | dict[str, Any]] = [
+                ":",
+                {"Fn::GetAtt": [version.version, "Version"]},
+            ]
+            self._check_sub_names(last.container, version.version)
+            return [Edit(last.container, end, end, insert)]
+        return [self._replace(view, content, [new])]
+
+    def _direct_leaf(self, view: DefinitionView, piece: Piece) -> Leaf | None:
+        if piece.kind == "subref" and piece.name in piece.container.variables:
+            return None
+        items = resolve_pieces([piece], self.inventory, view.substitutions)
+        return items[0] if len(items) == 1 and isinstance(items[0], Leaf) else None
+
+    def _nested(self, view: DefinitionView, piece: Piece) -> list[tuple[Piece, int, int]] | None:
+        """The content to edit instead of ``piece``, when the value behind it is ours alone."""
+        container = piece.container
+        if piece.kind == "value":
+            if container.kind != "slot" or self._direct_leaf(view, piece) is not None:
+                return None
+            try:
+                pieces = render(piece.value, container.path)
+            except Opaque:
+                return None
+            return [(p, 0, len(p.text)) for p in pieces]
+        if piece.kind == "subref" and piece.name in container.variables:
+            if self._uses(view)[("var", id(container), piece.name)] != 1:
+                return None
+            path = (*container.path[:-1], 1, piece.name)
+            pieces = render_or_slot(container.variables[piece.name], path)
+            return [(p, 0, len(p.text)) for p in pieces]
+        if piece.kind == "subst" and view.substitutions is not None:
+            if self._uses(view)[("subst", 0, piece.name)] != self._target_uses(view, piece.name):
+                return None
+            path = (*view.path[:-1], "DefinitionSubstitutions", piece.name)
+            pieces = render_or_slot(view.substitutions[piece.name], path)
+            return [(p, 0, len(p.text)) for p in pieces]
+        return None
+
+    def _uses(self, view: DefinitionView) -> Counter[tuple[str, int, str]]:
+        """How often each Sub variable and substitution key is used in the definition."""
+        cached = self._use_counts.get(id(view))
+        if cached is not None:
+            return cached
+        counts: Counter[tuple[str, int, str]] = Counter()
+        seen: set[int] = set()
+        pieces = list(view.all_pieces)
+        for target in view.targets:
+            pieces.extend(p for p, _, _ in target.pieces)
+        for piece in pieces:
+            if id(piece) in seen:
+                continue
+            seen.add(id(piece))
+            if piece.kind == "subst":
+                counts[("subst", 0, piece.name)] += 1
+            elif piece.kind == "subref" and piece.name in piece.container.variables:
+                counts[("var", id(piece.container), piece.name)] += 1
+        self._use_counts[id(view)] = counts
+        return counts
+
+    def _target_uses(self, view: DefinitionView, key: str) -> int:
+        """Pinnable targets whose whole value is the substitution placeholder ``key``."""
+        count = 0
+        for target in view.targets:
+            if target.resolution.kind != "function" or target.note:
+                continue
+            if len(target.pieces) == 1:
+                piece = target.pieces[0][0]
+                if piece.kind == "subst" and piece.name == key:
+                    count += 1
+        return count
+
+    def _replace(
+        self,
+        view: DefinitionView,
+        content: list[tuple[Piece, int, int]],
+        items: list[str | dict[str, Any]],
+    ) -> Edit:
+        container = content[0][0].container
+        if any(p.container is not container for p, _, _ in content):
+            raise Unpinnable("the reference spans several intrinsic functions")
+        for piece, lo, hi in content:
+            partial = lo > 0 or hi < len(piece.text)
+            if piece.kind == "delim" or (piece.kind == "escape" and partial):
+                raise Unpinnable("the reference spans a delimiter or an escape")
+        first, lo, _ = content[0]
+        last, _, hi = content[-1]
+        start, end = _start(first, lo), _end(last, hi)
+        if container.kind == "sub":
+            for item in items:
+                if isinstance(item, dict):
+                    self._check_sub_names(container, str(item.get("Ref", "")))
+        if container.kind == "value" and (start != 0 or end != len(container.value)):
+            raise Unpinnable("only part of the string names the function")
+        if container.kind == "plain" and view.substitutions is not None:
+            # The user already relies on substitutions: add one more key. Without them, the
+            # string becomes an Fn::Sub (see rewrite), which keeps every other ${ literal.
+            items = [self._placeholder(view, i) if isinstance(i, dict) else i for i in items]
+        return Edit(container, start, end, items)
+
+    def _check_sub_names(self, container: Container, name: str) -> None:
+        if name in container.variables:
+            raise Unpinnable(f"the Fn::Sub already has a variable named {name}")
+
+    def _placeholder(self, view: DefinitionView, value: dict[str, Any]) -> str:
+        """A new DefinitionSubstitutions key for ``value``, as ``${Key}``."""
+        machine = view.machine.logical_id
+        added = self.plan.substitutions.setdefault(machine, {})
+        existing = view.substitutions or {}
+        base = str(value.get("Ref", "PinVersions"))
+        key, n = base, 1
+        while (key in existing and existing[key] != value) or (
+            key in added and added[key] != value
+        ):
+            n += 1
+            key = f"{base}{n}"
+        added[key] = value
+        return "${" + key + "}"
+
+    # --- roles -------------------------------------------------------------------------------
+
+    def _plan_roles(self, views: list[DefinitionView], pinned: dict[str, list[str]]) -> None:
+        inventory = self.inventory
+        coverage = Coverage(inventory)
+        by_role: dict[str, set[str]] = {}
+        for view in views:
+            machine = view.machine
+            functions = sorted(set(pinned.get(machine.logical_id, [])))
+            if not functions:
+                continue
+            role_value = machine.properties.get("RoleArn")
+            role = role_of(role_value, inventory) if role_value is not None else None
+            if role is None:
+                self.report.warn(
+                    "PV106",
+                    f"Resources.{machine.logical_id}.Properties.RoleArn",
+                    "the execution role is not in this template; make sure it allows "
+                    f"every version: {statement_for_user(functions)}",
+                )
+                continue
+            by_role.setdefault(role, set()).update(functions)
+
+        for role in sorted(by_role):
+            functions = sorted(by_role[role])
+            missing = [f for f in functions if not coverage.role_covers(role, f)]
+            if missing and not self.options.widen_roles:
+                self.report.warn(
+                    "PV107",
+                    f"Resources.{role}",
+                    f"does not allow every version of {', '.join(missing)}; add "
+                    f"{statement_for_user(missing)}",
+                )
+                missing = []
+            if missing and not self._add_policy(role, missing):
+                missing = []
+            self.report.roles.append(RoleEntry(role, tuple(functions), tuple(missing)))
+
+    def _add_policy(self, role: str, functions: list[str]) -> bool:
+        inventory = self.inventory
+        properties = inventory.resources[role].get("Properties", {})
+        policies = properties.get("Policies", []) if type(properties) is dict else None
+        if not isinstance(policies, list):
+            self.report.warn(
+                "PV113",
+                f"Resources.{role}.Properties.Policies",
+                f"is not a list the macro can add to; add {statement_for_user(functions)}",
+            )
+            return False
+        names = {p.get("PolicyName") for p in policies if type(p) is dict}
+        name, n = POLICY_NAME, 1
+        while name in names:
+            n += 1
+            name = f"{POLICY_NAME}{n}"
+        entries = [(f, inventory.functions[f].condition) for f in functions]
+        policy: dict[str, Any] = {
+            "PolicyName": name,
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [invoke_statement(entries)]},
+        }
+        conditions = sorted({c for _, c in entries if c is not None})
+        if all(c is not None for _, c in entries):
+            # An empty Resource list is an invalid policy: drop the policy with its functions.
+            condition = (
+                conditions[0] if len(conditions) == 1 else self._any_condition(role, conditions)
+            )
+            policy = {"Fn::If": [condition, policy, {"Ref": "AWS::NoValue"}]}
+        self.plan.policies[role] = policy
+        return True
+
+    def _any_condition(self, role: str, conditions: list[str]) -> str:
+        existing = self.inventory.template.get("Conditions")
+        taken = set(existing) if type(existing) is dict else set()
+        name, n = f"{role}PinVersionsInvoke", 1
+        while name in taken or name in self.plan.conditions:
+            n += 1
+            name = f"{role}PinVersionsInvoke{n}"
+        operands: list[Any] = [{"Condition": c} for c in conditions]
+        while len(operands) > 10:  # Fn::Or takes 2 to 10 conditions
+            operands = [
+                {"Fn::Or": operands[i : i + 10]} if len(operands[i : i + 10]) > 1 else operands[i]
+                for i in range(0, len(operands), 10)
+            ]
+        self.plan.conditions[name] = {"Fn::Or": operands}
+        return name
+
+    # --- limits and strictness ---------------------------------------------------------------
+
+    def _check_limits(self) -> None:
+        created = sum(1 for v in self.plan.versions.values() if v.created)
+        total = len(self.inventory.resources) + created
+        if created and total > MAX_RESOURCES:
+            self.errors.append(
+                Diagnostic(
+                    "PV906",
+                    "Resources",
+                    f"the template has {len(self.inventory.resources)} resources and pinning "
+                    f"adds {created} versions: {total}, over CloudFormation's {MAX_RESOURCES}; "
+                    "split the stack or exclude functions with Metadata.PinVersions.Exclude",
+                )
+            )
+
+    def _check_strict(self) -> None:
+        if not self.options.strict:
+            return
+        for warning in self.report.warnings:
+            if warning.code in STRICT_CODES:
+                self.errors.append(
+                    Diagnostic("PV905", warning.path, f"Strict: {warning.message} ({warning.code})")
+                )
+
+
+def _start(piece: Piece, lo: int) -> Pos:
+    if piece.container.kind == "join":
+        if piece.kind == "value":
+            return (piece.index, 0)
+        return (piece.index, piece.start + (lo if piece.kind == "text" else 0))
+    return piece.start + (lo if piece.kind == "text" else 0)
+
+
+def _end(piece: Piece, hi: int) -> Pos:
+    if piece.container.kind == "join":
+        if piece.kind == "value":
+            return (piece.index, 1)
+        return (piece.index, piece.start + hi if piece.kind == "text" else piece.end)
+    return piece.start + hi if piece.kind == "text" else piece.end
+
+
+def make_plan(inventory: Inventory, options: Options) -> Plan:
+    return Planner(inventory, options).run()

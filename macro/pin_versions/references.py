@@ -1,0 +1,298 @@
+"""Which function a value names (SPEC 4.3).
+
+A value is resolved to *items*: literal text and *leaves* (a function's ARN, its name, a
+version, a parameter nobody knows, ...). Pseudo parameters and parameters with known values
+become text, so ``arn:${AWS::Partition}:lambda:${AWS::Region}:...:function:${F}`` and a
+literal ARN are matched by the same patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .intrinsics import PSEUDO_PARAMETERS, getatt_target, intrinsic_name, ref_target
+from .pieces import Opaque, Piece, render
+
+if TYPE_CHECKING:
+    from .inventory import Inventory
+
+MAX_DEPTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A part of a value that is not literal text.
+
+    kind: ``fn-arn`` (GetAtt F.Arn), ``fn-name`` (Ref F), ``version`` (Ref V: a version ARN),
+    ``version-number`` (GetAtt V.Version), ``alias`` (Ref of an alias, SAM ``F.Alias``),
+    ``sam-version`` (SAM ``F.Version``), ``resource`` (another resource), ``opaque``.
+    """
+
+    kind: str
+    ref: str = ""
+
+
+Item = str | Leaf
+
+
+def _name_leaf(name: str, inventory: Inventory) -> Item:
+    """What ``Ref name`` / ``${name}`` stands for."""
+    context = inventory.context
+    if name in PSEUDO_PARAMETERS:
+        value = context.pseudo_value(name)
+        return value if value is not None else Leaf("opaque", name)
+    rtype = inventory.types.get(name)
+    if rtype is not None:
+        if name in inventory.functions:
+            return Leaf("fn-name", name)
+        if rtype == "AWS::Lambda::Version":
+            return Leaf("version", name)
+        if rtype == "AWS::Lambda::Alias":
+            return Leaf("alias", name)
+        return Leaf("resource", name)
+    if "." in name:
+        logical_id, _, attribute = name.partition(".")
+        return _attribute_leaf(logical_id, attribute, inventory)
+    value = context.parameters.get(name)
+    if isinstance(value, str):
+        return value
+    return Leaf("opaque", name)
+
+
+def _attribute_leaf(logical_id: str, attribute: str, inventory: Inventory) -> Leaf:
+    if logical_id in inventory.functions:
+        function = inventory.functions[logical_id]
+        if attribute == "Arn":
+            return Leaf("fn-arn", logical_id)
+        # SAM: F.Version and F.Alias exist when AutoPublishAlias is set.
+        if function.sam and attribute == "Version":
+            return Leaf("sam-version", logical_id)
+        if function.sam and attribute == "Alias":
+            return Leaf("alias", logical_id)
+        return Leaf("resource", f"{logical_id}.{attribute}")
+    rtype = inventory.types.get(logical_id)
+    if rtype == "AWS::Lambda::Version" and attribute == "Version":
+        return Leaf("version-number", logical_id)
+    if rtype is not None:
+        return Leaf("resource", f"{logical_id}.{attribute}")
+    return Leaf("opaque", f"{logical_id}.{attribute}")
+
+
+def resolve(value: Any, inventory: Inventory, depth: int = 0) -> list[Item]:
+    """The items of a template value."""
+    if isinstance(value, str):
+        return [value]
+    if depth > MAX_DEPTH:
+        return [Leaf("opaque", "nested too deeply")]
+    name = intrinsic_name(value)
+    if name == "Ref":
+        target = ref_target(value)
+        return [_name_leaf(target, inventory)] if target else [Leaf("opaque", "Ref")]
+    if name == "Fn::GetAtt":
+        parts = getatt_target(value)
+        if parts is None:
+            return [Leaf("opaque", "Fn::GetAtt")]
+        return [_attribute_leaf(parts[0], parts[1], inventory)]
+    if name in ("Fn::Sub", "Fn::Join"):
+        try:
+            pieces = render(value, ())
+        except Opaque:
+            return [Leaf("opaque", name)]
+        return resolve_pieces(pieces, inventory, None, depth + 1)
+    return [Leaf("opaque", name or type(value).__name__)]
+
+
+def resolve_piece(
+    piece: Piece, inventory: Inventory, substitutions: dict[str, Any] | None, depth: int = 0
+) -> list[Item]:
+    if piece.kind == "value":
+        return resolve(piece.value, inventory, depth)
+    if piece.kind == "subref":
+        variables = piece.container.variables
+        if piece.name in variables:
+            return resolve(variables[piece.name], inventory, depth + 1)
+        return [_name_leaf(piece.name, inventory)]
+    if piece.kind == "subst":
+        if substitutions is not None and piece.name in substitutions:
+            return resolve(substitutions[piece.name], inventory, depth + 1)
+        return [piece.text]
+    return [piece.text]
+
+
+def resolve_pieces(
+    pieces: list[Piece],
+    inventory: Inventory,
+    substitutions: dict[str, Any] | None,
+    depth: int = 0,
+) -> list[Item]:
+    items: list[Item] = []
+    for piece in pieces:
+        items.extend(resolve_piece(piece, inventory, substitutions, depth))
+    return merge_text(items)
+
+
+def merge_text(items: list[Item]) -> list[Item]:
+    """Adjacent literal text joined, empty text dropped."""
+    out: list[Item] = []
+    for item in items:
+        if isinstance(item, str):
+            if not item:
+                continue
+            if out and isinstance(out[-1], str):
+                out[-1] = out[-1] + item
+                continue
+        out.append(item)
+    return out
+
+
+def literal_text(value: Any, inventory: Inventory) -> str | None:
+    """The value as plain text when everything in it is known, else None."""
+    items = resolve(value, inventory)
+    if not items:
+        return ""
+    if len(items) == 1 and isinstance(items[0], str):
+        return items[0]
+    return None
+
+
+# --- classification -------------------------------------------------------------------
+
+# Leaves are encoded as private-use characters so that one regex covers text and leaves.
+_LEAF_BASE = 0xF0000
+_FULL_ARN = re.compile(
+    r"arn:(?P<p>[^:]+):lambda:(?P<r>[^:]*):(?P<a>[^:]*):function:(?P<n>[^:]+)(?::(?P<q>.+))?"
+)
+_PARTIAL_ARN = re.compile(r"(?P<a>[^:]+):function:(?P<n>[^:]+)(?::(?P<q>.+))?")
+_PLAIN_NAME = re.compile(r"(?P<n>[^:]+)(?::(?P<q>.+))?")
+_INVOKE_INTEGRATION = re.compile(
+    r"arn:[^:]+:states:::(?:aws-sdk:)?lambda:invoke(?:\.waitForTaskToken)?"
+)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What a Task target invokes.
+
+    kind: ``function`` (an in-template function, pinnable), ``version`` (already a published
+    version), ``mutable`` (an alias or ``$LATEST``), ``external``, ``integration`` (the
+    ``lambda:invoke`` service integration: look at FunctionName), ``other`` (not Lambda).
+    """
+
+    kind: str
+    function: str | None = None
+    reason: str = ""
+
+
+def _encode(items: list[Item]) -> tuple[str, list[Leaf]]:
+    leaves: list[Leaf] = []
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            out.append(chr(_LEAF_BASE + len(leaves)))
+            leaves.append(item)
+    return "".join(out), leaves
+
+
+def _leaf_at(text: str, leaves: list[Leaf]) -> Leaf | None:
+    if len(text) == 1 and ord(text) >= _LEAF_BASE:
+        return leaves[ord(text) - _LEAF_BASE]
+    return None
+
+
+def _has_leaf(text: str) -> bool:
+    return any(ord(ch) >= _LEAF_BASE for ch in text)
+
+
+def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> Resolution:
+    """Classify a Task ``Resource`` (``name_allowed=False``) or a ``FunctionName``."""
+    if not items:
+        return Resolution("other")
+    text, leaves = _encode(items)
+    single = _leaf_at(text, leaves)
+    if single is not None:
+        return _classify_leaf(single)
+    if not name_allowed and _INVOKE_INTEGRATION.fullmatch(text):
+        return Resolution("integration")
+
+    first = leaves[0] if leaves and ord(text[0]) == _LEAF_BASE else None
+    if first is not None and first.kind in ("fn-arn", "version", "alias", "sam-version"):
+        # ${F.Arn}:qualifier
+        rest = text[1:]
+        if rest.startswith(":") and first.kind == "fn-arn":
+            return _qualified(rest[1:], leaves, first.ref)
+        return Resolution("external", None, "unrecognised ARN built on a function reference")
+
+    match = _FULL_ARN.fullmatch(text) or _PARTIAL_ARN.fullmatch(text)
+    if match is None and name_allowed:
+        match = _PLAIN_NAME.fullmatch(text)
+    if match is None:
+        if _has_leaf(text) and any(leaf.kind == "opaque" for leaf in leaves):
+            if ":states:" in text or ":activity:" in text:
+                return Resolution("other")
+            return Resolution("external", None, "cannot tell which function this names")
+        return Resolution("other")
+
+    groups = match.groupdict()
+    function = _function_named(groups["n"], leaves, inventory)
+    if function is None:
+        return Resolution("external", None, "names no function of this template")
+    elsewhere = _other_region_or_account(groups.get("r"), groups.get("a"), inventory)
+    if elsewhere:
+        return Resolution("external", None, elsewhere)
+    if groups.get("q") is not None:
+        return _qualified(groups["q"], leaves, function)
+    return Resolution("function", function)
+
+
+def _classify_leaf(leaf: Leaf) -> Resolution:
+    if leaf.kind in ("fn-arn", "fn-name"):
+        return Resolution("function", leaf.ref)
+    if leaf.kind in ("version", "sam-version"):
+        return Resolution("version", None, f"invokes the published version {leaf.ref}")
+    if leaf.kind == "alias":
+        return Resolution("mutable", None, f"invokes the alias {leaf.ref}")
+    if leaf.kind == "opaque":
+        return Resolution("external", None, f"cannot tell which function {leaf.ref} names")
+    return Resolution("other")
+
+
+def _qualified(qualifier: str, leaves: list[Leaf], function: str) -> Resolution:
+    leaf = _leaf_at(qualifier, leaves)
+    if _DIGITS.fullmatch(qualifier) or (leaf is not None and leaf.kind == "version-number"):
+        return Resolution("version", function, "already invokes a published version")
+    if qualifier == "$LATEST":
+        return Resolution("mutable", function, "invokes $LATEST")
+    return Resolution("mutable", function, "invokes an alias")
+
+
+def _function_named(name: str, leaves: list[Leaf], inventory: Inventory) -> str | None:
+    leaf = _leaf_at(name, leaves)
+    if leaf is not None:
+        return leaf.ref if leaf.kind == "fn-name" else None
+    if _has_leaf(name):
+        return None
+    return inventory.names.get(name)
+
+
+def _other_region_or_account(
+    region: str | None, account: str | None, inventory: Inventory
+) -> str | None:
+    context = inventory.context
+    if region and not _has_leaf(region) and context.region and region != context.region:
+        return f"names a function in region {region}"
+    if account and not _has_leaf(account) and context.account_id and account != context.account_id:
+        return f"names a function in account {account}"
+    return None
+
+
+def function_of(value: Any, inventory: Inventory) -> str | None:
+    """The in-template function a value (a version's or alias's FunctionName) names."""
+    if value is None:
+        return None
+    resolution = classify(resolve(value, inventory), inventory, name_allowed=True)
+    return resolution.function if resolution.kind == "function" else None

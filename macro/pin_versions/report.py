@@ -1,0 +1,172 @@
+"""What the transform tells its user: pins, role changes, warnings and errors.
+
+Codes are a stable contract: documentation, the cfn-lint rules and users' CI filters refer to
+them. Never renumber; retire a code by leaving it unused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Warnings: the transform succeeds and says what it left alone and why.
+WARNINGS: dict[str, str] = {
+    "PV101": "target is not a function of this template (external)",
+    "PV102": "target is chosen at run time (dynamic)",
+    "PV103": "target already invokes a published version",
+    "PV104": "target invokes an alias or $LATEST, which can change under a running execution",
+    "PV105": "definition is not visible to the macro",
+    "PV106": "execution role is not in this template",
+    "PV107": "execution role lacks permission and WidenRoles is false",
+    "PV108": "function has several AWS::Lambda::Version resources",
+    "PV109": "function already has one AWS::Lambda::Version, pinned to it",
+    "PV110": "skipped by Metadata (Skip or Exclude)",
+    "PV111": "reference cannot be rewritten in place",
+    "PV112": "Exclude names a resource that is not in the template",
+    "PV113": "execution role policies cannot be edited",
+    "PV114": "DescriptionStamp is false",
+}
+
+# Errors: the transform fails and changes nothing.
+ERRORS: dict[str, str] = {
+    "PV900": "internal error",
+    "PV901": "malformed macro request",
+    "PV902": "used through Fn::Transform",
+    "PV903": "invalid PinVersions options",
+    "PV904": "invalid state machine definition",
+    "PV905": "Strict is true and some targets cannot be pinned",
+    "PV906": "too many resources",
+    "PV907": "logical ID too long",
+    "PV908": "Description cannot take the stamp",
+    "PV909": "processed template too large",
+    "PV910": "invalid template structure",
+    "PV911": "name collision",
+}
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    """``("Resources", "SM", "Branches", 0)`` -> ``Resources.SM.Branches[0]``."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            out.append(f".{part}" if out else part)
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A warning or an error: a stable code, a template path and one sentence."""
+
+    code: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        prefix = f"{self.path}: " if self.path else ""
+        return f"{prefix}{self.message} [{self.code}]"
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "path": self.path, "message": self.message}
+
+
+class TransformError(Exception):
+    """The transform cannot produce a template; carries every problem found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(str(d) for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+def fail(code: str, path: str, message: str) -> TransformError:
+    return TransformError([Diagnostic(code, path, message)])
+
+
+MAX_ERRORS_IN_MESSAGE = 10
+
+
+def error_message(diagnostics: list[Diagnostic]) -> str:
+    """One line for CloudFormation's console: the first problems, then a count."""
+    shown = [str(d) for d in diagnostics[:MAX_ERRORS_IN_MESSAGE]]
+    rest = len(diagnostics) - len(shown)
+    if rest:
+        shown.append(f"and {rest} more")
+    return "; ".join(shown)
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """One Task target rewritten to a version."""
+
+    state_machine: str
+    path: str
+    function: str
+    version: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "function": self.function, "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    function: str
+    version: str
+    hash: str | None  # None when the version was already in the template
+    created: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "version": self.version,
+            "hash": self.hash,
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RoleEntry:
+    role: str
+    functions: tuple[str, ...]  # functions whose versions the role now allows
+    added: tuple[str, ...]  # of those, the ones this transform added
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "functions": list(self.functions), "added": list(self.added)}
+
+
+@dataclass(slots=True)
+class Report:
+    pins: list[Pin] = field(default_factory=list)
+    versions: list[VersionEntry] = field(default_factory=list)
+    roles: list[RoleEntry] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    state_machines: list[str] = field(default_factory=list)
+
+    def warn(self, code: str, path: str, message: str) -> None:
+        assert code in WARNINGS, code
+        self.warnings.append(Diagnostic(code, path, message))
+
+    def summary(self) -> dict[str, Any]:
+        """Counts only: safe to log (no template content, no parameter values)."""
+        codes: dict[str, int] = {}
+        for warning in self.warnings:
+            codes[warning.code] = codes.get(warning.code, 0) + 1
+        return {
+            "stateMachines": len(self.state_machines),
+            "pinned": len(self.pins),
+            "versionsCreated": sum(1 for v in self.versions if v.created),
+            "versionsReused": sum(1 for v in self.versions if not v.created),
+            "rolesWidened": sum(1 for r in self.roles if r.added),
+            "warnings": dict(sorted(codes.items())),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        machines: dict[str, list[dict[str, str]]] = {name: [] for name in self.state_machines}
+        for pin in self.pins:
+            machines.setdefault(pin.state_machine, []).append(pin.to_json())
+        return {
+            "stateMachines": {name: {"pinned": pins} for name, pins in machines.items()},
+            "versions": [v.to_json() for v in self.versions],
+            "roles": [r.to_json() for r in self.roles],
+            "warnings": [w.to_json() for w in self.warnings],
+        }

@@ -1,0 +1,202 @@
+"""The only place that writes: applies a plan to a copy of the template.
+
+Copy-on-write: only the dicts and lists on the path to a change are copied, so the input is
+never mutated and unchanged parts are shared, not duplicated (a 1 MB template is not copied
+to change a few strings).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from .intrinsics import escape_sub_text
+from .pieces import Container, Path
+from .plan import Edit, Plan, VersionPlan
+
+
+class Writer:
+    """Copy-on-write access to a template."""
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = dict(root)
+        self._owned: set[int] = {id(self.root)}
+        self._alive: list[Any] = [self.root]  # keeps ids unique while we hold them
+
+    def get(self, path: Path) -> Any:
+        node: Any = self.root
+        for key in path:
+            node = node[key]
+        return node
+
+    def _own(self, value: Any) -> Any:
+        if id(value) in self._owned:
+            return value
+        copy: Any = dict(value) if type(value) is dict else list(value)
+        self._owned.add(id(copy))
+        self._alive.append(copy)
+        return copy
+
+    def writable(self, path: Path) -> Any:
+        """The container at ``path``, copied (with its parents) if not copied yet."""
+        node: Any = self.root
+        for key in path:
+            child = self._own(node[key])
+            node[key] = child
+            node = child
+        return node
+
+    def set(self, path: Path, value: Any) -> None:
+        parent = self.writable(path[:-1])
+        parent[path[-1]] = value
+
+
+def apply(template: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    writer = Writer(template)
+    _apply_edits(writer, plan.edits)
+    for machine, added in plan.substitutions.items():
+        properties = writer.writable(("Resources", machine, "Properties"))
+        current = properties.get("DefinitionSubstitutions")
+        merged = dict(current) if type(current) is dict else {}
+        merged.update(added)
+        properties["DefinitionSubstitutions"] = merged
+    for function, description in plan.descriptions.items():
+        writer.writable(("Resources", function, "Properties"))["Description"] = description
+    for version in plan.retain:
+        resource = writer.writable(("Resources", version))
+        resource["DeletionPolicy"] = "Retain"
+        resource["UpdateReplacePolicy"] = "Retain"
+    for role, policy in plan.policies.items():
+        resource = writer.writable(("Resources", role))
+        properties = resource.get("Properties")
+        properties = dict(properties) if type(properties) is dict else {}
+        properties["Policies"] = [*properties.get("Policies", []), policy]
+        resource["Properties"] = properties
+    if plan.conditions:
+        current = writer.root.get("Conditions")
+        merged = dict(current) if type(current) is dict else {}
+        merged.update(plan.conditions)
+        writer.root["Conditions"] = merged
+    created = {v.function: v for v in plan.versions.values() if v.created}
+    if created:
+        writer.root["Resources"] = _with_versions(writer.get(("Resources",)), created)
+    return writer.root
+
+
+def version_resource(version: VersionPlan) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "Type": "AWS::Lambda::Version",
+        # Old versions must outlive the deploy that replaces them: executions still use them.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+    }
+    if version.condition is not None:
+        resource["Condition"] = version.condition
+    resource["Properties"] = {"FunctionName": {"Ref": version.function}}
+    return resource
+
+
+def _with_versions(resources: dict[str, Any], created: dict[str, VersionPlan]) -> dict[str, Any]:
+    """Each new version right after its function, for a readable processed template."""
+    out: dict[str, Any] = {}
+    for logical_id, resource in resources.items():
+        out[logical_id] = resource
+        version = created.get(logical_id)
+        if version is not None:
+            out[version.version] = version_resource(version)
+    return out
+
+
+def _apply_edits(writer: Writer, edits: list[Edit]) -> None:
+    by_container: dict[int, list[Edit]] = defaultdict(list)
+    containers: dict[int, Container] = {}
+    for edit in edits:
+        by_container[id(edit.container)].append(edit)
+        containers[id(edit.container)] = edit.container
+    # Deepest first: a nested Join's new value is in place before its parent is spliced.
+    order = sorted(containers, key=lambda key: len(containers[key].path), reverse=True)
+    for key in order:
+        container = containers[key]
+        current = writer.get(container.path)
+        writer.set(container.path, _edit_value(container, current, by_container[key]))
+
+
+def _edit_value(container: Container, current: Any, edits: list[Edit]) -> Any:
+    kind = container.kind
+    if kind in ("slot", "value"):
+        (edit,) = edits
+        (item,) = edit.items
+        return item
+    if kind == "join":
+        return _splice(list(current), edits, container.delimiter)
+    text = str(current)
+    if kind == "plain" and any(isinstance(i, dict) for e in edits for i in e.items):
+        return {"Fn::Sub": _as_sub(text, edits)}
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        assert isinstance(edit.start, int) and isinstance(edit.end, int)
+        rendered = "".join(_sub_text(item) if kind == "sub" else str(item) for item in edit.items)
+        text = text[: edit.start] + rendered + text[edit.end :]
+    return text
+
+
+def _as_sub(text: str, edits: list[Edit]) -> str:
+    """A plain string with edits, as an Fn::Sub string: every literal ``${`` escaped."""
+    out: list[str] = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: e.start):
+        assert isinstance(edit.start, int) and isinstance(edit.end, int)
+        out.append(escape_sub_text(text[position : edit.start]))
+        out.extend(_sub_text(item) for item in edit.items)
+        position = edit.end
+    out.append(escape_sub_text(text[position:]))
+    return "".join(out)
+
+
+def _sub_text(item: str | dict[str, Any]) -> str:
+    if isinstance(item, str):
+        return escape_sub_text(item)
+    if "Ref" in item:
+        return "${" + str(item["Ref"]) + "}"
+    logical_id, attribute = item["Fn::GetAtt"]
+    return "${" + f"{logical_id}.{attribute}" + "}"
+
+
+def _splice(parts: list[Any], edits: list[Edit], delimiter: str) -> list[Any]:
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        assert isinstance(edit.start, tuple) and isinstance(edit.end, tuple)
+        (first, lo), (last, hi) = edit.start, edit.end
+        head = _before(parts[first], lo)
+        tail = _after(parts[last], hi)
+        segment = _merge([*head, *edit.items, *tail])
+        if delimiter and len(segment) != 1:
+            # A delimiter would land between the new parts: keep them in one part.
+            segment = [{"Fn::Join": ["", segment]}]
+        parts[first : last + 1] = segment
+    return parts
+
+
+def _before(part: Any, offset: int) -> list[Any]:
+    """What stays of a Join part in front of an edit starting at ``offset``."""
+    if isinstance(part, str):
+        return [part[:offset]]
+    return [part] if offset == 1 else []  # 1: the edit starts after this intrinsic
+
+
+def _after(part: Any, offset: int) -> list[Any]:
+    """What stays of a Join part behind an edit ending at ``offset``."""
+    if isinstance(part, str):
+        return [part[offset:]]
+    return [part] if offset == 0 else []  # 0: the edit ends before this intrinsic
+
+
+def _merge(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            if not item:
+                continue
+            if out and isinstance(out[-1], str):
+                out[-1] += item
+                continue
+        out.append(item)
+    return out

@@ -1,0 +1,446 @@
+"""CloudFormation templates in and out: JSON, and YAML with short-form intrinsic tags.
+
+Loading composes a PyYAML node tree (SafeLoader's scanner, parser and resolver) and builds
+plain data from it here, so that tags, mapping keys, duplicates, aliases and line numbers are
+all decided in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, Literal
+
+import yaml
+from yaml.composer import ComposerError
+from yaml.events import AliasEvent, NodeEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = [
+    "TemplateLoadError",
+    "detect_format",
+    "dump_json",
+    "dump_yaml",
+    "load",
+    "load_file",
+    "load_with_lines",
+]
+
+# A location in the data: ("Resources", "Workflow", "Properties", "DefinitionString").
+JsonPath = tuple[str | int, ...]
+
+# Expanded alias references allowed per document: a few shared blocks are normal, a billion
+# laughs is not.
+MAX_ALIAS_REFERENCES = 1000
+
+_STD = "tag:yaml.org,2002:"
+_MAP, _SEQ, _STR, _MERGE = _STD + "map", _STD + "seq", _STD + "str", _STD + "merge"
+# Only tags that build plain JSON-like data; !!binary, !!set, !!timestamp, python/... are out.
+_SCALAR_TAGS = frozenset(_STD + name for name in ("str", "int", "float", "bool", "null"))
+
+# Intrinsics written in short form by dump_yaml. Loading accepts any alphanumeric tag.
+_FN_NAMES = [
+    *("Base64", "Cidr", "FindInMap", "GetAZs", "GetAtt", "ImportValue", "Join", "Select"),
+    *("Split", "Sub", "Transform", "And", "Equals", "If", "Not", "Or", "ToJsonString"),
+    *("Length", "ForEach"),
+]
+_SHORT_TAGS = {"Ref": "!Ref", "Condition": "!Condition"} | {f"Fn::{n}": f"!{n}" for n in _FN_NAMES}
+_TAG_NAME = re.compile(r"[A-Za-z0-9]+")
+
+
+class TemplateLoadError(Exception):
+    """A template that cannot be read or parsed. The message is one line."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line = line  # 1-based, when known
+        self.column = column
+
+
+def _error(filename: str, problem: str, mark: yaml.Mark | None) -> TemplateLoadError:
+    if mark is None:
+        return TemplateLoadError(f"{filename}: {problem}")
+    return _error_at(filename, problem, mark.line + 1, mark.column + 1)
+
+
+def _error_at(filename: str, problem: str, line: int, column: int) -> TemplateLoadError:
+    return TemplateLoadError(
+        f"{filename}: line {line} column {column}: {problem}", line=line, column=column
+    )
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_STD) if tag.startswith(_STD) else tag
+
+
+def _timestampless_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    # CloudFormation reads 2012-10-17 as a string. "=" (YAML 1.1 !!value) has no safe
+    # constructor, so it is a string too.
+    dropped = {_STD + "timestamp", _STD + "value"}
+    return {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in dropped]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that stops at the node tree and bounds alias expansion."""
+
+    yaml_implicit_resolvers = _timestampless_resolvers()
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._alias_uses = 0
+        self._alias_weight: dict[str, int] = {}  # aliases inside each anchored node, expanded
+        self._open_anchors: set[str] = set()
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent):
+            anchor: str = event.anchor or ""
+            mark: Any = event.start_mark
+            if anchor in self._open_anchors:
+                raise ComposerError(None, None, f"found recursive alias *{anchor}", mark)
+            # Count what expansion would cost: this alias plus every alias inside its anchor.
+            self._alias_uses += 1 + self._alias_weight.get(anchor, 0)
+            if self._alias_uses > MAX_ALIAS_REFERENCES:
+                raise ComposerError(
+                    None,
+                    None,
+                    f"too many alias references (more than {MAX_ALIAS_REFERENCES} after expansion)",
+                    mark,
+                )
+            return super().compose_node(parent, index)
+        if not isinstance(event, NodeEvent) or event.anchor is None:
+            return super().compose_node(parent, index)
+        anchor = event.anchor
+        before = self._alias_uses
+        self._open_anchors.add(anchor)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._open_anchors.discard(anchor)
+        self._alias_weight[anchor] = self._alias_uses - before
+        return node
+
+
+class _Builder:
+    """Node tree -> plain data (fresh objects for every alias), plus path -> line."""
+
+    def __init__(self, loader: _Loader, filename: str) -> None:
+        self.loader = loader
+        self.filename = filename
+
+    def fail(self, problem: str, node: Node) -> TemplateLoadError:
+        return _error(self.filename, problem, node.start_mark)
+
+    def build(self, node: Node, path: JsonPath, lines: dict[JsonPath, int], tag: str = "") -> Any:
+        tag = tag or node.tag
+        if tag.startswith("!"):
+            return self.intrinsic(node, path, lines)
+        if isinstance(node, ScalarNode):
+            if tag not in _SCALAR_TAGS:
+                raise self.fail(self.bad_tag(tag, "a scalar"), node)
+            try:
+                return self.loader.construct_object(node)
+            except (ValueError, KeyError):  # an explicit tag on the wrong text: !!int abc
+                raise self.fail(f"cannot read {node.value!r} as {_short_tag(tag)}", node) from None
+        if isinstance(node, SequenceNode):
+            if tag != _SEQ:
+                raise self.fail(self.bad_tag(tag, "a sequence"), node)
+            items = []
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                items.append(self.build(item, (*path, index), lines))
+            return items
+        if tag != _MAP or not isinstance(node, MappingNode):
+            raise self.fail(self.bad_tag(tag, "a mapping"), node)
+        return self.mapping(node, path, lines)
+
+    def bad_tag(self, tag: str, kind: str) -> str:
+        if tag in _SCALAR_TAGS or tag in (_MAP, _SEQ):
+            return f"tag {_short_tag(tag)} cannot be used on {kind}"
+        return f"found undefined tag {_short_tag(tag)}"
+
+    def intrinsic(self, node: Node, path: JsonPath, lines: dict[JsonPath, int]) -> dict[str, Any]:
+        name = node.tag[1:]
+        if name in ("Ref", "Condition"):
+            key = name
+        elif _TAG_NAME.fullmatch(name):
+            key = "Fn::" + name
+        else:
+            raise self.fail(f"found undefined tag {node.tag}", node)
+        inner = (*path, key)
+        lines[inner] = node.start_mark.line + 1
+        if not isinstance(node, ScalarNode):
+            plain = _MAP if isinstance(node, MappingNode) else _SEQ
+            return {key: self.build(node, inner, lines, plain)}
+        value: str = node.value
+        if key != "Fn::GetAtt":
+            return {key: value}
+        parts = value.split(".", 1)  # !GetAtt A.B.C is [A, B.C]: only the logical ID is dotless
+        for index in range(len(parts)):
+            lines[(*inner, index)] = lines[inner]
+        return {key: parts}
+
+    def mapping(
+        self, node: MappingNode, path: JsonPath, lines: dict[JsonPath, int]
+    ) -> dict[str, Any]:
+        explicit: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
+        merged: dict[str, Any] = {}  # from "<<" keys, earlier sources win, explicit keys win
+        merged_lines: dict[JsonPath, int] = {}
+        depth = len(path)
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    if not isinstance(source, MappingNode):
+                        raise self.fail("a merge key (<<) takes mappings only", source)
+                    source_lines: dict[JsonPath, int] = {}
+                    for k, v in self.build(source, path, source_lines).items():
+                        merged.setdefault(k, v)
+                    for p, line in source_lines.items():
+                        merged_lines.setdefault(p, line)
+                continue
+            key = self.key(key_node)
+            line = key_node.start_mark.line + 1
+            if key in explicit:
+                raise self.fail(
+                    f"found duplicate key {json.dumps(key, ensure_ascii=False)}"
+                    f" (first defined at line {key_lines[key]})",
+                    key_node,
+                )
+            key_lines[key] = line
+            lines[(*path, key)] = line
+            explicit[key] = self.build(value_node, (*path, key), lines)
+        if not merged:
+            return explicit
+        for p, line in merged_lines.items():
+            if p[depth] not in explicit:
+                lines[p] = line
+        return {k: explicit.get(k, v) for k, v in merged.items()} | explicit
+
+    def key(self, node: Node) -> str:
+        # CloudFormation keys are JSON strings: keep the text as written (200, yes, 1.0).
+        if isinstance(node, ScalarNode) and not node.tag.startswith("!"):
+            value: str = node.value
+            return value
+        kind = "a sequence" if isinstance(node, SequenceNode) else "a mapping"
+        if isinstance(node, ScalarNode):
+            kind = f"a {node.tag} tag"
+        raise self.fail(f"a mapping key must be a string, found {kind}", node)
+
+
+def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[JsonPath, int]]:
+    lines: dict[JsonPath, int] = {}
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        problem = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise _error_at(filename, problem, line, column) from None
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, lines
+        lines[()] = root.start_mark.line + 1
+        return _Builder(loader, filename).build(root, (), lines), lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            # PyYAML splits one sentence in two: "while parsing X" + "expected Y".
+            context, where = exc.context, exc.context_mark
+            if where is not None and mark is not None and where.line != mark.line:
+                context = f"{context} (line {where.line + 1})"
+            problem = f"{context}, {exc.problem}"
+        raise _error(filename, problem, mark) from None
+    except yaml.YAMLError as exc:
+        raise _error(filename, str(exc).replace("\n", " "), None) from None
+    except RecursionError:
+        raise _error(filename, "the template is nested too deeply", None) from None
+    finally:
+        loader.dispose()
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")  # the YAML path then reports it with a line
+    return result
+
+
+def _try_json(text: str) -> tuple[bool, Any]:
+    if not text.lstrip().startswith("{"):
+        return False, None
+    try:
+        # Python's json also reads NaN and Infinity, which dump_json writes for YAML's .nan, .inf.
+        data = json.loads(text, object_pairs_hook=_unique_pairs)
+    except (ValueError, RecursionError):
+        return False, None
+    return True, data
+
+
+def detect_format(text: str) -> Literal["json", "yaml"]:
+    """Return "json" when the text is a JSON object, else "yaml"."""
+    return "json" if _try_json(text.removeprefix("\ufeff"))[0] else "yaml"
+
+
+def load(text: str, filename: str = "<template>") -> Any:
+    """Parse a JSON or YAML template into plain data; short-form tags become long form."""
+    text = text.removeprefix("\ufeff")
+    is_json, data = _try_json(text)
+    if is_json:
+        return data
+    return _parse_yaml(text, filename)[0]
+
+
+def load_with_lines(text: str, filename: str = "<template>") -> tuple[Any, dict[JsonPath, int]]:
+    """Like load, plus the 1-based line of every mapping key and sequence item, by path."""
+    text = text.removeprefix("\ufeff")
+    is_json, data = _try_json(text)
+    if not is_json:
+        return _parse_yaml(text, filename)
+    # JSON is YAML for line numbers; a tab in valid JSON is always whitespace, which PyYAML
+    # refuses, so make it a space (columns may shift, lines do not).
+    try:
+        return data, _parse_yaml(text.replace("\t", " "), filename)[1]
+    except TemplateLoadError:
+        return data, {}
+
+
+def load_file(path: str | os.PathLike[str]) -> Any:
+    """Read a UTF-8 template (BOM or not) and load it."""
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except OSError as exc:
+        raise TemplateLoadError(f"{os.fspath(path)}: cannot read file: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TemplateLoadError(
+            f"{os.fspath(path)}: not UTF-8 (offset {exc.start}: {exc.reason})"
+        ) from exc
+    return load(text, os.fspath(path))
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- YAML out -------------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, no aliases, sequences indented under their key, short-form intrinsics."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # write shared objects out in full: CloudFormation users do not use anchors
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+    def choose_scalar_style(self) -> str:
+        # A tagged scalar (!Ref X) is always a string, so it may be plain whatever it looks
+        # like; PyYAML would quote it because its tag is not the one the text implies.
+        event: Any = self.event
+        tag = getattr(event, "tag", None)
+        if tag and tag.startswith("!") and not event.style:
+            if self.analysis is None:
+                self.analysis = self.analyze_scalar(event.value)
+            analysis = self.analysis
+            allowed = analysis.allow_flow_plain if self.flow_level else analysis.allow_block_plain
+            if allowed and not analysis.empty and not analysis.multiline:
+                return ""
+        style: str = super().choose_scalar_style()
+        return style
+
+
+# Quote strings other YAML readers (1.2 core schema, YAML 1.1 y/n) would take for numbers or
+# booleans, not only those PyYAML would: the output is read by CloudFormation and other tools.
+_Dumper.add_implicit_resolver(
+    _STD + "float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+.0123456789"),
+)
+_Dumper.add_implicit_resolver(
+    _STD + "int", re.compile(r"^(?:0o[0-7]+|[-+]?0[xX][0-9a-fA-F_]+)$"), list("-+0")
+)
+_Dumper.add_implicit_resolver(_STD + "bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+
+# Line breaks that YAML 1.1 readers normalise inside block scalars and quoted folds.
+_ODD_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+
+
+def _str_style(value: str) -> str | None:
+    if _ODD_BREAKS.search(value):
+        return '"'
+    # The emitter falls back to a quoted style when a literal block would not round trip.
+    return "|" if "\n" in value else None
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(_STR, data, style=_str_style(data))
+
+
+def _is_short_form(data: Any) -> bool:
+    return isinstance(data, dict) and len(data) == 1 and next(iter(data)) in _SHORT_TAGS
+
+
+def _represent_short_form(dumper: yaml.SafeDumper, key: str, value: Any) -> Node | None:
+    tag = _SHORT_TAGS[key]
+    if key == "Fn::GetAtt":
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(part, str) for part in value)
+            and "." not in value[0]
+        ):
+            return dumper.represent_scalar(tag, f"{value[0]}.{value[1]}")
+        if not isinstance(value, list):
+            return None  # a string would come back split into a list
+    if isinstance(value, str):
+        return dumper.represent_scalar(tag, value, style=_str_style(value))
+    if key in ("Ref", "Condition"):
+        return None
+    node: Node
+    if isinstance(value, list):
+        node = dumper.represent_sequence(_SEQ, value)
+    elif isinstance(value, dict) and not _is_short_form(value):
+        # A node has one tag: `!Base64 !Sub x` is not YAML, so nested short forms stay long.
+        node = dumper.represent_mapping(_MAP, value)
+    else:
+        return None  # numbers, booleans, null would come back as strings
+    node.tag = tag
+    return node
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[Any, Any]) -> Node:
+    if _is_short_form(data):
+        ((key, value),) = data.items()
+        node = _represent_short_form(dumper, key, value)
+        if node is not None:
+            return node
+    return dumper.represent_mapping(_MAP, data)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(dict, _represent_dict)
+
+
+def dump_yaml(data: Any) -> str:
+    """CloudFormation YAML: key order kept, block style, short-form intrinsics where simple."""
+    text: str = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=float("inf"),
+        indent=2,
+    )
+    return text

@@ -1,0 +1,148 @@
+"""Helpers shared by the tests: macro events as CloudFormation sends them, cfn-lint, walks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pin_versions.handler import lambda_handler
+from pin_versions.yaml_io import load
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+SAMPLES = ROOT / "samples"
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def load_path(path: Path) -> Any:
+    return load(path.read_text(encoding="utf-8"), str(path))
+
+
+def transforms_of(template: dict[str, Any]) -> list[str]:
+    value = template.get("Transform")
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def macro_event(
+    template: dict[str, Any],
+    parameters: dict[str, Any] | None = None,
+    request_id: str = "test-request",
+    region: str = REGION,
+    account: str = ACCOUNT,
+) -> dict[str, Any]:
+    """The request CloudFormation sends a template-level macro: the template without its
+    Transform section, and the parameter values (defaults filled in)."""
+    fragment = {k: v for k, v in template.items() if k != "Transform"}
+    values: dict[str, Any] = {}
+    declared = template.get("Parameters")
+    if isinstance(declared, dict):
+        for name, spec in declared.items():
+            if isinstance(spec, dict) and "Default" in spec:
+                values[name] = str(spec["Default"])
+    values.update(parameters or {})
+    return {
+        "region": region,
+        "accountId": account,
+        "fragment": fragment,
+        "transformId": f"{account}::PinVersions",
+        "params": {},
+        "requestId": request_id,
+        "templateParameterValues": values,
+    }
+
+
+def run_macro(template: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call the Lambda handler exactly as CloudFormation would; assert it left the request
+    alone."""
+    event = macro_event(template, parameters)
+    before = copy.deepcopy(event)
+    response = lambda_handler(event, None)
+    assert event == before, "the handler mutated its request"
+    assert response["requestId"] == event["requestId"]
+    assert response["status"] in ("success", "failure")
+    return response
+
+
+@lru_cache(maxsize=512)
+def _lint_json(text: str) -> tuple[tuple[str, str, str], ...]:
+    from cfnlint.api import ManualArgs, lint
+
+    matches = lint(text, config=ManualArgs(regions=[REGION]))
+    return tuple(sorted((m.rule.id, "/".join(str(p) for p in m.path), m.message) for m in matches))
+
+
+def lint_errors(template: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """cfn-lint errors (E rules) of a processed template: (rule, path, message)."""
+    body = {k: v for k, v in template.items() if k != "Transform"}
+    return [m for m in _lint_json(json.dumps(body, sort_keys=True)) if m[0].startswith("E")]
+
+
+def new_lint_errors(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Errors in ``after`` beyond those ``before`` already had (counted per rule)."""
+    had = Counter(rule for rule, _, _ in lint_errors(before))
+    out: list[str] = []
+    for rule, path, message in lint_errors(after):
+        if had[rule] > 0:
+            had[rule] -= 1
+        else:
+            out.append(f"{rule} {path}: {message}")
+    return out
+
+
+def resources_of_type(template: dict[str, Any], rtype: str) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in template.get("Resources", {}).items()
+        if isinstance(v, dict) and v.get("Type") == rtype
+    }
+
+
+STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
+DEFINITION_KEYS = ("Definition", "DefinitionString")
+
+
+def _subs_in(value: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every two-argument Fn::Sub in a value: (string, variables)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            args = node.get("Fn::Sub") if len(node) == 1 else None
+            if isinstance(args, list) and len(args) == 2 and isinstance(args[1], dict):
+                found.append((str(args[0]), args[1]))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def unused_placeholders(template: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """Substitution keys and Sub variables of state machines that nothing uses."""
+    unused: set[tuple[str, str, str]] = set()
+    for name, resource in template.get("Resources", {}).items():
+        if not isinstance(resource, dict) or resource.get("Type") not in STATE_MACHINE_TYPES:
+            continue
+        properties = resource.get("Properties", {})
+        definition = next((properties[k] for k in DEFINITION_KEYS if k in properties), None)
+        if definition is None:
+            continue  # the definition is elsewhere: nothing to compare against
+        text = json.dumps(definition)
+        substitutions = properties.get("DefinitionSubstitutions")
+        if isinstance(substitutions, dict):
+            for key in substitutions:
+                if "${" + key + "}" not in text and "${!" + key + "}" not in text:
+                    unused.add((name, "substitution", key))
+        for string, variables in _subs_in(definition):
+            for var in variables:
+                if "${" + var + "}" not in string:
+                    unused.add((name, "variable", var))
+    return unused
