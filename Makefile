@@ -23,12 +23,13 @@ $(STAMP): pyproject.toml macro/requirements.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m pin_versions.demo
+	$(BIN)/python -m demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check macro tests bench
-	$(BIN)/ruff format --check macro tests bench
+	$(BIN)/ruff check macro tests demo
+	$(BIN)/ruff format --check macro tests demo
 	$(BIN)/mypy
+	$(BIN)/mypy demo
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2

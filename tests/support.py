@@ -146,3 +146,25 @@ def unused_placeholders(template: dict[str, Any]) -> set[tuple[str, str, str]]:
                 if "${" + var + "}" not in string:
                     unused.add((name, "variable", var))
     return unused
+
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+
+def needs_sam(template: dict[str, Any]) -> bool:
+    resources = template.get("Resources")
+    return SAM_TRANSFORM in transforms_of(template) or (
+        isinstance(resources, dict)
+        and any(
+            isinstance(r, dict) and str(r.get("Type", "")).startswith("AWS::Serverless::")
+            for r in resources.values()
+        )
+    )
+
+
+def corpus_manifest() -> list[dict[str, str]]:
+    """The corpus' MANIFEST.tsv rows that are templates (not companion definitions)."""
+    lines = (CORPUS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]
+    return [row for row in rows if row["form"] != "companion-asl"]

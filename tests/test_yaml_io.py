@@ -19,6 +19,7 @@ from pin_versions.yaml_io import (
     load,
     load_file,
     load_with_lines,
+    load_with_warnings,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,21 +255,6 @@ ERRORS = [
     ),
     pytest.param(
         "A: !!int abc\n", "t.yaml: line 1 column 4: cannot read 'abc' as !!int", id="bad-int"
-    ),
-    pytest.param(
-        "Resources:\n  A: 1\n  B: 2\n  A: 3\n",
-        't.yaml: line 4 column 3: found duplicate key "A" (first defined at line 2)',
-        id="duplicate-key",
-    ),
-    pytest.param(
-        "{a: 1, b: 2, a: 3}\n",
-        't.yaml: line 1 column 14: found duplicate key "a" (first defined at line 1)',
-        id="duplicate-key-flow",
-    ),
-    pytest.param(
-        '{\n  "a": 1,\n  "a": 2\n}\n',
-        't.yaml: line 3 column 3: found duplicate key "a" (first defined at line 2)',
-        id="duplicate-key-json",
     ),
     pytest.param(
         "A: &a [1, *a]\n",
@@ -750,23 +736,71 @@ def _templates(root: Path) -> list[Path]:
 CORPUS_FILES = _templates(CORPUS)
 SAMPLE_FILES = _templates(SAMPLES)
 
-# Real templates that do not load, with the exact error. SAM CLI's own loader lets a later
-# duplicate key silently win; CloudFormation and this module refuse them.
+# Real templates that do not load, with the exact error.
 CORPUS_FAILURES = {
     "cfn-templates/CloudFormation/MacrosExamples/StringFunctions/string.yaml": (
         "line 35 column 18: found undefined tag !Rain::Embed"  # a Rain pre-processor directive
     ),
-    "sfn-examples/sam/app-dataquality-using-lambda/template.yaml": (
-        'line 44 column 9: found duplicate key "DataQualityUsingLambdaTopicArn"'
-        " (first defined at line 37)"
-    ),
-    "sfn-workflows/cqrs/template.yaml": (
-        'line 559 column 3: found duplicate key "VPC" (first defined at line 185)'
-    ),
-    "sfn-workflows/sfn-dynamodb-batchwriteitem/template.yaml": (
-        'line 6 column 1: found duplicate key "AWSTemplateFormatVersion" (first defined at line 2)'
-    ),
 }
+
+# Real templates with a repeated key: they load (the last value wins, as in CloudFormation)
+# and the reader says where.
+CORPUS_DUPLICATES = {
+    "sfn-examples/sam/app-dataquality-using-lambda/template.yaml": [
+        'line 44 column 9: duplicate key "DataQualityUsingLambdaTopicArn" (first defined at '
+        "line 37); the last value wins, as in CloudFormation"
+    ],
+    "sfn-workflows/cqrs/template.yaml": [
+        'line 559 column 3: duplicate key "VPC" (first defined at line 185); the last value '
+        "wins, as in CloudFormation"
+    ],
+    "sfn-workflows/sfn-dynamodb-batchwriteitem/template.yaml": [
+        'line 6 column 1: duplicate key "AWSTemplateFormatVersion" (first defined at line 2); '
+        "the last value wins, as in CloudFormation",
+        'line 16 column 7: duplicate key "Handler" (first defined at line 13); the last value '
+        "wins, as in CloudFormation",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "warning"),
+    [
+        pytest.param(
+            "Resources:\n  A: 1\n  B: 2\n  A: 3\n",
+            {"Resources": {"A": 3, "B": 2}},
+            't.yaml: line 4 column 3: duplicate key "A" (first defined at line 2); the last '
+            "value wins, as in CloudFormation",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            "{a: 1, b: 2, a: 3}\n",
+            {"a": 3, "b": 2},
+            't.yaml: line 1 column 14: duplicate key "a" (first defined at line 1); the last '
+            "value wins, as in CloudFormation",
+            id="duplicate-key-flow",
+        ),
+        pytest.param(
+            '{\n  "a": 1,\n  "a": 2\n}\n',
+            {"a": 2},
+            't.yaml: line 3 column 3: duplicate key "a" (first defined at line 2); the last '
+            "value wins, as in CloudFormation",
+            id="duplicate-key-json",
+        ),
+    ],
+)
+def test_duplicate_keys_keep_the_last_value_and_warn(
+    text: str, expected: Any, warning: str
+) -> None:
+    assert load(text, "t.yaml") == expected
+    assert load_with_warnings(text, "t.yaml") == (expected, [warning])
+
+
+def test_corpus_duplicates_are_reported() -> None:
+    for name, warnings in CORPUS_DUPLICATES.items():
+        path = CORPUS / name
+        _, found = load_with_warnings(path.read_text(encoding="utf-8-sig"), name)
+        assert found == [f"{name}: {w}" for w in warnings]
 
 
 def test_corpus_is_present() -> None:

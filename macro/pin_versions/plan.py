@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .definition import DefinitionView, Target, analyse
+from .dependencies import Dependencies
 from .hashing import (
     EXCLUDED_PROPERTIES,
     SAM_EXCLUDED_PROPERTIES,
@@ -64,6 +65,10 @@ class Plan:
     retain: list[str] = field(default_factory=list)  # existing versions that need Retain
     descriptions: dict[str, Any] = field(default_factory=dict)  # function -> new Description
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> new policy
+    # Policies that cannot be inline (the role would depend on its own function): role ->
+    # (logical ID, AWS::IAM::Policy resource), and the state machines that must wait for them.
+    policy_resources: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    depends_on: dict[str, list[str]] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)  # new template Conditions
     report: Report = field(default_factory=Report)
 
@@ -85,6 +90,7 @@ class Planner:
         self.errors: list[Diagnostic] = []
         self.taken = set(inventory.resources)  # logical IDs in use
         self._use_counts: dict[int, Counter[tuple[str, int, str]]] = {}
+        self.dependencies = Dependencies(inventory.resources)
 
     # --- the whole plan ------------------------------------------------------------------
 
@@ -487,6 +493,7 @@ class Planner:
         inventory = self.inventory
         coverage = Coverage(inventory)
         by_role: dict[str, set[str]] = {}
+        machines_by_role: dict[str, list[str]] = {}
         for view in views:
             machine = view.machine
             functions = sorted(set(pinned.get(machine.logical_id, [])))
@@ -503,6 +510,7 @@ class Planner:
                 )
                 continue
             by_role.setdefault(role, set()).update(functions)
+            machines_by_role.setdefault(role, []).append(machine.logical_id)
 
         for role in sorted(by_role):
             functions = sorted(by_role[role])
@@ -515,12 +523,28 @@ class Planner:
                     f"{statement_for_user(missing)}",
                 )
                 missing = []
-            if missing and not self._add_policy(role, missing):
+            if missing and not self._add_policy(role, missing, machines_by_role[role]):
                 missing = []
             self.report.roles.append(RoleEntry(role, tuple(functions), tuple(missing)))
 
-    def _add_policy(self, role: str, functions: list[str]) -> bool:
+    def _add_policy(self, role: str, functions: list[str], machines: list[str]) -> bool:
         inventory = self.inventory
+        entries = [(f, inventory.functions[f].condition) for f in functions]
+        document = {"Version": "2012-10-17", "Statement": [invoke_statement(entries)]}
+        all_conditional = all(c is not None for _, c in entries)
+        if any(self.dependencies.reaches(f, role) for f in functions):
+            # An inline policy naming F.Arn would make the role depend on F, which already
+            # depends on the role: a cycle. A policy resource of its own closes no loop.
+            if all_conditional:
+                self.report.warn(
+                    "PV113",
+                    f"Resources.{role}",
+                    "its functions depend on it and are all conditional; add "
+                    f"{statement_for_user(functions)}",
+                )
+                return False
+            self._add_policy_resource(role, document, machines)
+            return True
         properties = inventory.resources[role].get("Properties", {})
         policies = properties.get("Policies", []) if type(properties) is dict else None
         if not isinstance(policies, list):
@@ -535,20 +559,38 @@ class Planner:
         while name in names:
             n += 1
             name = f"{POLICY_NAME}{n}"
-        entries = [(f, inventory.functions[f].condition) for f in functions]
-        policy: dict[str, Any] = {
-            "PolicyName": name,
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [invoke_statement(entries)]},
-        }
-        conditions = sorted({c for _, c in entries if c is not None})
-        if all(c is not None for _, c in entries):
+        policy: dict[str, Any] = {"PolicyName": name, "PolicyDocument": document}
+        if all_conditional:
             # An empty Resource list is an invalid policy: drop the policy with its functions.
+            conditions = sorted({c for _, c in entries if c is not None})
             condition = (
                 conditions[0] if len(conditions) == 1 else self._any_condition(role, conditions)
             )
             policy = {"Fn::If": [condition, policy, {"Ref": "AWS::NoValue"}]}
         self.plan.policies[role] = policy
         return True
+
+    def _add_policy_resource(
+        self, role: str, document: dict[str, Any], machines: list[str]
+    ) -> None:
+        logical_id, n = f"{role}{POLICY_NAME}", 1
+        while logical_id in self.taken:
+            n += 1
+            logical_id = f"{role}{POLICY_NAME}{n}"
+        self.taken.add(logical_id)
+        resource: dict[str, Any] = {"Type": "AWS::IAM::Policy"}
+        condition = self.inventory.resources[role].get("Condition")
+        if isinstance(condition, str):
+            resource["Condition"] = condition  # it can only exist where its role does
+        resource["Properties"] = {
+            "PolicyName": POLICY_NAME,
+            "Roles": [{"Ref": role}],
+            "PolicyDocument": document,
+        }
+        self.plan.policy_resources[role] = (logical_id, resource)
+        # The state machines must not start invoking the new versions before they may.
+        for machine in machines:
+            self.plan.depends_on.setdefault(machine, []).append(logical_id)
 
     def _any_condition(self, role: str, conditions: list[str]) -> str:
         existing = self.inventory.template.get("Conditions")
@@ -570,6 +612,7 @@ class Planner:
 
     def _check_limits(self) -> None:
         created = sum(1 for v in self.plan.versions.values() if v.created)
+        created += len(self.plan.policy_resources)
         total = len(self.inventory.resources) + created
         if created and total > MAX_RESOURCES:
             self.errors.append(
@@ -577,7 +620,7 @@ class Planner:
                     "PV906",
                     "Resources",
                     f"the template has {len(self.inventory.resources)} resources and pinning "
-                    f"adds {created} versions: {total}, over CloudFormation's {MAX_RESOURCES}; "
+                    f"adds {created}: {total}, over CloudFormation's {MAX_RESOURCES}; "
                     "split the stack or exclude functions with Metadata.PinVersions.Exclude",
                 )
             )

@@ -72,14 +72,26 @@ def apply(template: dict[str, Any], plan: Plan) -> dict[str, Any]:
         properties = dict(properties) if type(properties) is dict else {}
         properties["Policies"] = [*properties.get("Policies", []), policy]
         resource["Properties"] = properties
+    for machine, waits_for in plan.depends_on.items():
+        resource = writer.writable(("Resources", machine))
+        current = resource.get("DependsOn", [])
+        depends = [current] if isinstance(current, str) else list(current)
+        resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
     if plan.conditions:
         current = writer.root.get("Conditions")
         merged = dict(current) if type(current) is dict else {}
         merged.update(plan.conditions)
         writer.root["Conditions"] = merged
-    created = {v.function: v for v in plan.versions.values() if v.created}
-    if created:
-        writer.root["Resources"] = _with_versions(writer.get(("Resources",)), created)
+    after: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for planned in plan.versions.values():
+        if planned.created:
+            after.setdefault(planned.function, []).append(
+                (planned.version, version_resource(planned))
+            )
+    for role, entry in plan.policy_resources.items():
+        after.setdefault(role, []).append(entry)
+    if after:
+        writer.root["Resources"] = _with_additions(writer.get(("Resources",)), after)
     return writer.root
 
 
@@ -96,14 +108,15 @@ def version_resource(version: VersionPlan) -> dict[str, Any]:
     return resource
 
 
-def _with_versions(resources: dict[str, Any], created: dict[str, VersionPlan]) -> dict[str, Any]:
-    """Each new version right after its function, for a readable processed template."""
+def _with_additions(
+    resources: dict[str, Any], after: dict[str, list[tuple[str, dict[str, Any]]]]
+) -> dict[str, Any]:
+    """New resources right after the resource they belong to, for a readable template."""
     out: dict[str, Any] = {}
     for logical_id, resource in resources.items():
         out[logical_id] = resource
-        version = created.get(logical_id)
-        if version is not None:
-            out[version.version] = version_resource(version)
+        for new_id, new_resource in after.get(logical_id, []):
+            out[new_id] = new_resource
     return out
 
 

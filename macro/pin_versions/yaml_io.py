@@ -128,9 +128,10 @@ class _Loader(yaml.SafeLoader):
 class _Builder:
     """Node tree -> plain data (fresh objects for every alias), plus path -> line."""
 
-    def __init__(self, loader: _Loader, filename: str) -> None:
+    def __init__(self, loader: _Loader, filename: str, warnings: list[str]) -> None:
         self.loader = loader
         self.filename = filename
+        self.warnings = warnings
 
     def fail(self, problem: str, node: Node) -> TemplateLoadError:
         return _error(self.filename, problem, node.start_mark)
@@ -207,10 +208,13 @@ class _Builder:
             key = self.key(key_node)
             line = key_node.start_mark.line + 1
             if key in explicit:
-                raise self.fail(
-                    f"found duplicate key {json.dumps(key, ensure_ascii=False)}"
-                    f" (first defined at line {key_lines[key]})",
-                    key_node,
+                # CloudFormation accepts a repeated key and keeps the last value: so do we,
+                # and say so (cfn-lint and SAM CLI read it the same way).
+                mark = key_node.start_mark
+                self.warnings.append(
+                    f"{self.filename}: line {mark.line + 1} column {mark.column + 1}: "
+                    f"duplicate key {json.dumps(key, ensure_ascii=False)} (first defined at "
+                    f"line {key_lines[key]}); the last value wins, as in CloudFormation"
                 )
             key_lines[key] = line
             lines[(*path, key)] = line
@@ -233,8 +237,11 @@ class _Builder:
         raise self.fail(f"a mapping key must be a string, found {kind}", node)
 
 
-def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[JsonPath, int]]:
+def _parse_yaml(
+    text: str, filename: str, warnings: list[str] | None = None
+) -> tuple[Any, dict[JsonPath, int]]:
     lines: dict[JsonPath, int] = {}
+    warnings = [] if warnings is None else warnings
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
@@ -247,7 +254,7 @@ def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[JsonPath, int]]:
         if root is None:
             return None, lines
         lines[()] = root.start_mark.line + 1
-        return _Builder(loader, filename).build(root, (), lines), lines
+        return _Builder(loader, filename, warnings).build(root, (), lines), lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -296,6 +303,16 @@ def load(text: str, filename: str = "<template>") -> Any:
     if is_json:
         return data
     return _parse_yaml(text, filename)[0]
+
+
+def load_with_warnings(text: str, filename: str = "<template>") -> tuple[Any, list[str]]:
+    """Like load, plus what the reader accepted but a user should hear (duplicate keys)."""
+    text = text.removeprefix("\ufeff")
+    is_json, data = _try_json(text)
+    warnings: list[str] = []
+    if is_json:
+        return data, warnings
+    return _parse_yaml(text, filename, warnings)[0], warnings
 
 
 def load_with_lines(text: str, filename: str = "<template>") -> tuple[Any, dict[JsonPath, int]]:
