@@ -1,0 +1,891 @@
+"""An embedded AWS for the demo: moto in-process, a compatibility layer, a deploy helper.
+
+moto emulates CloudFormation, Lambda, IAM and Step Functions (with a real ASL interpreter,
+ported from LocalStack) in this process: no network, no docker, no account. It falls short of
+what the blue-green story needs in a few places. Each shortfall is a `Gap` below: what moto
+does, what AWS does, and a small patch that closes it. The patches touch moto internals, so
+the layer is pinned to the moto release it was written against (`MOTO_VERSION`) and refuses
+any other. docs/demo.md lists the gaps and what the emulator still cannot show.
+
+The deploy helper does what CloudFormation does with a template: run its `Transform` list in
+order (each macro gets the real macro event), then create or update the stack.
+
+Nothing here belongs to the macro; the macro is only ever called through its Lambda handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import graphlib
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+import traceback
+import types
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+MOTO_VERSION = "5.2.5"
+ACCOUNT_ID = "123456789012"  # moto's default account
+REGION = "us-east-1"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+
+# A macro is its Lambda handler: (event, context) -> response.
+MacroHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class EmulatorError(RuntimeError):
+    """The emulator cannot do what was asked (wrong moto, unsupported runtime, ...)."""
+
+
+class DeployError(RuntimeError):
+    """A deploy failed the way it would fail in CloudFormation (transform or stack error)."""
+
+
+def check_moto_version() -> None:
+    """Fail clearly when moto is not the release the compatibility layer was written for."""
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise EmulatorError(
+            f"demo/emulator.py patches moto {MOTO_VERSION} internals, but moto "
+            f"{moto.__version__} is installed. Install moto=={MOTO_VERSION}, or re-check "
+            "every gap in docs/demo.md against the new moto and update MOTO_VERSION."
+        )
+
+
+# --------------------------------------------------------------------------------------
+# The compatibility layer
+# --------------------------------------------------------------------------------------
+
+_MISSING = object()
+_CREATE = "create_from_cloudformation_json"
+_UPDATE = "update_from_cloudformation_json"
+
+
+class _Patcher:
+    """setattr with an undo list; reads raw class attributes so descriptors come back intact."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[object, str, object]] = []
+
+    def set(self, owner: object, name: str, value: object) -> None:
+        self._undo.append((owner, name, vars(owner).get(name, _MISSING)))
+        setattr(owner, name, value)
+
+    def undo(self) -> None:
+        while self._undo:
+            owner, name, previous = self._undo.pop()
+            if previous is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, previous)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One place where moto differs from AWS in a way the story would notice."""
+
+    key: str
+    moto: str  # what moto 5.2.5 does
+    aws: str  # what AWS does
+    close: Callable[[_Patcher], None]
+
+
+def _original(owner: type, name: str) -> Callable[..., Any]:
+    """The function behind a classmethod/staticmethod/plain method, as currently installed."""
+    raw = vars(owner)[name]
+    func: Callable[..., Any] = getattr(raw, "__func__", raw)
+    return func
+
+
+def _close_sfn_backend(patcher: _Patcher) -> None:
+    from moto.stepfunctions import models as sfn_models
+    from moto.stepfunctions import responses as sfn_responses
+
+    class _Region:
+        def __init__(self, account_id: str) -> None:
+            self._account_id = account_id
+
+        def __getitem__(self, region: str) -> Any:
+            return sfn_responses.get_backend(self._account_id, region)
+
+    class _ApiBackends:
+        """Looks like moto's BackendDict, but answers with the backend the API uses."""
+
+        def __getitem__(self, account_id: str) -> _Region:
+            return _Region(account_id)
+
+    # The CloudFormation model looks this module global up at call time.
+    patcher.set(sfn_models, "stepfunctions_backends", _ApiBackends())
+
+
+def _substitution_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _with_definition_string(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
+    """Turn `Definition` and `DefinitionSubstitutions` into the DefinitionString moto reads."""
+    properties = dict(cloudformation_json.get("Properties") or {})
+    if "Definition" in properties:
+        properties["DefinitionString"] = json.dumps(properties.pop("Definition"))
+    substitutions = properties.pop("DefinitionSubstitutions", None) or {}
+    text = properties.get("DefinitionString")
+    if substitutions and isinstance(text, str):
+        properties["DefinitionString"] = re.sub(
+            r"\$\{([^}]+)\}",
+            lambda m: (
+                _substitution_text(substitutions[m.group(1)])
+                if m.group(1) in substitutions
+                else m.group(0)
+            ),
+            text,
+        )
+    return {**cloudformation_json, "Properties": properties}
+
+
+def _close_sfn_definition(patcher: _Patcher) -> None:
+    from moto.stepfunctions.models import StateMachine
+
+    create = _original(StateMachine, _CREATE)
+    update = _original(StateMachine, _UPDATE)
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        cfn = _with_definition_string(cloudformation_json)
+        return create(cls, resource_name, cfn, account_id, region_name, **kwargs)
+
+    def update_from_cloudformation_json(
+        cls: type,
+        /,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return update(
+            cls,
+            original_resource=original_resource,
+            new_resource_name=new_resource_name,
+            cloudformation_json=_with_definition_string(cloudformation_json),
+            account_id=account_id,
+            region_name=region_name,
+        )
+
+    patcher.set(StateMachine, _CREATE, classmethod(create_from_cloudformation_json))
+    patcher.set(StateMachine, _UPDATE, classmethod(update_from_cloudformation_json))
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes of a Lambda context object that handlers (and Powertools) read."""
+
+    function_name: str
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = ""
+    memory_limit_in_mb: int = 128
+    timeout_seconds: int = 3
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "demo"
+
+    def __post_init__(self) -> None:
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_seconds * 1000
+
+
+def _load_handler(function: Any) -> Callable[[Any, Any], Any]:
+    runtime = function.run_time or ""
+    if not runtime.startswith("python"):
+        raise EmulatorError(f"{runtime or 'no runtime'}: the in-process runner runs Python only")
+    module_name, _, attribute = (function.handler or "").rpartition(".")
+    path = module_name.replace(".", "/") + ".py"
+    with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as bundle:
+        source = bundle.read(path)
+    module = types.ModuleType(module_name)
+    module.__file__ = f"/var/task/{path}"
+    # Every invocation is a cold start: the module runs afresh, like a new sandbox.
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    handler: Callable[[Any, Any], Any] = getattr(module, attribute)
+    return handler
+
+
+def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replacement for LambdaFunction._invoke_lambda: run this version's own zip here."""
+    if isinstance(event, str):
+        event = json.loads(event or "{}")
+    context = FakeLambdaContext(
+        function_name=self.function_name,
+        function_version=str(self.version),
+        invoked_function_arn=self.function_arn,
+        memory_limit_in_mb=int(self.memory_size),
+        timeout_seconds=int(self.timeout),
+    )
+    try:
+        result = _load_handler(self)(event, context)
+        return json.dumps(result), False, ""
+    except Exception as error:  # the function's own failure becomes Lambda's error payload
+        trace = traceback.format_exception(error)
+        payload = {"errorMessage": str(error), "errorType": type(error).__name__}
+        return json.dumps({**payload, "stackTrace": trace}), True, "".join(trace)
+
+
+def _close_lambda_in_process(patcher: _Patcher) -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    patcher.set(LambdaFunction, "_invoke_lambda", _invoke_in_process)
+
+
+def _close_zipfile_update(patcher: _Patcher) -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    update = _original(LambdaFunction, _UPDATE)
+
+    def update_from_cloudformation_json(
+        cls: Any,
+        /,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json.get("Properties") or {}
+        code = properties.get("Code")
+        if isinstance(code, dict) and isinstance(code.get("ZipFile"), str):
+            # CloudFormation's ZipFile is source text; zip it exactly as moto's create does.
+            bundle = cls._create_zipfile_from_plaintext_code(code["ZipFile"])
+            code = {**code, "ZipFile": base64.b64encode(bundle)}
+            properties = {**properties, "Code": code}
+            cloudformation_json = {**cloudformation_json, "Properties": properties}
+        return update(
+            cls,
+            original_resource=original_resource,
+            new_resource_name=new_resource_name,
+            cloudformation_json=cloudformation_json,
+            account_id=account_id,
+            region_name=region_name,
+        )
+
+    patcher.set(LambdaFunction, _UPDATE, classmethod(update_from_cloudformation_json))
+
+
+def _lambda_backend(account_id: str, region_name: str) -> Any:
+    from moto.awslambda.utils import get_backend
+
+    return get_backend(account_id, region_name)
+
+
+def _close_version_ref(patcher: _Patcher) -> None:
+    from moto.awslambda.models import LambdaVersion
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    create = _original(LambdaVersion, _CREATE)
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        version = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        name = cloudformation_json["Properties"]["FunctionName"]
+        function = _lambda_backend(account_id, region_name).get_function(name)
+        version.function_arn = f"{function.function_arn}:{version.version}"
+        return version
+
+    def physical_resource_id(self: Any) -> str:
+        arn: str = self.function_arn
+        return arn
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> str:
+        if attribute_name == "Version":
+            return str(self.version)
+        if attribute_name == "FunctionArn":
+            return physical_resource_id(self)
+        raise UnformattedGetAttTemplateException()
+
+    def has_cfn_attr(cls: type, attr: str) -> bool:
+        return attr in ("Version", "FunctionArn")
+
+    patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
+    patcher.set(LambdaVersion, "physical_resource_id", property(physical_resource_id))
+    patcher.set(LambdaVersion, "get_cfn_attribute", get_cfn_attribute)
+    patcher.set(LambdaVersion, "has_cfn_attr", classmethod(has_cfn_attr))
+
+
+def _close_version_publish(patcher: _Patcher) -> None:
+    from moto.awslambda.models import LambdaVersion
+    from moto.cloudformation.exceptions import ValidationError
+
+    create = _original(LambdaVersion, _CREATE)
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        backend = _lambda_backend(account_id, region_name)
+        function = backend.get_function(cloudformation_json["Properties"]["FunctionName"])
+        published = list(backend.list_versions_by_function(function.function_name))[1:]
+        if published and not function.code_or_config_updated:
+            raise ValidationError(
+                message=f"A version for this Lambda function exists ( {published[-1].version} )."
+                " Modify the function to create a new version."
+            )
+        return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
+
+
+_SUB_REFERENCE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _references(node: Any, found: set[str]) -> None:
+    """Logical IDs a template node points at: Ref, Fn::GetAtt, and `${X}` / `${X.Attr}`."""
+    if isinstance(node, list):
+        for item in node:
+            _references(item, found)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "Ref" and isinstance(value, str):
+            found.add(value)
+        elif key == "Fn::GetAtt":
+            target = value.split(".", 1)[0] if isinstance(value, str) else value[0]
+            if isinstance(target, str):
+                found.add(target)
+        elif key == "Fn::Sub":
+            text, variables = (value, {}) if isinstance(value, str) else (value[0], value[1])
+            names = frozenset(variables) if isinstance(variables, dict) else frozenset()
+            if isinstance(text, str):
+                for match in _SUB_REFERENCE.finditer(text):
+                    name = match.group(1).split(".", 1)[0].strip()
+                    if name not in names:
+                        found.add(name)
+            _references(variables, found)
+        else:
+            _references(value, found)
+
+
+def _dependencies(resources: Mapping[str, Any]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, resource in resources.items():
+        found: set[str] = set()
+        _references({k: v for k, v in resource.items() if k != "DependsOn"}, found)
+        depends_on = resource.get("DependsOn", [])
+        found.update([depends_on] if isinstance(depends_on, str) else depends_on)
+        graph[name] = {other for other in found if other in resources and other != name}
+    return graph
+
+
+def dependency_order(resources: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    """`names` in an order where every resource comes after the resources it references."""
+    wanted = set(names)
+    order = graphlib.TopologicalSorter(_dependencies(resources)).static_order()
+    return [name for name in order if name in wanted]
+
+
+def _close_update_semantics(patcher: _Patcher) -> None:
+    from moto.cloudformation import parsing
+    from moto.cloudformation.exceptions import ValidationError
+
+    def update(
+        self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> None:
+        """ResourceMap.update, in CloudFormation's order.
+
+        Adds and modifies follow the dependency graph (a Version after the function update it
+        must publish, the state machine after the Version it names); removals run last, in the
+        cleanup phase, and skip resources whose DeletionPolicy is Retain.
+        """
+        actions = self.build_resource_diff(template, parameters)
+        old_resources = dict(self._resource_json_map)
+        self._template = template
+        if parameters:
+            self.input_parameters = parameters
+        self.load_mapping()
+        self.load_parameters()
+        self.load_conditions()
+        self._resource_json_map = template["Resources"]
+
+        try:
+            changing = dependency_order(template["Resources"], actions["Add"] + actions["Modify"])
+            removing = dependency_order(old_resources, actions["Remove"])
+        except graphlib.CycleError as error:
+            message = f"Circular dependency between resources: {error.args[1]}"
+            raise ValidationError(message=message) from None
+        for name in changing:
+            if name in actions["Add"]:
+                _ = self[name]  # moto creates a resource on first lookup
+                continue
+            changed = parsing.parse_and_update_resource(
+                name,
+                template["Resources"][name],
+                self,
+                account_id=self._account_id,
+                region_name=self._region_name,
+            )
+            if changed is not None:
+                self._parsed_resources[name] = changed
+        for name in reversed(removing):
+            resource = self._parsed_resources.pop(name, None)
+            if resource is not None and old_resources[name].get("DeletionPolicy") != "Retain":
+                self._delete_resource(resource, old_resources[name])
+
+    patcher.set(parsing.ResourceMap, "update", update)
+
+
+def _json_policies(properties: Mapping[str, Any]) -> dict[str, str]:
+    """A role's inline Policies, as the JSON text IAM stores, by name."""
+    documents: dict[str, str] = {}
+    for policy in properties.get("Policies") or []:
+        document = policy["PolicyDocument"]
+        text = document if isinstance(document, str) else json.dumps(document, default=str)
+        documents[policy["PolicyName"]] = text
+    return documents
+
+
+def _close_iam_role_policies(patcher: _Patcher) -> None:
+    from moto.iam.models import Role
+
+    create = _original(Role, _CREATE)
+    update = _original(Role, _UPDATE)
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = dict(cloudformation_json["Properties"])
+        documents = _json_policies(properties)
+        properties.pop("Policies", None)
+        cfn = {**cloudformation_json, "Properties": properties}
+        role = create(cls, resource_name, cfn, account_id, region_name, **kwargs)
+        for name, document in documents.items():
+            role.put_policy(name, document)
+        return role
+
+    def update_from_cloudformation_json(
+        cls: type,
+        /,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        role = update(
+            cls,
+            original_resource=original_resource,
+            new_resource_name=new_resource_name,
+            cloudformation_json=cloudformation_json,
+            account_id=account_id,
+            region_name=region_name,
+        )
+        # The template's Policies list is the whole truth about the role's inline policies.
+        documents = _json_policies(cloudformation_json["Properties"])
+        for name in [name for name in role.policies if name not in documents]:
+            role.delete_policy(name)
+        for name, document in documents.items():
+            role.put_policy(name, document)
+        return role
+
+    patcher.set(Role, _CREATE, classmethod(create_from_cloudformation_json))
+    patcher.set(Role, _UPDATE, classmethod(update_from_cloudformation_json))
+
+
+def _close_update_parameters(patcher: _Patcher) -> None:
+    from moto.cloudformation import parsing
+
+    load_parameters = _original(parsing.ResourceMap, "load_parameters")
+
+    def load_parameters_of_this_template(self: Any) -> None:
+        # moto keeps resolving the previous template's parameters on update.
+        declared = self._template.get("Parameters") or {}
+        self.resolved_parameters = {}
+        self.input_parameters = {
+            name: value for name, value in self.input_parameters.items() if name in declared
+        }
+        load_parameters(self)
+
+    patcher.set(parsing.ResourceMap, "load_parameters", load_parameters_of_this_template)
+
+
+GAPS: tuple[Gap, ...] = (
+    Gap(
+        key="sfn-backend",
+        moto="a stack's AWS::StepFunctions::StateMachine goes to the plain Step Functions "
+        "backend, while the API (and its interpreter) uses the executing one: the state "
+        "machine is invisible to ListStateMachines and StartExecution",
+        aws="a stack-created state machine is an ordinary state machine",
+        close=_close_sfn_backend,
+    ),
+    Gap(
+        key="sfn-definition",
+        moto="the CloudFormation model reads DefinitionString only: a Definition object gives "
+        "an empty definition and DefinitionSubstitutions are ignored",
+        aws="Definition is serialised to JSON and ${key} placeholders are substituted",
+        close=_close_sfn_definition,
+    ),
+    Gap(
+        key="lambda-in-process",
+        moto="Invoke runs the function in a docker container (no docker: an error payload)",
+        aws="Invoke runs the code of the version asked for",
+        close=_close_lambda_in_process,
+    ),
+    Gap(
+        key="zipfile-update",
+        moto="a stack update hands inline ZipFile source text to the code updater, which "
+        "expects a base64 zip: the update fails or the code is garbage",
+        aws="the new inline source becomes the function's code",
+        close=_close_zipfile_update,
+    ),
+    Gap(
+        key="version-ref",
+        moto="Ref of an AWS::Lambda::Version gives its logical ID; no Fn::GetAtt attributes",
+        aws="Ref gives the version ARN (function:name:7); GetAtt Version and FunctionArn exist",
+        close=_close_version_ref,
+    ),
+    Gap(
+        key="version-publish",
+        moto="a new AWS::Lambda::Version with nothing new to publish silently reuses the "
+        "latest version",
+        aws='the deploy fails: "A version for this Lambda function exists ( N )"',
+        close=_close_version_publish,
+    ),
+    Gap(
+        key="iam-role-policies",
+        moto="an AWS::IAM::Role's inline Policies are stored as Python objects (GetRolePolicy "
+        "returns their repr, not JSON) and a stack update ignores changes to them",
+        aws="inline policies are JSON documents, and an update adds, changes and removes them",
+        close=_close_iam_role_policies,
+    ),
+    Gap(
+        key="update-parameters",
+        moto="on a stack update, parameters of the previous template stay in play: a "
+        "parameter the new template no longer declares makes the update crash (KeyError)",
+        aws="the new template's Parameters section alone decides the parameters",
+        close=_close_update_parameters,
+    ),
+    Gap(
+        key="update-semantics",
+        moto="a stack update deletes removed resources first (ignoring DeletionPolicy Retain), "
+        "then creates added ones, then modifies the rest: a new Version is published before "
+        "the function update it was meant to capture",
+        aws="adds and modifies follow the dependency graph; removals come last and Retain "
+        "keeps the resource",
+        close=_close_update_semantics,
+    ),
+)
+GAP_KEYS = tuple(gap.key for gap in GAPS)
+
+_layer_lock = threading.Lock()
+
+
+@contextmanager
+def compat_layer(skip: Iterable[str] = ()) -> Iterator[tuple[str, ...]]:
+    """Close every gap except those in `skip` (tests use it to show each gap is real)."""
+    check_moto_version()
+    skipped = set(skip)
+    unknown = skipped - set(GAP_KEYS)
+    if unknown:
+        raise EmulatorError(f"unknown gap(s) {sorted(unknown)}; known: {list(GAP_KEYS)}")
+    if not _layer_lock.acquire(blocking=False):
+        raise EmulatorError("the compatibility layer is already active (patches are global)")
+    patcher = _Patcher()
+    try:
+        closed = tuple(gap.key for gap in GAPS if gap.key not in skipped)
+        for gap in GAPS:
+            if gap.key in closed:
+                gap.close(patcher)
+        yield closed
+    finally:
+        patcher.undo()
+        _layer_lock.release()
+
+
+# --------------------------------------------------------------------------------------
+# The emulator and its deploy helper
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deployment:
+    stack_name: str
+    operation: Literal["CREATE", "UPDATE"]
+    status: str
+    transforms: tuple[str, ...]
+    template: dict[str, Any]  # what CloudFormation deployed, after every transform
+    macro_logs: tuple[str, ...]  # what the macros wrote to their log streams
+
+
+def _parameter_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def template_parameter_values(
+    template: Mapping[str, Any], given: Mapping[str, str]
+) -> dict[str, Any]:
+    """What CloudFormation sends as templateParameterValues: given values, else defaults."""
+    values: dict[str, Any] = {}
+    for name, declaration in (template.get("Parameters") or {}).items():
+        if name in given:
+            raw: Any = given[name]
+        elif "Default" in declaration:
+            raw = declaration["Default"]
+        else:
+            continue
+        kind = str(declaration.get("Type", "String"))
+        if kind == "CommaDelimitedList" or kind.startswith("List<"):
+            raw_list = raw if isinstance(raw, list) else str(raw).split(",")
+            values[name] = [_parameter_text(item) for item in raw_list]
+        else:
+            values[name] = _parameter_text(raw)
+    return values
+
+
+def transform_names(template: Mapping[str, Any]) -> tuple[str, ...]:
+    declared = template.get("Transform")
+    if declared is None:
+        return ()
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise DeployError("Template format error: Transform must be a string or a list of strings")
+    return tuple(names)
+
+
+def without_transform(template: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The template with one macro struck from its Transform list (the key goes when empty)."""
+    remaining = [other for other in transform_names(template) if other != name]
+    result = {key: copy.deepcopy(value) for key, value in template.items() if key != "Transform"}
+    if remaining:
+        result = {"Transform": remaining[0] if len(remaining) == 1 else remaining, **result}
+    return result
+
+
+@contextmanager
+def _lambda_log_stream() -> Iterator[list[str]]:
+    """Catch what a macro writes: its log lines belong to its log stream, not the terminal.
+
+    print() follows sys.stdout, but Powertools binds its handler to the stdout of the moment
+    it was imported, so file descriptor 1 is redirected too.
+    """
+    lines: list[str] = []
+    original = sys.stdout
+    original.flush()
+    saved = os.dup(1)
+    printed = io.StringIO()
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            with redirect_stdout(printed):
+                yield lines
+        finally:
+            original.flush()
+            if sys.__stdout__ is not None:
+                sys.__stdout__.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(printed.getvalue().splitlines())
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+
+
+def run_transforms(
+    template: Mapping[str, Any],
+    *,
+    macros: Mapping[str, MacroHandler],
+    parameter_values: Mapping[str, Any],
+    account_id: str = ACCOUNT_ID,
+    region: str = REGION,
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Run the template-level Transform list in order, as CloudFormation does.
+
+    Returns the processed template and the macros' log lines.
+    """
+    fragment = {key: value for key, value in template.items() if key != "Transform"}
+    logs: list[str] = []
+    for name in transform_names(template):
+        if name == SAM_TRANSFORM:
+            raise DeployError(
+                f"{SAM_TRANSFORM}: the demo's deploy helper does not run the SAM transform yet"
+            )
+        handler = macros.get(name)
+        if handler is None:
+            raise DeployError(f"No transform named {account_id}::{name} found.")
+        request_id = str(uuid.uuid4())
+        event = {
+            "region": region,
+            "accountId": account_id,
+            "fragment": fragment,
+            "transformId": f"{account_id}::{name}",
+            "params": {},
+            "requestId": request_id,
+            "templateParameterValues": dict(parameter_values),
+        }
+        context = FakeLambdaContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:{region}:{account_id}:function:{name}",
+            aws_request_id=request_id,
+        )
+        # A Lambda sees JSON in and gives JSON out: round-trip both ways.
+        with _lambda_log_stream() as lines:
+            response = json.loads(json.dumps(handler(json.loads(json.dumps(event)), context)))
+        logs.extend(lines)
+        fragment = _macro_result(name, account_id, request_id, response)
+    return fragment, tuple(logs)
+
+
+def _macro_result(name: str, account_id: str, request_id: str, response: Any) -> dict[str, Any]:
+    prefix = f"Transform {account_id}::{name} failed with:"
+    if not isinstance(response, dict):
+        raise DeployError(f"{prefix} the macro response is not a JSON object")
+    if response.get("requestId") != request_id:
+        raise DeployError(f"{prefix} the response requestId does not match the request")
+    status = response.get("status")
+    if status == "failure" or (isinstance(status, str) and status.lower() == "failure"):
+        raise DeployError(f"{prefix} {response.get('errorMessage', '(no errorMessage)')}")
+    if status != "success":
+        raise DeployError(f"{prefix} unknown status {status!r}")
+    fragment = response.get("fragment")
+    if not isinstance(fragment, dict):
+        raise DeployError(f"{prefix} the response fragment is not a template")
+    return fragment
+
+
+class Emulator:
+    """boto3 clients on moto, and deploys that behave like CloudFormation's."""
+
+    def __init__(self, macros: Mapping[str, MacroHandler]) -> None:
+        import boto3  # type: ignore[import-untyped]
+
+        self.account_id = ACCOUNT_ID
+        self.region = REGION
+        self.macros = dict(macros)
+        self._session = boto3.session.Session(region_name=REGION)
+        self.cloudformation = self.client("cloudformation")
+        self.stepfunctions = self.client("stepfunctions")
+        self.lambda_ = self.client("lambda")
+        self.iam = self.client("iam")
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, region_name=self.region)
+
+    def _stack_exists(self, stack_name: str) -> bool:
+        summaries = self.cloudformation.list_stacks()["StackSummaries"]
+        return any(
+            s["StackName"] == stack_name and s["StackStatus"] != "DELETE_COMPLETE"
+            for s in summaries
+        )
+
+    def deploy(
+        self,
+        stack_name: str,
+        template: Mapping[str, Any],
+        parameters: Mapping[str, str] | None = None,
+    ) -> Deployment:
+        """Create or update `stack_name` from `template` (a parsed template with Transform)."""
+        given = dict(parameters or {})
+        declared = template.get("Parameters") or {}
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise DeployError(f"Parameters: {unknown} do not exist in the template")
+        processed, logs = run_transforms(
+            template,
+            macros=self.macros,
+            parameter_values=template_parameter_values(template, given),
+            account_id=self.account_id,
+            region=self.region,
+        )
+        operation: Literal["CREATE", "UPDATE"] = (
+            "UPDATE" if self._stack_exists(stack_name) else "CREATE"
+        )
+        request = {
+            "StackName": stack_name,
+            "TemplateBody": json.dumps(processed),
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
+            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        }
+        from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+        try:
+            if operation == "UPDATE":
+                self.cloudformation.update_stack(**request)
+            else:
+                self.cloudformation.create_stack(**request)
+        except ClientError as error:
+            raise DeployError(f"{operation} {stack_name}: {error}") from error
+        stack = self.cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        return Deployment(
+            stack_name=stack_name,
+            operation=operation,
+            status=stack["StackStatus"],
+            transforms=transform_names(template),
+            template=processed,
+            macro_logs=logs,
+        )
+
+    def physical_id(self, stack_name: str, logical_id: str) -> str:
+        found = self.cloudformation.describe_stack_resource(
+            StackName=stack_name, LogicalResourceId=logical_id
+        )
+        physical: str = found["StackResourceDetail"]["PhysicalResourceId"]
+        return physical
+
+
+@contextmanager
+def emulator(
+    macros: Mapping[str, MacroHandler] | None = None,
+    *,
+    skip: Iterable[str] = (),
+    seed: int = 7,
+) -> Iterator[Emulator]:
+    """A fresh embedded AWS: moto with the Step Functions interpreter on, and the layer."""
+    check_moto_version()
+    from moto import mock_aws
+    from moto.moto_api._internal import mock_random
+
+    config: Any = {
+        "stepfunctions": {"execute_state_machine": True},
+        # The "docker" backend is the one whose invoke we can reroute in-process.
+        "lambda": {"use_docker": True},
+        "iam": {"load_aws_managed_policies": False},
+    }
+    with compat_layer(skip), mock_aws(config=config):
+        # Seeded so physical names (and so the demo's output) are the same every run.
+        mock_random.seed(seed)
+        yield Emulator(macros or {})

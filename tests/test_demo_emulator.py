@@ -1,0 +1,483 @@
+"""The demo's emulator: one test per moto gap (real without the layer, closed with it),
+then the layer's own guarantees and the CloudFormation-like deploy helper."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from demo import cfn_yaml
+from demo.emulator import (
+    GAP_KEYS,
+    GAPS,
+    DeployError,
+    Emulator,
+    EmulatorError,
+    compat_layer,
+    dependency_order,
+    emulator,
+    run_transforms,
+    template_parameter_values,
+    without_transform,
+)
+
+ROLE: dict[str, Any] = {
+    "Type": "AWS::IAM::Role",
+    "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+}
+
+
+def function(returns: Any, **properties: Any) -> dict[str, Any]:
+    """An inline Python function that returns `returns`."""
+    code = f"def handler(event, context):\n    return {returns!r}\n"
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Runtime": "python3.13",
+            "Handler": "index.handler",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": code},
+            **properties,
+        },
+    }
+
+
+def version(function_id: str = "F", **attributes: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Version",
+        "Properties": {"FunctionName": {"Ref": function_id}},
+        **attributes,
+    }
+
+
+def template(
+    resources: dict[str, Any], outputs: dict[str, Any] | None = None, **sections: Any
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"Resources": {"Role": ROLE, **resources}, **sections}
+    if outputs:
+        result["Outputs"] = {key: {"Value": value} for key, value in outputs.items()}
+    return result
+
+
+def outputs(emu: Emulator, stack: str = "s") -> dict[str, str]:
+    found = emu.cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    return {o["OutputKey"]: o["OutputValue"] for o in found}
+
+
+def invoke(emu: Emulator, name: str) -> tuple[str | None, Any]:
+    response = emu.lambda_.invoke(FunctionName=name)
+    return response.get("FunctionError"), json.loads(response["Payload"].read() or b"null")
+
+
+@pytest.fixture(autouse=True)
+def _no_docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the layer moto would run Lambda in docker; never reach a real daemon.
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/pin-versions-demo.sock")
+
+
+# --------------------------------------------------------------------------------------
+# One test per gap
+# --------------------------------------------------------------------------------------
+
+PASS_MACHINE = {
+    "Type": "AWS::StepFunctions::StateMachine",
+    "Properties": {
+        "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+        "DefinitionString": json.dumps(
+            {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        ),
+    },
+}
+
+
+def test_gap_sfn_backend() -> None:
+    """moto files a stack's state machine where the executing API cannot see it."""
+    with emulator(skip={"sfn-backend"}) as emu:
+        emu.deploy("s", template({"M": PASS_MACHINE}))
+        assert emu.stepfunctions.list_state_machines()["stateMachines"] == []
+        with pytest.raises(emu.stepfunctions.exceptions.StateMachineDoesNotExist):
+            emu.stepfunctions.start_execution(stateMachineArn=emu.physical_id("s", "M"), name="x")
+
+    with emulator() as emu:
+        emu.deploy("s", template({"M": PASS_MACHINE}))
+        machine = emu.physical_id("s", "M")
+        listed = emu.stepfunctions.list_state_machines()["stateMachines"]
+        assert [m["stateMachineArn"] for m in listed] == [machine]
+        started = emu.stepfunctions.start_execution(stateMachineArn=machine, name="x")
+        assert started["executionArn"].endswith(":x")
+
+
+def test_gap_sfn_definition() -> None:
+    """moto reads DefinitionString only: Definition and DefinitionSubstitutions are lost."""
+    machine = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Definition": {
+                "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "Result": "${Greeting}", "End": True}},
+            },
+            "DefinitionSubstitutions": {"Greeting": "hello"},
+        },
+    }
+    with emulator(skip={"sfn-definition"}) as emu, pytest.raises(Exception, match="<EOF>"):
+        # The interpreter's parser is handed an empty definition.
+        emu.deploy("s", template({"M": machine}))
+
+    with emulator() as emu:
+        emu.deploy("s", template({"M": machine}))
+        found = emu.stepfunctions.describe_state_machine(stateMachineArn=emu.physical_id("s", "M"))
+        assert json.loads(found["definition"]) == {
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Result": "hello", "End": True}},
+        }
+
+
+def test_gap_lambda_in_process() -> None:
+    """moto runs Lambda code in docker; the layer runs the version's own zip in-process."""
+    with emulator(skip={"lambda-in-process"}) as emu:
+        emu.deploy("s", template({"F": function({"n": 1})}))
+        response = emu.lambda_.invoke(FunctionName=emu.physical_id("s", "F"))
+        assert response["FunctionError"] == "Handled"
+        assert b"error running docker" in response["Payload"].read()
+
+    with emulator() as emu:
+        emu.deploy("s", template({"F": function({"n": 1})}))
+        assert invoke(emu, emu.physical_id("s", "F")) == (None, {"n": 1})
+        emu.deploy("s", template({"F": function("unused", Runtime="nodejs22.x")}))
+        error, payload = invoke(emu, emu.physical_id("s", "F"))
+        assert error == "Handled"
+        assert payload["errorMessage"] == "nodejs22.x: the in-process runner runs Python only"
+
+
+def test_gap_zipfile_update() -> None:
+    """moto treats an updated inline ZipFile as a base64 zip: the new code is garbage."""
+    with emulator(skip={"zipfile-update"}) as emu:
+        emu.deploy("s", template({"F": function({"day": 1})}))
+        emu.deploy("s", template({"F": function({"day": 2})}))
+        error, payload = invoke(emu, emu.physical_id("s", "F"))
+        assert (error, payload["errorType"]) == ("Handled", "BadZipFile")
+
+    with emulator() as emu:
+        emu.deploy("s", template({"F": function({"day": 1})}))
+        emu.deploy("s", template({"F": function({"day": 2})}))
+        assert invoke(emu, emu.physical_id("s", "F")) == (None, {"day": 2})
+
+
+def test_gap_version_ref() -> None:
+    """moto's Ref of an AWS::Lambda::Version is its logical ID, not the version ARN."""
+    refs = {"Ref": {"Ref": "V"}, "Sub": {"Fn::Sub": "${V}"}}
+    with emulator(skip={"version-ref"}) as emu:
+        emu.deploy("s", template({"F": function(1), "V": version()}, refs))
+        assert outputs(emu) == {"Ref": "V", "Sub": "V"}
+
+    attributes = {
+        "Number": {"Fn::GetAtt": ["V", "Version"]},
+        "Arn": {"Fn::GetAtt": ["V", "FunctionArn"]},
+    }
+    with emulator() as emu:
+        emu.deploy("s", template({"F": function(1), "V": version()}, {**refs, **attributes}))
+        arn = emu.lambda_.get_function(FunctionName=emu.physical_id("s", "F"))["Configuration"][
+            "FunctionArn"
+        ]
+        assert outputs(emu) == {
+            "Ref": f"{arn}:1",
+            "Sub": f"{arn}:1",
+            "Number": "1",
+            "Arn": f"{arn}:1",
+        }
+
+
+def test_gap_version_publish() -> None:
+    """moto silently reuses the last version where CloudFormation fails the deploy."""
+    day1 = template(
+        {"F": function(1), "V1": version(DeletionPolicy="Retain")}, {"V": {"Ref": "V1"}}
+    )
+    day2 = template({"F": function(1), "V2": version()}, {"V": {"Ref": "V2"}})
+    with emulator(skip={"version-publish"}) as emu:
+        emu.deploy("s", day1)
+        emu.deploy("s", day2)
+        assert outputs(emu)["V"].endswith(":1")
+
+    with emulator() as emu:
+        emu.deploy("s", day1)
+        with pytest.raises(DeployError, match=r"A version for this Lambda function exists \( 1 \)"):
+            emu.deploy("s", day2)
+
+
+def test_gap_iam_role_policies() -> None:
+    """moto stores a role's inline policies as Python objects and ignores them on update."""
+
+    def role(policy_name: str) -> dict[str, Any]:
+        statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        policies = [{"PolicyName": policy_name, "PolicyDocument": document}]
+        return {
+            "Resources": {"R": {**ROLE, "Properties": {**ROLE["Properties"], "Policies": policies}}}
+        }
+
+    with emulator(skip={"iam-role-policies"}) as emu:
+        emu.deploy("s", role("One"))
+        name = emu.physical_id("s", "R")
+        document = emu.iam.get_role_policy(RoleName=name, PolicyName="One")["PolicyDocument"]
+        assert isinstance(document, str) and document.startswith("{'Version'")  # a repr
+        emu.deploy("s", role("Two"))
+        assert emu.iam.list_role_policies(RoleName=name)["PolicyNames"] == ["One"]
+
+    with emulator() as emu:
+        emu.deploy("s", role("One"))
+        name = emu.physical_id("s", "R")
+        document = emu.iam.get_role_policy(RoleName=name, PolicyName="One")["PolicyDocument"]
+        assert document["Statement"][0]["Action"] == "s3:GetObject"
+        emu.deploy("s", role("Two"))
+        assert emu.iam.list_role_policies(RoleName=name)["PolicyNames"] == ["Two"]
+
+
+def test_gap_update_parameters() -> None:
+    """moto keeps resolving parameters the updated template no longer declares."""
+    day1 = template(
+        {"F": function(1, Description={"Ref": "P"})}, Parameters={"P": {"Type": "String"}}
+    )
+    day2 = template({"F": function(2)})
+    with emulator(skip={"update-parameters"}) as emu:
+        emu.deploy("s", day1, {"P": "x"})
+        with pytest.raises(KeyError, match="P"):
+            emu.deploy("s", day2)
+
+    with emulator() as emu:
+        emu.deploy("s", day1, {"P": "x"})
+        assert emu.deploy("s", day2).status == "UPDATE_COMPLETE"
+
+
+def test_gap_update_semantics() -> None:
+    """moto adds before it modifies (a new Version publishes the old code) and deletes
+    removed resources first, Retain or not."""
+    keep = {**ROLE, "DeletionPolicy": "Retain"}
+    day1 = template(
+        {"F": function({"day": 1}), "Keep": keep, "V1": version(DeletionPolicy="Retain")},
+        {"V": {"Ref": "V1"}},
+    )
+    day2 = template({"F": function({"day": 2}), "V2": version()}, {"V": {"Ref": "V2"}})
+    # version-publish stays open too, or it would turn the stale version into a failed deploy.
+    with emulator(skip={"update-semantics", "version-publish"}) as emu:
+        emu.deploy("s", day1)
+        kept = emu.physical_id("s", "Keep")
+        emu.deploy("s", day2)
+        assert outputs(emu)["V"].endswith(":1")  # "version 2" is version 1 ...
+        assert invoke(emu, outputs(emu)["V"]) == (None, {"day": 1})  # ... with day-1 code
+        with pytest.raises(emu.iam.exceptions.NoSuchEntityException):
+            emu.iam.get_role(RoleName=kept)
+
+    with emulator() as emu:
+        emu.deploy("s", day1)
+        kept = emu.physical_id("s", "Keep")
+        emu.deploy("s", day2)
+        assert outputs(emu)["V"].endswith(":2")
+        assert invoke(emu, outputs(emu)["V"]) == (None, {"day": 2})
+        assert invoke(emu, outputs(emu)["V"][:-1] + "1") == (None, {"day": 1})
+        assert emu.iam.get_role(RoleName=kept)["Role"]["RoleName"] == kept
+
+
+def test_every_gap_has_a_test() -> None:
+    missing = [key for key in GAP_KEYS if f"test_gap_{key.replace('-', '_')}" not in globals()]
+    assert missing == []
+
+
+# --------------------------------------------------------------------------------------
+# The layer itself
+# --------------------------------------------------------------------------------------
+
+
+def _patched_attributes() -> Iterator[tuple[object, str, object]]:
+    from moto.awslambda.models import LambdaFunction, LambdaVersion
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.iam.models import Role
+    from moto.stepfunctions import models as sfn_models
+    from moto.stepfunctions.models import StateMachine
+
+    owners: list[object] = [LambdaFunction, LambdaVersion, ResourceMap, Role, StateMachine]
+    for owner in owners:
+        for name, value in sorted(vars(owner).items()):
+            yield owner, name, value
+    yield sfn_models, "stepfunctions_backends", sfn_models.stepfunctions_backends
+
+
+def test_layer_undoes_every_patch() -> None:
+    before = list(_patched_attributes())
+    with compat_layer() as closed:
+        assert closed == GAP_KEYS
+        assert list(_patched_attributes()) != before
+    assert list(_patched_attributes()) == before
+
+
+def test_layer_is_pinned_to_one_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto
+
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    expected = r"moto 5\.2\.5 internals, but moto 9\.9\.9"
+    with pytest.raises(EmulatorError, match=expected), compat_layer():
+        pass
+
+
+def test_layer_refuses_unknown_gaps_and_nesting() -> None:
+    with pytest.raises(EmulatorError, match="unknown gap"), compat_layer(skip={"no-such-gap"}):
+        pass
+    with compat_layer(), pytest.raises(EmulatorError, match="already active"), compat_layer():
+        pass
+
+
+def test_gaps_are_documented() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "demo.md").read_text("utf-8")
+    assert [gap.key for gap in GAPS if f"`{gap.key}`" not in text] == []
+
+
+# --------------------------------------------------------------------------------------
+# The deploy helper: transforms as CloudFormation runs them
+# --------------------------------------------------------------------------------------
+
+
+def recording_macro(tag: str, seen: list[dict[str, Any]]) -> Any:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append(event)
+        fragment = json.loads(json.dumps(event["fragment"]))
+        fragment.setdefault("Metadata", {}).setdefault("Seen", []).append(tag)
+        return {"requestId": event["requestId"], "status": "success", "fragment": fragment}
+
+    return handler
+
+
+SOURCE: dict[str, Any] = {
+    "Transform": ["First", "Second"],
+    "Parameters": {
+        "Wait": {"Type": "Number", "Default": 300},
+        "Names": {"Type": "CommaDelimitedList", "Default": "a,b"},
+        "Given": {"Type": "String"},
+    },
+    "Resources": {"Role": ROLE},
+}
+
+
+def test_transforms_run_in_order_with_a_real_macro_event() -> None:
+    seen: list[dict[str, Any]] = []
+    macros = {"First": recording_macro("1", seen), "Second": recording_macro("2", seen)}
+    values = template_parameter_values(SOURCE, {"Given": "g"})
+    processed, logs = run_transforms(SOURCE, macros=macros, parameter_values=values)
+
+    assert processed["Metadata"] == {"Seen": ["1", "2"]}
+    assert "Transform" not in processed
+    assert logs == ()
+    first, second = seen
+    assert set(first) == {
+        "region",
+        "accountId",
+        "fragment",
+        "transformId",
+        "params",
+        "requestId",
+        "templateParameterValues",
+    }
+    assert (first["region"], first["accountId"]) == ("us-east-1", "123456789012")
+    assert (first["transformId"], second["transformId"]) == (
+        "123456789012::First",
+        "123456789012::Second",
+    )
+    assert "Transform" not in first["fragment"] and first["params"] == {}
+    assert second["fragment"]["Metadata"] == {"Seen": ["1"]}  # the first macro's output
+    assert first["requestId"] != second["requestId"]
+    assert first["templateParameterValues"] == {"Wait": "300", "Names": ["a", "b"], "Given": "g"}
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        pytest.param(
+            {"status": "failure", "errorMessage": "Resources.X: no"},
+            "Transform 123456789012::First failed with: Resources.X: no",
+            id="failure",
+        ),
+        pytest.param({"status": "SUCCESS!"}, "unknown status 'SUCCESS!'", id="bad-status"),
+        pytest.param({"status": "success"}, "fragment is not a template", id="no-fragment"),
+        pytest.param(
+            {"status": "success", "fragment": {}, "requestId": "other"},
+            "requestId does not match",
+            id="wrong-request-id",
+        ),
+    ],
+)
+def test_transform_failures_fail_the_deploy(response: dict[str, Any], message: str) -> None:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"requestId": event["requestId"], **response}
+
+    with pytest.raises(DeployError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run_transforms(
+            {"Transform": "First", "Resources": {}},
+            macros={"First": handler},
+            parameter_values={},
+        )
+
+
+def test_unknown_and_sam_transforms_are_clear_errors() -> None:
+    with pytest.raises(DeployError, match=r"No transform named 123456789012::Nope found\."):
+        run_transforms({"Transform": "Nope", "Resources": {}}, macros={}, parameter_values={})
+    with pytest.raises(DeployError, match="does not run the SAM transform"):
+        run_transforms(
+            {"Transform": ["AWS::Serverless-2016-10-31"], "Resources": {}},
+            macros={},
+            parameter_values={},
+        )
+
+
+def test_macro_stdout_goes_to_its_log_stream(capfd: pytest.CaptureFixture[str]) -> None:
+    def chatty(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        print('{"level": "INFO", "message": "hello from the macro"}')
+        fragment = event["fragment"]
+        return {"requestId": event["requestId"], "status": "success", "fragment": fragment}
+
+    _, logs = run_transforms(
+        {"Transform": "Chatty", "Resources": {}}, macros={"Chatty": chatty}, parameter_values={}
+    )
+    assert logs == ('{"level": "INFO", "message": "hello from the macro"}',)
+    assert "hello from the macro" not in capfd.readouterr().out
+
+
+def test_without_transform_strikes_one_name() -> None:
+    assert "Transform" not in without_transform({"Transform": "PinVersions"}, "PinVersions")
+    both = {"Transform": ["AWS::Serverless-2016-10-31", "PinVersions"], "Resources": {}}
+    assert without_transform(both, "PinVersions")["Transform"] == "AWS::Serverless-2016-10-31"
+
+
+def test_deploy_rejects_parameters_the_template_does_not_declare() -> None:
+    with emulator() as emu, pytest.raises(DeployError, match=r"\['Nope'\] do not exist"):
+        emu.deploy("s", template({}), {"Nope": "1"})
+
+
+def test_dependency_order_follows_ref_getatt_sub_and_depends_on() -> None:
+    resources = {
+        "Machine": {"Properties": {"D": {"Fn::Sub": "${V} ${!Literal} ${Local}"}}},
+        "V": {"Properties": {"F": {"Ref": "Fn"}}},
+        "Fn": {"Properties": {"R": {"Fn::GetAtt": "Role.Arn"}}},
+        "Role": {"DependsOn": "Other"},
+        "Other": {"Properties": {"Ignored": {"Fn::Sub": ["${Local}", {"Local": "x"}]}}},
+    }
+    assert dependency_order(resources, resources) == ["Other", "Role", "Fn", "V", "Machine"]
+    assert dependency_order(resources, ["Machine", "Fn"]) == ["Fn", "Machine"]
+
+
+def test_cfn_yaml_reads_short_forms_like_cloudformation() -> None:
+    text = """
+    Version: 2012-10-17
+    A: !GetAtt Hello.Arn
+    B: !Sub "${Hello.Arn}:*"
+    C: !Ref Hello
+    D: !If [Cond, !Ref A, !Ref "AWS::NoValue"]
+    """
+    assert cfn_yaml.loads(text) == {
+        "Version": "2012-10-17",
+        "A": {"Fn::GetAtt": ["Hello", "Arn"]},
+        "B": {"Fn::Sub": "${Hello.Arn}:*"},
+        "C": {"Ref": "Hello"},
+        "D": {"Fn::If": ["Cond", {"Ref": "A"}, {"Ref": "AWS::NoValue"}]},
+    }
