@@ -1,0 +1,1038 @@
+"""pin-versions prune: the pure planner, then the whole command against moto (in-process).
+
+Moto gaps patched here, each only at the one call moto lacks or gets wrong:
+- DescribeStateMachineForExecution returns the state machine's *current* definition; real
+  Step Functions returns the one the execution started with. Patched to snapshot it.
+- ListStateMachineVersions is not implemented. Patched in, paged like the real one.
+- ListVersionsByFunction ignores MaxItems/Marker. Patched to page, so pagination is tested.
+- ListProvisionedConcurrencyConfigs is not implemented. Answered by a before-send hook.
+- CloudFormation ignores StateMachineType; the EXPRESS test sets the type on moto's model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+from botocore.retries.bucket import TokenBucket
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+from moto.awslambda.responses import LambdaResponse
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.responses import ActionResult
+from moto.stepfunctions.models import StateMachine, stepfunctions_backends
+from moto.stepfunctions.responses import StepFunctionResponse
+
+from pin_versions import prune
+from pin_versions.prune import (
+    DELETE,
+    KEEP,
+    REQUIRED_ACTIONS,
+    Decision,
+    Facts,
+    FunctionFacts,
+    Use,
+    Version,
+    plan,
+    uses_of_definition,
+    versions_named,
+)
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------------
+# The planner, without AWS
+# ---------------------------------------------------------------------------------------
+
+
+def facts_for(
+    *numbers: int,
+    uses: tuple[Use, ...] = (),
+    errors: tuple[str, ...] = (),
+    function_errors: tuple[str, ...] = (),
+    age: timedelta = timedelta(days=30),
+    name: str = "hello",
+) -> Facts:
+    versions = [Version("$LATEST", NOW)] + [Version(str(n), NOW - age) for n in numbers]
+    return Facts(
+        {name: FunctionFacts(name, versions, list(function_errors))}, list(uses), list(errors)
+    )
+
+
+def rows(decisions: list[Decision], function: str = "hello") -> dict[str, tuple[str, str]]:
+    return {d.version: (d.decision, d.reason) for d in decisions if d.function == function}
+
+
+def test_unused_versions_are_deleted_and_the_newest_kept() -> None:
+    got = rows(plan(facts_for(1, 2, 3, 4, 5, 6), keep=3, now=NOW))
+    assert got == {
+        "$LATEST": (KEEP, "$LATEST is never deleted"),
+        "1": (DELETE, "unused: nothing names it"),
+        "2": (DELETE, "unused: nothing names it"),
+        "3": (DELETE, "unused: nothing names it"),
+        "4": (KEEP, "among the newest 3"),
+        "5": (KEEP, "among the newest 3"),
+        "6": (KEEP, "among the newest 3"),
+    }
+
+
+def test_newest_is_by_version_number_not_text() -> None:
+    got = rows(plan(facts_for(2, 9, 10, 11), keep=2, now=NOW))
+    assert got["10"][0] == got["11"][0] == KEEP
+    assert got["2"][0] == got["9"][0] == DELETE
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "current definition of orders",
+        "running execution of orders",
+        "redrivable FAILED execution of orders",
+        "state machine version orders:3 (alias prod)",
+        "alias live",
+        "alias live (weight 0.1)",
+        "provisioned concurrency",
+        "event source mapping 1234",
+        "resource HelloVersion0a1b2c3d4e of stack app",
+    ],
+)
+def test_each_use_keeps_the_version_it_names(reason: str) -> None:
+    got = rows(plan(facts_for(1, 2, 3, uses=(Use("hello", "2", reason),)), keep=0, now=NOW))
+    assert got["2"] == (KEEP, reason)
+    assert got["1"][0] == got["3"][0] == DELETE
+
+
+def test_reasons_are_all_listed_and_repeats_counted() -> None:
+    uses = (
+        Use("hello", "1", "running execution of orders"),
+        Use("hello", "1", "running execution of orders"),
+        Use("hello", "1", "alias live"),
+    )
+    got = rows(plan(facts_for(1, uses=uses), keep=1, now=NOW))
+    assert got["1"] == (KEEP, "running execution of orders (x2); alias live; among the newest 1")
+
+
+def test_function_names_match_case_insensitively_and_other_functions_do_not() -> None:
+    facts = facts_for(1, 2, uses=(Use("HELLO", "1", "alias live"), Use("world", "2", "alias x")))
+    got = rows(plan(facts, keep=0, now=NOW))
+    assert got["1"] == (KEEP, "alias live")
+    assert got["2"][0] == DELETE
+
+
+def test_wildcard_uses_keep_every_version_they_could_mean() -> None:
+    any_function = Use(None, None, "orders picks a function at run time")
+    any_version = Use("hello", None, "orders picks the version at run time")
+    assert {d for d, _ in rows(plan(facts_for(1, 2, uses=(any_function,)), keep=0)).values()} == {
+        KEEP
+    }
+    got = rows(plan(facts_for(1, 2, uses=(any_version,)), keep=0))
+    assert got["1"] == got["2"] == (KEEP, "orders picks the version at run time")
+    other = rows(plan(facts_for(1, name="world", uses=(any_version,)), keep=0), "world")
+    assert other["1"][0] == DELETE
+
+
+def test_latest_is_never_deleted_even_with_keep_zero() -> None:
+    got = rows(plan(facts_for(1), keep=0, now=NOW))
+    assert got["$LATEST"] == (KEEP, "$LATEST is never deleted")
+    assert got["1"][0] == DELETE
+
+
+def test_older_than_only_allows_deleting_old_versions() -> None:
+    young = rows(plan(facts_for(1, age=timedelta(days=5)), keep=0, older_than_days=7, now=NOW))
+    assert young["1"] == (KEEP, "modified 2025-05-27, less than 7 days ago")
+    old = rows(plan(facts_for(1, age=timedelta(days=8)), keep=0, older_than_days=7, now=NOW))
+    assert old["1"][0] == DELETE
+    unknown = Facts({"hello": FunctionFacts("hello", [Version("1", None)])})
+    assert rows(plan(unknown, keep=0, older_than_days=7, now=NOW))["1"][0] == KEEP
+
+
+def test_a_failed_check_keeps_every_version_it_could_concern() -> None:
+    everywhere = rows(plan(facts_for(1, 2, errors=("ListExecutions: Boom",)), keep=0))
+    assert everywhere["1"] == (KEEP, "could not check: ListExecutions: Boom")
+    one = Facts(
+        {
+            "hello": FunctionFacts("hello", [Version("1", NOW)], ["ListAliases: denied"]),
+            "world": FunctionFacts("world", [Version("1", NOW)]),
+        }
+    )
+    decisions = plan(one, keep=0, now=NOW)
+    assert rows(decisions)["1"] == (KEEP, "could not check: ListAliases: denied")
+    assert rows(decisions, "world")["1"][0] == DELETE
+
+
+def test_a_function_whose_versions_cannot_be_listed_gets_one_row() -> None:
+    facts = Facts({"hello": FunctionFacts("hello", [], ["ListVersionsByFunction: denied"])})
+    assert plan(facts, now=NOW) == [
+        Decision("hello", "*", KEEP, "could not check: ListVersionsByFunction: denied")
+    ]
+
+
+def test_durable_function_versions_are_kept() -> None:
+    facts = Facts({"hello": FunctionFacts("hello", [Version("1", NOW, durable=True)])})
+    assert rows(plan(facts, keep=0, now=NOW))["1"][0] == KEEP
+
+
+def test_plan_rejects_negative_settings() -> None:
+    with pytest.raises(ValueError):
+        plan(Facts(), keep=-1)
+    with pytest.raises(ValueError):
+        plan(Facts(), older_than_days=-1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    numbers=st.sets(st.integers(1, 40), max_size=12),
+    named=st.sets(st.integers(1, 40), max_size=6),
+    keep=st.integers(0, 5),
+    failing=st.booleans(),
+)
+def test_plan_never_deletes_what_is_named_newest_latest_or_unchecked(
+    numbers: set[int], named: set[int], keep: int, failing: bool
+) -> None:
+    uses = tuple(Use("hello", str(n), "alias a") for n in named)
+    errors = ("boom",) if failing else ()
+    decisions = plan(facts_for(*sorted(numbers), uses=uses, errors=errors), keep=keep, now=NOW)
+    deleted = {int(d.version) for d in decisions if d.decision == DELETE}
+    newest = set(sorted(numbers, reverse=True)[:keep])
+    assert not deleted & named
+    assert not deleted & newest
+    assert all(d.version != "$LATEST" for d in decisions if d.decision == DELETE)
+    assert deleted == (set() if failing else numbers - named - newest)
+
+
+# ---------------------------------------------------------------------------------------
+# Which versions a definition names
+# ---------------------------------------------------------------------------------------
+
+ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
+
+
+def task(resource: str, **fields: Any) -> dict[str, Any]:
+    return {"Type": "Task", "Resource": resource, "End": True, **fields}
+
+
+def machine(**states: dict[str, Any]) -> dict[str, Any]:
+    return {"StartAt": next(iter(states)), "States": states}
+
+
+def named(definition: dict[str, Any]) -> set[tuple[str | None, str | None]]:
+    return {(f, v) for f, v, _ in versions_named(json.dumps(definition))}
+
+
+def test_resource_arns_name_their_version_only_when_numeric() -> None:
+    assert named(machine(A=task(f"{ARN}:hello:7"))) == {("hello", "7")}
+    assert named(machine(A=task(f"{ARN}:hello"))) == set()
+    assert named(machine(A=task(f"{ARN}:hello:live"))) == set()
+    assert named(machine(A=task(f"{ARN}:hello:$LATEST"))) == set()
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "arn:aws:states:::aws-sdk:lambda:invoke",
+        "arn:aws-cn:states:::lambda:invoke",
+    ],
+)
+@pytest.mark.parametrize(
+    ("function", "qualifier", "expected"),
+    [
+        ("hello:7", None, {("hello", "7")}),
+        (f"{ACCOUNT}:function:hello:8", None, {("hello", "8")}),
+        (f"{ARN}:hello:9", None, {("hello", "9")}),
+        ("hello", "10", {("hello", "10")}),
+        (f"{ARN}:hello", "live", set()),
+        ("hello", None, set()),
+    ],
+)
+def test_function_name_parameters_name_versions(
+    resource: str, function: str, qualifier: str | None, expected: set[Any]
+) -> None:
+    params: dict[str, Any] = {"FunctionName": function, "Payload.$": "$"}
+    if qualifier:
+        params["Qualifier"] = qualifier
+    assert named(machine(A=task(resource, Parameters=params))) == expected
+    jsonata = task(resource, Arguments={**params, "Payload": "{% $states.input %}"})
+    jsonata.pop("Parameters", None)
+    assert named(machine(A=jsonata)) == expected
+
+
+def test_dynamic_targets_are_wildcards() -> None:
+    invoke = "arn:aws:states:::lambda:invoke"
+    assert named(machine(A=task(invoke, Parameters={"FunctionName.$": "$.fn"}))) == {(None, None)}
+    assert named(machine(A=task(invoke, Arguments={"FunctionName": "{% $fn %}"}))) == {(None, None)}
+    assert named(machine(A=task(invoke, Arguments="{% $states.input.call %}"))) == {(None, None)}
+    assert named(
+        machine(A=task(invoke, Parameters={"FunctionName": "hello", "Qualifier.$": "$.v"}))
+    ) == {("hello", None)}
+
+
+def test_every_nested_state_is_walked() -> None:
+    deep = machine(
+        Fan={
+            "Type": "Parallel",
+            "End": True,
+            "Branches": [
+                machine(A=task(f"{ARN}:a:1")),
+                machine(
+                    Each={
+                        "Type": "Map",
+                        "End": True,
+                        "ItemProcessor": machine(B=task(f"{ARN}:b:2")),
+                    }
+                ),
+            ],
+        },
+    )
+    old_map = machine(M={"Type": "Map", "End": True, "Iterator": machine(C=task(f"{ARN}:c:3"))})
+    assert named(deep) == {("a", "1"), ("b", "2")}
+    assert named(old_map) == {("c", "3")}
+    where = {w for _, _, w in versions_named(json.dumps(deep))}
+    assert "States.Fan.Branches[1].States.Each.ItemProcessor.States.B.Resource" in where
+
+
+def test_any_string_naming_a_version_counts() -> None:
+    passed = machine(P={"Type": "Pass", "Result": {"target": f"{ARN}:world:4"}, "End": True})
+    assert named(passed) == {("world", "4")}
+
+
+def test_a_definition_that_is_not_json_is_a_failed_check() -> None:
+    with pytest.raises(ValueError):
+        versions_named("{not json")
+    uses, errors = uses_of_definition(f'{{"x": "{ARN}:hello:3" oops', "current definition of o")
+    assert uses == [Use("hello", "3", "current definition of o")]
+    assert errors and errors[0].startswith("current definition of o: definition is not valid")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01T12:00:00.000+0000", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2026-11-26T04:11:22.385564000Z", datetime(2026, 11, 26, 4, 11, 22, tzinfo=UTC)),
+        ("2024-05-01T12:00:00+02:00", datetime(2024, 5, 1, 10, tzinfo=UTC)),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_parse_time(text: str | None, expected: datetime | None) -> None:
+    assert prune.parse_time(text) == expected
+
+
+def test_table_columns_line_up() -> None:
+    table = prune.format_table(
+        [Decision("hello", "$LATEST", KEEP, "x"), Decision("a-long-name", "12", DELETE, "y z")]
+    )
+    lines = table.splitlines()
+    assert lines[0].split() == ["function", "version", "decision", "reason"]
+    assert len({line.index(line.split()[2]) for line in lines}) == 1
+    assert lines[2].endswith("delete    y z")
+
+
+# ---------------------------------------------------------------------------------------
+# Against moto
+# ---------------------------------------------------------------------------------------
+
+
+def _page(items: list[Any], size: object, token: object, key: str, token_key: str) -> Any:
+    start = int(str(token)) if token else 0
+    size = int(str(size)) if size else len(items) or 1
+    result: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        result[token_key] = str(start + size)
+    return result
+
+
+def _patch_moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = StateMachine.start_execution
+
+    def start_execution(self: StateMachine, *args: Any, **kwargs: Any) -> Any:
+        execution = start(self, *args, **kwargs)
+        if not hasattr(execution, "started_definition"):
+            execution.started_definition = self.definition
+        return execution
+
+    def describe_state_machine_for_execution(self: StepFunctionResponse) -> ActionResult:
+        arn = self._get_param("executionArn")
+        owner = self.stepfunction_backend.describe_state_machine_for_execution(arn)
+        execution = next(e for e in owner.executions if e.execution_arn == arn)
+        return ActionResult(
+            {
+                "stateMachineArn": owner.arn,
+                "name": owner.name,
+                "definition": execution.started_definition,
+                "roleArn": owner.roleArn,
+                "updateDate": owner.update_date,
+            }
+        )
+
+    def list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
+        owner = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        items = [
+            {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+            for v in sorted(owner.versions.values(), key=lambda v: -v.version)
+        ]
+        return ActionResult(
+            _page(
+                items,
+                self._get_param("maxResults"),
+                self._get_param("nextToken"),
+                "stateMachineVersions",
+                "nextToken",
+            )
+        )
+
+    def list_versions_by_function(self: LambdaResponse) -> str:
+        name = self.path.split("/")[-2]
+        items = [fn.get_configuration() for fn in self.backend.list_versions_by_function(name)]
+        query = self.querystring
+        page = _page(
+            items,
+            query.get("MaxItems", [None])[0],
+            query.get("Marker", [None])[0],
+            "Versions",
+            "NextMarker",
+        )
+        return json.dumps(page)
+
+    monkeypatch.setattr(StateMachine, "start_execution", start_execution)
+    monkeypatch.setattr(
+        StepFunctionResponse,
+        "describe_state_machine_for_execution",
+        describe_state_machine_for_execution,
+    )
+    monkeypatch.setattr(
+        StepFunctionResponse,
+        "list_state_machine_versions",
+        list_state_machine_versions,
+        raising=False,
+    )
+    monkeypatch.setattr(LambdaResponse, "list_versions_by_function", list_versions_by_function)
+
+
+Responder = Callable[[Any], AWSResponse | None]
+
+
+class Hooks:
+    """Counts every request prune sends and answers chosen ones (errors, moto gaps).
+
+    It runs first among before-send handlers, so its answer wins; moto still sees the
+    request, which is why these hooks only ever answer reads.
+    """
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.answers: dict[str, Responder] = {}
+        self.clients: list[prune.Clients] = []
+
+    def install(self, clients: prune.Clients) -> prune.Clients:
+        for client in (clients.cloudformation, clients.stepfunctions, clients.lambda_):
+            client.meta.events.register_first("before-send", self._before_send)
+        self.clients.append(clients)
+        return clients
+
+    def _before_send(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        operation = event_name.rsplit(".", 1)[-1]
+        self.calls[operation] += 1
+        answer = self.answers.get(operation)
+        return answer(request) if answer else None
+
+
+def respond(status: int, body: str, headers: dict[str, str] | None = None) -> Responder:
+    return lambda request: AWSResponse(request.url, status, headers or {}, MockRawResponse(body))
+
+
+def error(status: int, code: str, *, xml: bool = False, times: int | None = None) -> Responder:
+    """An AWS error answer, ``times`` times (then the request goes through to moto)."""
+    left = [times]
+
+    def answer(request: Any) -> AWSResponse | None:
+        if left[0] is not None:
+            if left[0] == 0:
+                return None
+            left[0] -= 1
+        if xml:
+            body = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                f"<Message>injected by the test</Message></Error></ErrorResponse>"
+            )
+            return respond(status, body, {"Content-Type": "text/xml"})(request)
+        body = json.dumps({"__type": code, "message": "injected by the test"})
+        return respond(status, body, {"x-amzn-errortype": code})(request)
+
+    return answer
+
+
+def provisioned_concurrency(request: Any) -> AWSResponse:
+    configs = []
+    if "/functions/hello/" in request.url:
+        configs = [{"FunctionArn": f"{ARN}:hello:6", "Status": "READY"}]
+    body = json.dumps({"ProvisionedConcurrencyConfigs": configs})
+    return respond(200, body, {"Content-Type": "application/json"})(request)
+
+
+@pytest.fixture
+def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    _patch_moto_gaps(monkeypatch)
+    installed = Hooks()
+    installed.answers["ListProvisionedConcurrencyConfigs"] = provisioned_concurrency
+    make = prune.make_clients
+    monkeypatch.setattr(prune, "make_clients", lambda region: installed.install(make(region)))
+    with mock_aws():
+        yield installed
+
+
+def definition(version: int | str, function: str = "hello") -> str:
+    return json.dumps(machine(A=task(f"{ARN}:{function}:{version}")))
+
+
+def invoke_definition(function: str) -> str:
+    params = {"FunctionName": function, "Payload.$": "$"}
+    return json.dumps(machine(A=task("arn:aws:states:::lambda:invoke", Parameters=params)))
+
+
+def function_resource(name: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": name,
+            "Runtime": "python3.13",
+            "Handler": "index.handler",
+            "Role": f"arn:aws:iam::{ACCOUNT}:role/app",
+            "Code": {"ZipFile": "def handler(event, context): return event"},
+        },
+    }
+
+
+def state_machine_resource(name: str, body: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "StateMachineName": name,
+            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/app",
+            "DefinitionString": body,
+        },
+    }
+
+
+SM = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine"
+
+
+class Scenario:
+    """Stack ``app``: functions hello and world, state machine orders, and a nested stack
+    with function nested and state machine audit. hello has 14 versions, each of 1-9 kept
+    for one reason, 10 and 11 unused, 12-14 the newest three."""
+
+    def __init__(self) -> None:
+        self.iam = boto3.client("iam", region_name=REGION)
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.cfn = boto3.client("cloudformation", region_name=REGION)
+        self.lam = boto3.client("lambda", region_name=REGION)
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.iam.create_role(RoleName="app", AssumeRolePolicyDocument="{}")
+        self.s3.create_bucket(Bucket="templates")
+        child = {
+            "Resources": {
+                "Nested": function_resource("nested"),
+                "Audit": state_machine_resource("audit", invoke_definition("hello:8")),
+            }
+        }
+        self.s3.put_object(Bucket="templates", Key="child.json", Body=json.dumps(child))
+        root = {
+            "Resources": {
+                "Hello": function_resource("hello"),
+                "World": function_resource("world"),
+                "Orders": state_machine_resource("orders", definition(1)),
+                "Child": {
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": "https://templates.s3.amazonaws.com/child.json"},
+                },
+            }
+        }
+        self.cfn.create_stack(StackName="app", TemplateBody=json.dumps(root))
+        self.publish("hello", 14)
+        self.publish("world", 3)
+        self.publish("nested", 2)
+        self.orders = f"{SM}:orders"
+        # 9: an execution that was stopped, so it can still be redriven.
+        self.set_definition(9)
+        aborted = self.start()
+        self.sfn.stop_execution(executionArn=aborted)
+        # 2: an execution still running on the definition it started with.
+        self.set_definition(2)
+        self.start()
+        # 3: a published state machine version that alias prod routes to.
+        version = self.sfn.update_state_machine(
+            stateMachineArn=self.orders, definition=definition(3), publish=True
+        )["stateMachineVersionArn"]
+        self.sfn.create_state_machine_alias(
+            name="prod",
+            routingConfiguration=[{"stateMachineVersionArn": version, "weight": 100}],
+        )
+        # 1: the current definition.
+        self.set_definition(1)
+        # 4 and 5: alias live, with weighted routing to 5.
+        self.lam.create_alias(
+            FunctionName="hello",
+            Name="live",
+            FunctionVersion="4",
+            RoutingConfig={"AdditionalVersionWeights": {"5": 0.25}},
+        )
+        # 6: provisioned concurrency (answered by the provisioned_concurrency hook).
+        # 7: an event source mapping.
+        queue = self.sqs.create_queue(QueueName="work")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        self.mapping = self.lam.create_event_source_mapping(
+            EventSourceArn=queue_arn["Attributes"]["QueueArn"], FunctionName="hello:7"
+        )["UUID"]
+        # 8: named by state machine audit, in the nested stack.
+
+    def publish(self, function: str, count: int) -> None:
+        for number in range(count):
+            self.lam.update_function_configuration(
+                FunctionName=function, Description=f"build {number}"
+            )
+            self.lam.publish_version(FunctionName=function)
+
+    def set_definition(self, version: int | str, function: str = "hello") -> None:
+        self.sfn.update_state_machine(
+            stateMachineArn=self.orders, definition=definition(version, function)
+        )
+
+    def start(self) -> str:
+        return str(self.sfn.start_execution(stateMachineArn=self.orders)["executionArn"])
+
+    def versions(self, function: str = "hello") -> list[str]:
+        listed = self.lam.list_versions_by_function(FunctionName=function)["Versions"]
+        return [v["Version"] for v in listed]
+
+
+@pytest.fixture
+def scenario(hooks: Hooks) -> Scenario:
+    return Scenario()
+
+
+def expected_hello(mapping: str) -> dict[str, tuple[str, str]]:
+    newest = (KEEP, "among the newest 3")
+    unused = (DELETE, "unused: nothing names it")
+    return {
+        "$LATEST": (KEEP, "$LATEST is never deleted"),
+        "1": (KEEP, "current definition of orders"),
+        "2": (KEEP, "running execution of orders"),
+        "3": (KEEP, "state machine version orders:1 (alias prod)"),
+        "4": (KEEP, "alias live"),
+        "5": (KEEP, "alias live (weight 0.25)"),
+        "6": (KEEP, "provisioned concurrency"),
+        "7": (KEEP, f"event source mapping {mapping}"),
+        "8": (KEEP, "current definition of audit"),
+        "9": (KEEP, "redrivable ABORTED execution of orders"),
+        "10": unused,
+        "11": unused,
+        "12": newest,
+        "13": newest,
+        "14": newest,
+    }
+
+
+def cli(
+    capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, dict[str, dict[str, tuple[str, str]]], str, str]:
+    """Run ``pin-versions prune``; returns exit code, table rows by function, stdout, stderr."""
+    code = prune.main(["--stack", "app", "--region", REGION, *argv])
+    out, err = capsys.readouterr()
+    table: dict[str, dict[str, tuple[str, str]]] = {}
+    lines = out.splitlines()
+    if lines and lines[0].startswith("function"):
+        for line in lines[1:]:
+            cells = re.split(r"\s{2,}", line, maxsplit=3)
+            if len(cells) < 3 or cells[2] not in {"keep", "delete", "deleted", "failed"}:
+                break
+            table.setdefault(cells[0], {})[cells[1]] = (
+                cells[2],
+                cells[3] if len(cells) > 3 else "",
+            )
+    return code, table, out, err
+
+
+def test_dry_run_keeps_each_use_and_deletes_nothing(
+    scenario: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, table, out, err = cli(capsys)
+    assert code == 0, err
+    assert table["hello"] == expected_hello(scenario.mapping)
+    assert table["world"] == {
+        "$LATEST": (KEEP, "$LATEST is never deleted"),
+        **{str(n): (KEEP, "among the newest 3") for n in (1, 2, 3)},
+    }
+    # Found through the nested stack; fewer versions than --keep are all kept.
+    assert table["nested"] == {
+        "$LATEST": (KEEP, "$LATEST is never deleted"),
+        **{str(n): (KEEP, "among the newest 3") for n in (1, 2)},
+    }
+    assert "dry run: nothing was deleted" in out
+    assert len(scenario.versions()) == 15
+
+
+def test_apply_deletes_exactly_the_unused_versions(
+    scenario: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, table, out, err = cli(capsys, "--apply")
+    assert code == 0, err
+    expected = expected_hello(scenario.mapping)
+    expected["10"] = expected["11"] = ("deleted", "unused: nothing names it")
+    assert table["hello"] == expected
+    assert scenario.versions() == ["$LATEST"] + [str(n) for n in range(1, 10)] + ["12", "13", "14"]
+    assert scenario.versions("world") == ["$LATEST", "1", "2", "3"]
+    assert "dry run" not in out
+
+
+def test_keep_and_older_than_limit_what_apply_deletes(
+    scenario: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, table, _, err = cli(capsys, "--apply", "--older-than", "1")
+    assert code == 0, err
+    assert table["hello"]["10"][0] == KEEP
+    assert table["hello"]["10"][1].endswith("less than 1 days ago")
+    assert len(scenario.versions()) == 15
+    code, table, _, err = cli(capsys, "--apply", "--keep", "1")
+    assert code == 0, err
+    assert {v for v, (d, _) in table["world"].items() if d == "deleted"} == {"1", "2"}
+    assert {v for v, (d, _) in table["hello"].items() if d == "deleted"} == {"10", "11", "12", "13"}
+
+
+def test_pagination_of_versions_and_executions(
+    scenario: Scenario, hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Five more running executions, on definitions naming 10 and 11, and more state
+    # machine versions: with two items a page, all of them are on later pages.
+    for version in (10, 10, 10, 11, 11):
+        scenario.set_definition(version)
+        scenario.start()
+    for version in (12, 13):
+        scenario.sfn.update_state_machine(
+            stateMachineArn=scenario.orders, definition=definition(version), publish=True
+        )
+    scenario.set_definition(1)
+    monkeypatch.setattr(prune, "PAGE_SIZE", 2)
+    outcome = prune.prune(prune.make_clients(REGION), stack="app")
+    got = rows(outcome.decisions)
+    assert got["10"] == (KEEP, "running execution of orders (x3)")
+    assert got["11"] == (KEEP, "running execution of orders (x2)")
+    assert got["12"] == (KEEP, "state machine version orders:2; among the newest 3")
+    assert set(got) == set(expected_hello(scenario.mapping))
+    # hello's 15 versions (with $LATEST) take 8 pages; 6 RUNNING executions take 3.
+    assert hooks.calls["ListVersionsByFunction"] >= 8 + 2 + 2
+    assert hooks.calls["ListExecutions"] >= 3 + 4
+    assert hooks.calls["ListStateMachineVersions"] >= 2
+    assert outcome.errors == [] and outcome.denied == []
+
+
+def test_denied_state_machine_read_keeps_everything(
+    scenario: Scenario, hooks: Hooks, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hooks.answers["ListExecutions"] = error(400, "AccessDeniedException")
+    code, table, _, err = cli(capsys, "--apply")
+    assert code == 1
+    for function in ("hello", "world", "nested"):
+        published = [r for v, r in table[function].items() if v != "$LATEST"]
+        assert published
+        for decision, reason in published:
+            assert decision == KEEP
+            assert reason == (
+                "could not check: state machine orders: ListExecutions: "
+                "AccessDeniedException: injected by the test (and 1 more)"
+            )
+    assert "state machine audit: ListExecutions: AccessDeniedException" in err
+    assert len(scenario.versions()) == 15
+    denial = [line for line in err.splitlines() if "access denied" in line]
+    assert len(denial) == 1
+    assert "access denied (states:ListExecutions)" in denial[0]
+    assert all(action in denial[0] for action in REQUIRED_ACTIONS)
+
+
+def test_denied_function_read_keeps_only_that_function(
+    scenario: Scenario, hooks: Hooks, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deny = error(403, "AccessDeniedException")
+    hooks.answers["ListAliases"] = lambda r: deny(r) if "/functions/world/" in r.url else None
+    code, table, _, err = cli(capsys, "--apply", "--keep", "0")
+    assert code == 1
+    assert {r for v, r in table["world"].items() if v != "$LATEST"} == {
+        (KEEP, "could not check: ListAliases: AccessDeniedException: injected by the test")
+    }
+    assert scenario.versions("world") == ["$LATEST", "1", "2", "3"]
+    deleted = {v for v, (d, _) in table["hello"].items() if d == "deleted"}
+    assert deleted == {"10", "11", "12", "13", "14"}
+    assert "lambda:ListAliases" in err
+
+
+def test_denied_stack_read_is_one_clear_error(
+    hooks: Hooks, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hooks.answers["DescribeStacks"] = error(403, "AccessDenied", xml=True)
+    code, table, out, err = cli(capsys)
+    assert code == 1
+    assert out == "" and table == {}
+    assert "cannot read stack app: DescribeStacks: AccessDenied" in err
+    assert "access denied (cloudformation:DescribeStacks)" in err
+    assert "lambda:DeleteFunction" in err
+
+
+def test_missing_stack(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _, err = cli(capsys)
+    assert code == 1
+    assert "stack app does not exist" in err
+
+
+def test_failed_deletion_still_prints_the_table(
+    scenario: Scenario, hooks: Hooks, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make = prune.make_clients
+
+    def clients_refusing_version_10(region: str | None) -> prune.Clients:
+        clients = make(region)
+        real = clients.lambda_.delete_function
+
+        def delete_function(**kwargs: Any) -> Any:
+            if kwargs.get("Qualifier") == "10":
+                body = {"Error": {"Code": "ResourceConflictException", "Message": "busy"}}
+                raise ClientError(body, "DeleteFunction")
+            return real(**kwargs)
+
+        clients.lambda_.delete_function = delete_function
+        return clients
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prune, "make_clients", clients_refusing_version_10)
+        code, table, out, err = cli(capsys, "--apply")
+    assert code == 1
+    assert out.startswith("function")
+    assert table["hello"]["10"] == ("failed", "DeleteFunction: ResourceConflictException: busy")
+    assert table["hello"]["11"] == ("deleted", "unused: nothing names it")
+    assert "10" in scenario.versions() and "11" not in scenario.versions()
+    assert "1 deletions failed" in err
+
+
+def test_throttling_is_retried(
+    scenario: Scenario,
+    hooks: Hooks,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # After a throttle the adaptive client slows every later call down (its token bucket);
+    # right for AWS, only slow here. The retries themselves still back off for real.
+    monkeypatch.setattr(TokenBucket, "_sleep_amount", lambda self, amount: 0)
+    hooks.answers["ListVersionsByFunction"] = error(429, "TooManyRequestsException", times=1)
+    hooks.answers["DescribeStateMachine"] = error(400, "ThrottlingException", times=1)
+    hooks.answers["ListStackResources"] = error(400, "Throttling", xml=True, times=1)
+    started = time.monotonic()
+    code, table, _, err = cli(capsys)
+    assert code == 0, err
+    assert table["hello"] == expected_hello(scenario.mapping)
+    assert time.monotonic() - started < 20
+    baseline = Counter(hooks.calls)
+    hooks.answers.clear()
+    hooks.answers["ListProvisionedConcurrencyConfigs"] = provisioned_concurrency
+    hooks.calls.clear()
+    assert cli(capsys)[0] == 0
+    # Exactly one extra request for each throttled one.
+    assert baseline - hooks.calls == Counter(
+        {"ListVersionsByFunction": 1, "DescribeStateMachine": 1, "ListStackResources": 1}
+    )
+
+
+def test_express_state_machines_block_deletion_right_after_a_change(
+    scenario: Scenario, hooks: Hooks
+) -> None:
+    orders = next(
+        m for m in stepfunctions_backends[ACCOUNT][REGION].state_machines if m.name == "orders"
+    )
+    orders.type = "EXPRESS"
+    now = datetime.now(UTC)
+    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=now)
+    assert all(d.decision == KEEP for d in outcome.decisions)
+    assert rows(outcome.decisions)["10"][1].startswith(
+        "could not check: express state machine orders: its executions cannot be listed"
+    )
+    # Long after the change, no express execution can still be running an old definition;
+    # the versions only executions named are then free to go.
+    later = prune.prune(prune.make_clients(REGION), stack="app", now=now + timedelta(hours=1))
+    got = rows(later.decisions)
+    assert got["2"][0] == got["9"][0] == got["10"][0] == DELETE
+    assert got["1"] == (KEEP, "current definition of orders")
+
+
+def test_a_run_time_function_choice_keeps_every_version(scenario: Scenario) -> None:
+    scenario.sfn.update_state_machine(
+        stateMachineArn=scenario.orders,
+        definition=json.dumps(
+            machine(
+                A=task(
+                    "arn:aws:states:::lambda:invoke",
+                    Parameters={"FunctionName.$": "$.target", "Payload.$": "$"},
+                )
+            )
+        ),
+    )
+    outcome = prune.prune(prune.make_clients(REGION), stack="app", keep=0, delete=True)
+    assert [d for d in outcome.decisions if d.decision != KEEP] == []
+    assert (
+        "picks a function at run time (States.A.Parameters.FunctionName)"
+        in (rows(outcome.decisions)["10"][1])
+    )
+    assert len(scenario.versions()) == 15
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--stack", "app", "--keep", "-1"], ["--stack", "app", "--older-than", "x"], []):
+        with pytest.raises(SystemExit) as exited:
+            prune.main(argv)
+        assert exited.value.code == 2
+    args = argparse.Namespace(stack="app", region=REGION, keep=-1, older_than=None, apply=False)
+    assert prune.run(args) == 2
+    assert "must be 0 or more" in capsys.readouterr().err
+
+
+def test_scheduled_job_handler(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STACK_NAME", "app")
+    monkeypatch.setenv("KEEP", "3")
+    monkeypatch.setenv("OLDER_THAN_DAYS", "")
+    monkeypatch.setenv("APPLY", "false")
+    result = prune.lambda_handler({}, None)
+    assert result["counts"] == {KEEP: 17, DELETE: 2}
+    assert len(scenario.versions()) == 15
+    monkeypatch.setenv("APPLY", "true")
+    assert prune.lambda_handler({}, None)["counts"] == {KEEP: 17, "deleted": 2}
+    assert "10" not in scenario.versions()
+    assert "function" in capsys.readouterr().out  # the table went to the log
+    monkeypatch.setenv("STACK_NAME", "gone")
+    with pytest.raises(prune.PruneError):
+        prune.lambda_handler({}, None)
+
+
+# ---------------------------------------------------------------------------------------
+# The scheduled job's template, and the docs
+# ---------------------------------------------------------------------------------------
+
+TEMPLATE = ROOT / "deploy" / "prune-schedule.yaml"
+
+
+def _policies(template: Any) -> dict[str, Any]:
+    """The role's policies by name; a policy behind ``Fn::If`` counts with its condition."""
+    found: dict[str, Any] = {}
+    role = template["Resources"]["PruneRole"]["Properties"]
+    for policy in role["Policies"]:
+        if "Fn::If" in policy:
+            condition, policy, otherwise = policy["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}
+            policy = {**policy, "Condition": condition}
+        found[policy["PolicyName"]] = policy
+    return found
+
+
+def _actions(policy: Any) -> set[str]:
+    actions: set[str] = set()
+    for statement in policy["PolicyDocument"]["Statement"]:
+        assert statement["Effect"] == "Allow"
+        listed = statement["Action"]
+        actions |= {listed} if isinstance(listed, str) else set(listed)
+    return actions
+
+
+def test_schedule_role_grants_exactly_what_prune_needs() -> None:
+    from cfnlint.decode import cfn_yaml
+
+    template = cfn_yaml.load(str(TEMPLATE))
+    policies = _policies(template)
+    assert set(policies) == {"PruneRead", "PruneDelete", "PruneLogs"}
+    assert _actions(policies["PruneRead"]) == set(prune.READ_ACTIONS)
+    assert _actions(policies["PruneDelete"]) == set(prune.DELETE_ACTIONS)
+    assert policies["PruneDelete"]["Condition"] == "Deletes"
+    assert _actions(policies["PruneRead"]) | _actions(policies["PruneDelete"]) == REQUIRED_ACTIONS
+    logs = policies["PruneLogs"]["PolicyDocument"]["Statement"]
+    assert _actions(policies["PruneLogs"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert [s["Resource"] for s in logs] == [{"Fn::GetAtt": ["PruneLogGroup", "Arn"]}]
+    # Only ListEventSourceMappings, which supports no resource restriction, is on "*".
+    for policy in policies.values():
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Resource"] == "*":
+                assert statement["Action"] == "lambda:ListEventSourceMappings"
+    function = template["Resources"]["PruneFunction"]["Properties"]
+    handler_module, handler = function["Handler"].rsplit(".", 1)
+    assert handler_module == "pin_versions.prune" and callable(getattr(prune, handler))
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
+    parameters = template["Parameters"]
+    assert parameters["Apply"]["Default"] == "false"
+    assert {"StackName", "Keep", "OlderThanDays", "Apply"} <= set(parameters)
+    assert set(function["Environment"]["Variables"]) == {
+        "STACK_NAME",
+        "KEEP",
+        "OLDER_THAN_DAYS",
+        "APPLY",
+    }
+
+
+def test_schedule_template_passes_cfn_lint() -> None:
+    from cfnlint.api import lint_all
+
+    problems = [m for m in lint_all(TEMPLATE.read_text()) if m.rule.id[0] in "EW"]
+    assert problems == []
+
+
+def test_docs_list_every_required_action() -> None:
+    text = (ROOT / "docs" / "prune.md").read_text()
+    assert [a for a in sorted(REQUIRED_ACTIONS) if a not in text] == []
+
+
+def test_importing_prune_does_not_load_boto3() -> None:
+    # The package is also the macro's Lambda bundle: its cold start must not pay for boto3.
+    code = (
+        "import sys, pin_versions.prune; "
+        "loaded = [m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore'}]; "
+        "sys.exit(f'loaded {loaded}' if loaded else 0)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "macro")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_module_runs_standalone() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "macro")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pin_versions.prune", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0
+    assert "--older-than DAYS" in done.stdout and "--apply" in done.stdout
