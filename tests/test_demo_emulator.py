@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from demo import cfn_yaml
 from demo.emulator import (
     GAP_KEYS,

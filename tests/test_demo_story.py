@@ -7,6 +7,7 @@ import importlib.util
 from typing import Any
 
 import pytest
+
 from demo import story
 from demo.emulator import MacroHandler
 

@@ -41,6 +41,7 @@ ERRORS: dict[str, str] = {
     "PV909": "processed template too large",
     "PV910": "invalid template structure",
     "PV911": "name collision",
+    "PV912": "the SAM transform failed (command line only)",
 }
 
 
