@@ -80,8 +80,11 @@ def _lint_json(text: str) -> tuple[tuple[str, str, str], ...]:
 
 
 def lint_errors(template: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """cfn-lint errors (E rules) of a processed template: (rule, path, message)."""
+    """cfn-lint errors (E rules): (rule, path, message). A template with SAM resources is
+    linted with the SAM transform (cfn-lint runs it); PinVersions is not known to cfn-lint."""
     body = {k: v for k, v in template.items() if k != "Transform"}
+    if needs_sam(template):
+        body["Transform"] = SAM_TRANSFORM
     return [m for m in _lint_json(json.dumps(body, sort_keys=True)) if m[0].startswith("E")]
 
 
@@ -168,3 +171,46 @@ def corpus_manifest() -> list[dict[str, str]]:
     header = lines[0].split("\t")
     rows = [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]
     return [row for row in rows if row["form"] != "companion-asl"]
+
+
+def deployed_problems(processed: dict[str, Any]) -> list[str]:
+    """What would break a running execution in a fully processed template (after every
+    transform): a Task invoking an in-template function unqualified, a version without
+    Retain, a role that does not allow every version of a pinned function."""
+    from pin_versions.definition import analyse
+    from pin_versions.iam import Coverage, role_of
+    from pin_versions.inventory import Context, build_inventory
+    from pin_versions.options import Options
+    from pin_versions.references import Leaf, resolve
+
+    inventory = build_inventory(processed, Context(REGION, ACCOUNT, {}), Options())
+    owner = {v: f for f, versions in inventory.versions.items() for v in versions}
+    coverage = Coverage(inventory)
+    problems: list[str] = []
+    for name, machine in inventory.state_machines.items():
+        view = analyse(machine, inventory)
+        leaves: list[tuple[str, Leaf]] = []
+        if view.form == "s3":
+            for key, value in (view.substitutions or {}).items():
+                items = resolve(value, inventory)
+                if len(items) == 1 and isinstance(items[0], Leaf):
+                    leaves.append((f"DefinitionSubstitutions.{key}", items[0]))
+        for target in view.targets:
+            if target.resolution.kind == "function":
+                problems.append(f"{name}: {target.path} invokes an unpinned function")
+            leaves.extend((str(target.path), i) for i in target.items if isinstance(i, Leaf))
+        pinned: set[str] = set()
+        for where, leaf in leaves:
+            if leaf.kind in ("fn-arn", "fn-name") and where.startswith("Definition"):
+                problems.append(f"{name}: {where} names {leaf.ref} unqualified")
+            if leaf.kind != "version":
+                continue
+            if processed["Resources"][leaf.ref].get("DeletionPolicy") != "Retain":
+                problems.append(f"{name}: version {leaf.ref} is not retained")
+            if leaf.ref in owner:
+                pinned.add(owner[leaf.ref])
+        role = role_of(machine.properties.get("RoleArn"), inventory)
+        for function in sorted(pinned):
+            if role is not None and not coverage.role_covers(role, function):
+                problems.append(f"{name}: role {role} does not allow {function}:*")
+    return problems

@@ -14,8 +14,18 @@ from typing import Any
 import pytest
 
 from pin_versions.inventory import Context
+from pin_versions.sam_local import translate
 from pin_versions.transform import transform
-from support import ACCOUNT, REGION, load_path, new_lint_errors, run_macro, unused_placeholders
+from support import (
+    ACCOUNT,
+    REGION,
+    deployed_problems,
+    load_path,
+    needs_sam,
+    new_lint_errors,
+    run_macro,
+    unused_placeholders,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -78,6 +88,36 @@ def test_golden(name: str) -> None:
     again = run_macro(output, params)
     assert again["status"] == "success"
     assert again["fragment"] == output
+
+    if needs_sam(template):
+        _check_both_sam_orders(folder, fragment, output, values, params)
+
+
+def _check_both_sam_orders(
+    folder: Path,
+    fragment: dict[str, Any],
+    output: dict[str, Any],
+    values: dict[str, Any],
+    params: dict[str, Any],
+) -> None:
+    """[PinVersions, SAM] and [SAM, PinVersions] deploy the same behaviour: after SAM's own
+    translator, every Task invokes a retained version its role may invoke."""
+    expanded = translate(fragment, values)  # the template as SAM alone would deploy it
+    before_sam = translate(output, values)
+    assert deployed_problems(before_sam) == []
+    assert new_lint_errors(expanded, before_sam) == []
+
+    response = run_macro(expanded, params)
+    assert response["status"] == "success", response.get("errorMessage")
+    after_sam = response["fragment"]
+    assert deployed_problems(after_sam) == []
+    assert new_lint_errors(expanded, after_sam) == []
+    assert run_macro(after_sam, params)["fragment"] == after_sam
+
+    report = transform(expanded, Context(REGION, ACCOUNT, values)).report.to_json()
+    if UPDATE:
+        _write_json(folder / "report-after-sam.json", report)
+    assert report == _read_json(folder / "report-after-sam.json")
 
 
 def test_enough_golden_cases() -> None:

@@ -58,13 +58,18 @@ HASHED_PROPERTIES = frozenset(
     }
 )
 
-# SAM properties that are not function configuration, or that SAM turns into other resources.
+# SAM properties that are not function configuration, or that SAM turns into other resources
+# (its role, events, alias, ...): a version does not snapshot them.
 SAM_EXCLUDED_PROPERTIES = frozenset(
     {
         "Tags",
         "ReservedConcurrentExecutions",
         "CodeSigningConfigArn",
         "TenancyConfig",
+        "Policies",
+        "PermissionsBoundary",
+        "RolePath",
+        "AssumeRolePolicyDocument",
         "AutoPublishAlias",
         "AutoPublishAliasAllProperties",
         "AutoPublishCodeSha256",

@@ -113,17 +113,30 @@ def attached_documents(role: str, inventory: Inventory) -> Iterator[Any]:
             yield props.get("PolicyDocument")
 
 
+# SAM also takes managed policies by name, without their path.
+_MANAGED_NAMES = MANAGED_POLICIES_ALLOWING_INVOKE | {
+    name.rsplit("/", 1)[-1] for name in MANAGED_POLICIES_ALLOWING_INVOKE
+}
+
+
+def _managed_name(value: Any, inventory: Inventory) -> str | None:
+    """``service-role/AWSLambdaRole`` for its ARN; a plain name as it is."""
+    items = resolve(value, inventory)
+    text = "".join(i if isinstance(i, str) else "x" for i in items)
+    match = _MANAGED_ARN.fullmatch(text)
+    if match:
+        return match.group(1)
+    return text if text and ":" not in text else None
+
+
 def managed_policy_allows_invoke(role: str, inventory: Inventory) -> bool:
     properties = inventory.resources[role].get("Properties")
     if type(properties) is not dict:
         return False
-    for arn in _listify(properties.get("ManagedPolicyArns", [])):
-        items = resolve(arn, inventory)
-        text = "".join(i if isinstance(i, str) else "x" for i in items)
-        match = _MANAGED_ARN.fullmatch(text)
-        if match and match.group(1) in MANAGED_POLICIES_ALLOWING_INVOKE:
-            return True
-    return False
+    return any(
+        _managed_name(arn, inventory) in MANAGED_POLICIES_ALLOWING_INVOKE
+        for arn in _listify(properties.get("ManagedPolicyArns", []))
+    )
 
 
 def _glob(pattern: str) -> str:
@@ -167,6 +180,16 @@ class Coverage:
         return None
 
     def resource_covers(self, resource: Any, function: str) -> bool:
+        branches = resource.get("Fn::If") if type(resource) is dict and len(resource) == 1 else None
+        if isinstance(branches, list) and len(branches) == 3:
+            # Fn::If [C, X, ...] covers F when X does and C is F's own condition (the entry
+            # exists whenever F does), or when both branches do.
+            condition, then, otherwise = branches
+            if not self.resource_covers(then, function):
+                return False
+            return condition == self.inventory.functions[function].condition or (
+                self.resource_covers(otherwise, function)
+            )
         parts: list[str] = []
         for item in resolve(resource, self.inventory):
             if isinstance(item, str):
@@ -197,6 +220,33 @@ class Coverage:
         return any(
             self.resource_covers(r, function) for r in _listify(statement.get("Resource", []))
         )
+
+    def sam_policies_cover(self, policies: Any, function: str) -> bool:
+        """SAM ``Policies`` of a state machine (managed policy names or ARNs, policy
+        documents, policy templates) already allow every version of ``function``."""
+        return any(
+            self._sam_policy_covers(entry, function)
+            for entry in _listify(policies if policies is not None else [])
+        )
+
+    def _sam_policy_covers(self, entry: Any, function: str) -> bool:
+        if isinstance(entry, str):
+            return _managed_name(entry, self.inventory) in _MANAGED_NAMES
+        if type(entry) is not dict or intrinsic_name(entry) is not None:
+            return False
+        if "Statement" in entry:
+            return any(self.statement_covers(st, function) for st in _listify(entry["Statement"]))
+        template = entry.get("LambdaInvokePolicy")
+        # SAM's template allows function:${FunctionName}*, every version included.
+        return type(template) is dict and self._names_function(
+            template.get("FunctionName"), function
+        )
+
+    def _names_function(self, value: Any, function: str) -> bool:
+        items = resolve(value, self.inventory)
+        if items == [Leaf("fn-name", function)]:
+            return True
+        return len(items) == 1 and isinstance(items[0], str) and self._name(function) == items[0]
 
     def role_covers(self, role: str, function: str) -> bool:
         if managed_policy_allows_invoke(role, self.inventory):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .intrinsics import intrinsic_name
 from .options import Options, skipped_by_metadata
 from .report import Diagnostic, TransformError
 
@@ -92,6 +93,36 @@ class Inventory:
 
     def is_function(self, logical_id: str) -> bool:
         return logical_id in self.functions
+
+    def function_properties(self, function: Resource) -> dict[str, Any]:
+        """Its properties as the function will have them: SAM's Globals merged in."""
+        if not function.sam or not self.globals_function:
+            return function.properties
+        merged: dict[str, Any] = sam_merge(self.globals_function, function.properties)
+        return merged
+
+
+# SAM replaces these Globals lists instead of concatenating them.
+_SAM_REPLACED = frozenset({"Architectures"})
+
+
+def sam_merge(global_value: Any, local_value: Any, top: bool = True) -> Any:
+    """A function's properties with Globals.Function merged in, the way SAM merges them:
+    mappings merge key by key, lists concatenate (globals first), anything else (and any
+    intrinsic function) is taken from the function."""
+    if type(global_value) is dict and type(local_value) is dict:
+        if intrinsic_name(global_value) or intrinsic_name(local_value):
+            return local_value
+        merged = dict(global_value)
+        for key, value in local_value.items():
+            if key in merged and not (top and key in _SAM_REPLACED):
+                merged[key] = sam_merge(merged[key], value, top=False)
+            else:
+                merged[key] = value
+        return merged
+    if isinstance(global_value, list) and isinstance(local_value, list):
+        return global_value + local_value
+    return local_value
 
 
 def _condition(resource: dict[str, Any]) -> str | None:

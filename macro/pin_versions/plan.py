@@ -69,6 +69,8 @@ class Plan:
     # (logical ID, AWS::IAM::Policy resource), and the state machines that must wait for them.
     policy_resources: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     depends_on: dict[str, list[str]] = field(default_factory=dict)
+    # SAM state machines without a Role: a policy document for their Policies (SAM's role).
+    sam_policies: dict[str, Any] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)  # new template Conditions
     report: Report = field(default_factory=Report)
 
@@ -217,6 +219,22 @@ class Planner:
         inventory = self.inventory
         resource = inventory.functions[function]
         existing = inventory.versions.get(function, [])
+        if resource.sam and not existing:
+            alias = self._function_properties(resource).get("AutoPublishAlias")
+            if alias is not None:
+                # SAM publishes a version of its own (F.Version): a second one in the same
+                # deploy would fail, so pin to SAM's.
+                self.report.warn(
+                    "PV109",
+                    f"Resources.{function}.Properties.AutoPublishAlias",
+                    f"SAM publishes {function}.Version; its Tasks are pinned to it (SAM makes a "
+                    "new version when the code changes, or any property with "
+                    "AutoPublishAliasAllProperties)",
+                )
+                self.plan.versions[function] = VersionPlan(
+                    function, f"{function}.Version", None, False, resource.condition
+                )
+                return
         if existing:
             version = existing[0]
             if not self._ours(function, version):
@@ -248,11 +266,7 @@ class Planner:
         return version_hash(self._function_properties(resource), self.inventory.context, excluded)
 
     def _function_properties(self, resource: Resource) -> dict[str, Any]:
-        if not resource.sam or not self.inventory.globals_function:
-            return resource.properties
-        merged = dict(self.inventory.globals_function)
-        merged.update(resource.properties)
-        return merged
+        return self.inventory.function_properties(resource)
 
     def _ours(self, function: str, version: str) -> bool:
         """A version an earlier pass of this macro added (same hash, same name)."""
@@ -499,12 +513,16 @@ class Planner:
             functions = sorted(set(pinned.get(machine.logical_id, [])))
             if not functions:
                 continue
-            role_value = machine.properties.get("RoleArn")
+            if machine.sam and "Role" not in machine.properties:
+                self._plan_sam_policies(machine, functions, coverage)
+                continue
+            role_key = "Role" if machine.sam else "RoleArn"
+            role_value = machine.properties.get(role_key)
             role = role_of(role_value, inventory) if role_value is not None else None
             if role is None:
                 self.report.warn(
                     "PV106",
-                    f"Resources.{machine.logical_id}.Properties.RoleArn",
+                    f"Resources.{machine.logical_id}.Properties.{role_key}",
                     "the execution role is not in this template; make sure it allows "
                     f"every version: {statement_for_user(functions)}",
                 )
@@ -526,6 +544,43 @@ class Planner:
             if missing and not self._add_policy(role, missing, machines_by_role[role]):
                 missing = []
             self.report.roles.append(RoleEntry(role, tuple(functions), tuple(missing)))
+
+    def _plan_sam_policies(
+        self, machine: Resource, functions: list[str], coverage: Coverage
+    ) -> None:
+        """A SAM state machine without a Role: SAM makes one from its Policies."""
+        policies = machine.properties.get("Policies")
+        where = f"Resources.{machine.logical_id}.Properties.Policies"
+        missing = [f for f in functions if not coverage.sam_policies_cover(policies, f)]
+        if missing and not self.options.widen_roles:
+            self.report.warn(
+                "PV107",
+                where,
+                f"do not allow every version of {', '.join(missing)}; add "
+                f"{statement_for_user(missing)}",
+            )
+            missing = []
+        if missing and policies is not None and not isinstance(policies, (list, str, dict)):
+            self.report.warn(
+                "PV113",
+                where,
+                f"is not something the macro can add to; add {statement_for_user(missing)}",
+            )
+            missing = []
+        if missing:
+            entries = [(f, self.inventory.functions[f].condition) for f in missing]
+            document: dict[str, Any] = {"Statement": [invoke_statement(entries)]}
+            conditions = sorted({c for _, c in entries if c is not None})
+            if len(conditions) == len(entries):
+                name = machine.logical_id + "Role"
+                condition = (
+                    conditions[0] if len(conditions) == 1 else self._any_condition(name, conditions)
+                )
+                document = {"Fn::If": [condition, document, {"Ref": "AWS::NoValue"}]}
+            self.plan.sam_policies[machine.logical_id] = document
+        # SAM names the role it makes from Policies <StateMachine>Role.
+        role = f"{machine.logical_id}Role"
+        self.report.roles.append(RoleEntry(role, tuple(functions), tuple(missing)))
 
     def _add_policy(self, role: str, functions: list[str], machines: list[str]) -> bool:
         inventory = self.inventory

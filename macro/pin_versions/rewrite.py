@@ -72,6 +72,11 @@ def apply(template: dict[str, Any], plan: Plan) -> dict[str, Any]:
         properties = dict(properties) if type(properties) is dict else {}
         properties["Policies"] = [*properties.get("Policies", []), policy]
         resource["Properties"] = properties
+    for machine, document in plan.sam_policies.items():
+        properties = writer.writable(("Resources", machine, "Properties"))
+        current = properties.get("Policies")
+        listed = [] if current is None else current if isinstance(current, list) else [current]
+        properties["Policies"] = [*listed, document]
     for machine, waits_for in plan.depends_on.items():
         resource = writer.writable(("Resources", machine))
         current = resource.get("DependsOn", [])
