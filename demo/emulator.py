@@ -791,7 +791,7 @@ class Emulator:
     """boto3 clients on moto, and deploys that behave like CloudFormation's."""
 
     def __init__(self, macros: Mapping[str, MacroHandler]) -> None:
-        import boto3  # type: ignore[import-untyped]
+        import boto3
 
         self.account_id = ACCOUNT_ID
         self.region = REGION
@@ -840,7 +840,7 @@ class Emulator:
             "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         }
-        from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+        from botocore.exceptions import ClientError
 
         try:
             if operation == "UPDATE":

@@ -219,6 +219,31 @@ def _macro_summary(source: Mapping[str, Any], deployment: Deployment) -> list[st
     lines = [f"{names} added {', '.join(added) or 'nothing'}"]
     if changed:
         lines.append(f"{names} rewrote {', '.join(changed)}")
+    return lines + _pins_and_grants(deployment.template)
+
+
+def _pins_and_grants(template: Mapping[str, Any]) -> list[str]:
+    """Which version each state machine now names, and what each role allows."""
+    resources = template.get("Resources") or {}
+    versions = [k for k, v in resources.items() if v.get("Type") == "AWS::Lambda::Version"]
+    lines: list[str] = []
+    for name, resource in resources.items():
+        if resource.get("Type") != "AWS::StepFunctions::StateMachine":
+            continue
+        text = json.dumps(resource.get("Properties", {}))
+        for version in versions:
+            if "${" + version + "}" in text or f'"Ref": "{version}"' in text:
+                lines.append(f"{name} Task pinned to {version}")
+    for name, resource in resources.items():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            if policy.get("PolicyName") != "PinVersionsInvoke":
+                continue
+            for statement in policy["PolicyDocument"]["Statement"]:
+                for entry in _as_list(statement.get("Resource", [])):
+                    if isinstance(entry, dict) and isinstance(entry.get("Fn::Sub"), str):
+                        lines.append(f"{name} allows {statement['Action']} on {entry['Fn::Sub']}")
     return lines
 
 
