@@ -176,41 +176,8 @@ def corpus_manifest() -> list[dict[str, str]]:
 def deployed_problems(processed: dict[str, Any]) -> list[str]:
     """What would break a running execution in a fully processed template (after every
     transform): a Task invoking an in-template function unqualified, a version without
-    Retain, a role that does not allow every version of a pinned function."""
-    from pin_versions.definition import analyse
-    from pin_versions.iam import Coverage, role_of
-    from pin_versions.inventory import Context, build_inventory
-    from pin_versions.options import Options
-    from pin_versions.references import Leaf, resolve
+    Retain, a role that does not allow every version of a pinned function. The same checks
+    as the cfn-lint rules W9101 and E9102."""
+    from pin_versions.checks import processed_problems, unpinned_targets
 
-    inventory = build_inventory(processed, Context(REGION, ACCOUNT, {}), Options())
-    owner = {v: f for f, versions in inventory.versions.items() for v in versions}
-    coverage = Coverage(inventory)
-    problems: list[str] = []
-    for name, machine in inventory.state_machines.items():
-        view = analyse(machine, inventory)
-        leaves: list[tuple[str, Leaf]] = []
-        if view.form == "s3":
-            for key, value in (view.substitutions or {}).items():
-                items = resolve(value, inventory)
-                if len(items) == 1 and isinstance(items[0], Leaf):
-                    leaves.append((f"DefinitionSubstitutions.{key}", items[0]))
-        for target in view.targets:
-            if target.resolution.kind == "function":
-                problems.append(f"{name}: {target.path} invokes an unpinned function")
-            leaves.extend((str(target.path), i) for i in target.items if isinstance(i, Leaf))
-        pinned: set[str] = set()
-        for where, leaf in leaves:
-            if leaf.kind in ("fn-arn", "fn-name") and where.startswith("Definition"):
-                problems.append(f"{name}: {where} names {leaf.ref} unqualified")
-            if leaf.kind != "version":
-                continue
-            if processed["Resources"][leaf.ref].get("DeletionPolicy") != "Retain":
-                problems.append(f"{name}: version {leaf.ref} is not retained")
-            if leaf.ref in owner:
-                pinned.add(owner[leaf.ref])
-        role = role_of(machine.properties.get("RoleArn"), inventory)
-        for function in sorted(pinned):
-            if role is not None and not coverage.role_covers(role, function):
-                problems.append(f"{name}: role {role} does not allow {function}:*")
-    return problems
+    return [f.message for f in unpinned_targets(processed) + processed_problems(processed)]

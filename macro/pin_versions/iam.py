@@ -187,9 +187,7 @@ class Coverage:
             condition, then, otherwise = branches
             if not self.resource_covers(then, function):
                 return False
-            return condition == self.inventory.functions[function].condition or (
-                self.resource_covers(otherwise, function)
-            )
+            return self.holds_with(function, condition) or self.resource_covers(otherwise, function)
         parts: list[str] = []
         for item in resolve(resource, self.inventory):
             if isinstance(item, str):
@@ -221,6 +219,35 @@ class Coverage:
             self.resource_covers(r, function) for r in _listify(statement.get("Resource", []))
         )
 
+    def holds_with(self, function: str, condition: Any) -> bool:
+        """Is ``condition`` true whenever ``function`` exists? Its own condition is; so is an
+        ``Fn::Or`` that lists it (how the macro guards a policy of conditional functions)."""
+        own = self.inventory.functions[function].condition
+        if own is None or not isinstance(condition, str):
+            return False
+        seen: set[str] = set()
+        pending = [condition]
+        conditions = self.inventory.template.get("Conditions")
+        while pending:
+            name = pending.pop()
+            if name == own:
+                return True
+            if name in seen or type(conditions) is not dict:
+                continue
+            seen.add(name)
+            body = conditions.get(name)
+            operands = body.get("Fn::Or") if type(body) is dict and len(body) == 1 else None
+            for operand in operands if isinstance(operands, list) else []:
+                if type(operand) is dict and isinstance(operand.get("Condition"), str):
+                    pending.append(operand["Condition"])
+        return False
+
+    def _guarded_documents(self, role: str, function: str) -> Iterator[dict[str, Any]]:
+        for condition, policy in _guarded_policies(role, self.inventory):
+            document = policy.get("PolicyDocument")
+            if type(document) is dict and self.holds_with(function, condition):
+                yield document
+
     def sam_policies_cover(self, policies: Any, function: str) -> bool:
         """SAM ``Policies`` of a state machine (managed policy names or ARNs, policy
         documents, policy templates) already allow every version of ``function``."""
@@ -251,6 +278,10 @@ class Coverage:
     def role_covers(self, role: str, function: str) -> bool:
         if managed_policy_allows_invoke(role, self.inventory):
             return True
+        for document in self._guarded_documents(role, function):
+            for statement in _listify(document.get("Statement", [])):
+                if self.statement_covers(statement, function):
+                    return True
         for document in attached_documents(role, self.inventory):
             if type(document) is not dict:
                 continue
@@ -258,6 +289,17 @@ class Coverage:
                 if self.statement_covers(statement, function):
                     return True
         return False
+
+
+def _guarded_policies(role: str, inventory: Inventory) -> Iterator[tuple[Any, Any]]:
+    """Inline policies written ``Fn::If [Condition, Policy, ...]``: (condition, policy)."""
+    properties = inventory.resources[role].get("Properties")
+    if type(properties) is not dict:
+        return
+    for policy in _listify(properties.get("Policies", [])):
+        branches = policy.get("Fn::If") if type(policy) is dict and len(policy) == 1 else None
+        if isinstance(branches, list) and len(branches) == 3 and type(branches[1]) is dict:
+            yield branches[0], branches[1]
 
 
 def invoke_statement(functions: list[tuple[str, str | None]]) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""Checks of a template without transforming it: what cfn-lint rules and CI report.
+
+- ``unpinned_targets``: Tasks that invoke a function of the template unqualified (the risk
+  PinVersions removes), for templates that do not use the macro yet.
+- ``processed_problems``: in a processed template, a version a state machine invokes that is
+  not retained, or an execution role that cannot invoke every version of a pinned function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .definition import DefinitionView, analyse
+from .iam import Coverage, role_of
+from .inventory import Context, Inventory, build_inventory
+from .options import Options
+from .pieces import Path
+from .references import Leaf, classify, resolve
+from .report import TransformError
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: Path  # a path that exists in the template
+    message: str
+
+
+def _inventory(template: Any) -> Inventory | None:
+    if type(template) is not dict:
+        return None
+    try:
+        return build_inventory(template, Context(), Options())
+    except TransformError:
+        return None  # other cfn-lint rules report a malformed template
+
+
+def _views(inventory: Inventory) -> list[DefinitionView]:
+    views = []
+    for machine in inventory.state_machines.values():
+        try:
+            views.append(analyse(machine, inventory))
+        except TransformError:
+            continue  # an invalid definition is reported by Step Functions' own checks
+    return views
+
+
+def _existing(path: Path) -> Path:
+    """A target inside a DefinitionString is reported at the DefinitionString."""
+    for key in ("DefinitionString",):
+        if key in path:
+            return path[: path.index(key) + 1]
+    return path
+
+
+def _substitution_leaves(view: DefinitionView, inventory: Inventory) -> list[tuple[Path, Leaf]]:
+    """A definition kept in S3 invokes what its substitution values name."""
+    if view.form != "s3" or not view.substitutions:
+        return []
+    base = (*view.path[:-1], "DefinitionSubstitutions")
+    found: list[tuple[Path, Leaf]] = []
+    for key, value in view.substitutions.items():
+        items = resolve(value, inventory)
+        if len(items) == 1 and isinstance(items[0], Leaf):
+            found.append(((*base, key), items[0]))
+    return found
+
+
+def unpinned_targets(template: Any) -> list[Finding]:
+    inventory = _inventory(template)
+    if inventory is None:
+        return []
+    findings: list[Finding] = []
+    for view in _views(inventory):
+        for target in view.targets:
+            if target.resolution.kind == "function" and target.resolution.function:
+                findings.append(
+                    Finding(
+                        _existing(target.path),
+                        f"Task {'.'.join(str(p) for p in target.path[4:])} invokes "
+                        f"{target.resolution.function} unqualified: an execution waiting through "
+                        "a deploy runs code it was not written for; add PinVersions to the "
+                        "template's Transform or invoke a version",
+                    )
+                )
+        for path, leaf in _substitution_leaves(view, inventory):
+            if leaf.kind in ("fn-arn", "fn-name"):
+                resolution = classify([leaf], inventory, name_allowed=True)
+                findings.append(
+                    Finding(
+                        path,
+                        f"substitution names {resolution.function} unqualified: the definition "
+                        "invokes whatever code it has when the Task runs; add PinVersions to "
+                        "the template's Transform",
+                    )
+                )
+    return findings
+
+
+def processed_problems(template: Any) -> list[Finding]:
+    inventory = _inventory(template)
+    if inventory is None:
+        return []
+    owner = {v: f for f, versions in inventory.versions.items() for v in versions}
+    coverage = Coverage(inventory)
+    findings: list[Finding] = []
+    for view in _views(inventory):
+        machine = view.machine
+        leaves = [(t.path, i) for t in view.targets for i in t.items if isinstance(i, Leaf)]
+        leaves += _substitution_leaves(view, inventory)
+        pinned: set[str] = set()
+        reported: set[str] = set()
+        for _, leaf in leaves:
+            if leaf.kind != "version" or leaf.ref in reported:
+                continue
+            resource = inventory.resources.get(leaf.ref, {})
+            if resource.get("DeletionPolicy") != "Retain":
+                reported.add(leaf.ref)
+                findings.append(
+                    Finding(
+                        ("Resources", leaf.ref),
+                        f"version {leaf.ref} is invoked by {machine.logical_id} but has no "
+                        "DeletionPolicy: Retain; the next deploy deletes it under running "
+                        "executions",
+                    )
+                )
+            if leaf.ref in owner:
+                pinned.add(owner[leaf.ref])
+        key = "Role" if machine.sam else "RoleArn"
+        role = role_of(machine.properties.get(key), inventory)
+        for function in sorted(pinned):
+            if role is not None and not coverage.role_covers(role, function):
+                findings.append(
+                    Finding(
+                        ("Resources", role),
+                        f"role {role} of {machine.logical_id} does not allow "
+                        f"lambda:InvokeFunction on every version of {function} "
+                        f"(${{{function}.Arn}}:*); executions started before a deploy fail",
+                    )
+                )
+    return findings

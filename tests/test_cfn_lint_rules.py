@@ -1,0 +1,127 @@
+"""The cfn-lint rules shipped in pin_versions.cfn_lint_rules, run by cfn-lint itself."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+import pin_versions.cfn_lint_rules as rules_package
+from support import CORPUS, ROOT, SAMPLES, load_path, run_macro
+
+RULES = rules_package.__path__[0]
+GOLDEN = ROOT / "tests" / "golden"
+CDK_INVOKE = (
+    CORPUS / "aws-cdk/packages/_aws-cdk-testing/framework-integ/test/aws-stepfunctions-tasks"
+    "/test/lambda/integ.invoke.js.snapshot/aws-stepfunctions-tasks-lambda-invoke-integ"
+    ".template.json"
+)
+
+
+def _ours(template: dict[str, Any]) -> list[tuple[str, str]]:
+    matches = lint(
+        json.dumps(template), config=ManualArgs(regions=["us-east-1"], append_rules=[RULES])
+    )
+    return sorted(
+        (m.rule.id, "/".join(str(p) for p in m.path))
+        for m in matches
+        if m.rule.id in ("W9101", "E9102")
+    )
+
+
+def test_unpinned_tasks_are_flagged_where_the_macro_is_not_used() -> None:
+    assert _ours(load_path(CDK_INVOKE)) == [
+        ("W9101", "Resources/StateMachine2E01A3A5/Properties/DefinitionString"),
+        ("W9101", "Resources/StateMachine2E01A3A5/Properties/DefinitionString"),
+    ]
+    day1 = load_path(SAMPLES / "blue-green" / "day1.yaml")
+    without = {k: v for k, v in day1.items() if k != "Transform"}
+    assert _ours(without) == [("W9101", "Resources/Workflow/Properties/DefinitionString")]
+
+
+def _sample_names() -> list[str]:
+    return sorted(
+        str(p.relative_to(SAMPLES))
+        for p in SAMPLES.rglob("*")
+        if p.suffix in (".yaml", ".json") and not p.name.endswith(".asl.json")
+    )
+
+
+@pytest.mark.parametrize("name", _sample_names())
+def test_samples_and_their_processed_output_are_clean(name: str) -> None:
+    template = load_path(SAMPLES / name)
+    assert _ours(template) == []  # it declares PinVersions: the macro will pin on deploy
+    response = run_macro(template, {"DefinitionBucket": "bucket"})
+    assert _ours(response["fragment"]) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        p.parent.name
+        for p in GOLDEN.glob("*/expected.json")
+        if not p.parent.name.startswith("sam-")
+    ),
+)
+def test_golden_outputs_add_no_finding(name: str) -> None:
+    """Processed output has no finding its input did not have, except what the report says
+    it left alone: Tasks (PV108, PV110, PV111) and roles (PV107, PV113)."""
+    template = load_path(GOLDEN / name / "input.yaml")
+    output = json.loads((GOLDEN / name / "expected.json").read_text(encoding="utf-8"))
+    report = json.loads((GOLDEN / name / "report.json").read_text(encoding="utf-8"))
+    codes = {w["code"] for w in report["warnings"]}
+    new = set(_ours(output)) - set(_ours(template))
+    if not codes & {"PV108", "PV110", "PV111"}:
+        assert not [f for f in new if f[0] == "W9101"]
+    if not codes & {"PV107", "PV113"}:
+        assert not [f for f in new if f[0] == "E9102"]
+
+
+def _processed_day1() -> dict[str, Any]:
+    return run_macro(load_path(SAMPLES / "blue-green" / "day1.yaml"))["fragment"]
+
+
+def test_a_pinned_version_without_retain_is_an_error() -> None:
+    processed = _processed_day1()
+    version = next(k for k in processed["Resources"] if k.startswith("HelloVersion"))
+    broken = copy.deepcopy(processed)
+    del broken["Resources"][version]["DeletionPolicy"]
+    assert _ours(broken) == [("E9102", f"Resources/{version}")]
+
+
+def test_a_role_that_cannot_invoke_every_version_is_an_error() -> None:
+    processed = _processed_day1()
+    broken = copy.deepcopy(processed)
+    policies = broken["Resources"]["WorkflowRole"]["Properties"]["Policies"]
+    broken["Resources"]["WorkflowRole"]["Properties"]["Policies"] = [
+        p for p in policies if p["PolicyName"] != "PinVersionsInvoke"
+    ]
+    assert _ours(broken) == [("E9102", "Resources/WorkflowRole")]
+
+
+def test_cfn_lint_command_loads_the_rules_from_the_documented_path(tmp_path: Path) -> None:
+    """The command from docs/integrations.md, on a file, through the installed cfn-lint."""
+    template = tmp_path / "template.json"
+    day1 = load_path(SAMPLES / "blue-green" / "day1.yaml")
+    template.write_text(json.dumps({k: v for k, v in day1.items() if k != "Transform"}))
+    path = subprocess.run(
+        [sys.executable, "-c", "import pin_versions.cfn_lint_rules as r; print(r.__path__[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    done = subprocess.run(
+        [str(cfn_lint), "--append-rules", path, "--format", "parseable", "--", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ":W9101:" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 4  # cfn-lint's exit code for warnings only
