@@ -1,0 +1,521 @@
+"""``pin-versions``: the macro's pipeline on local template files.
+
+    pin-versions transform TEMPLATE [-o OUT] [--format json|yaml]
+    pin-versions explain TEMPLATE
+    pin-versions plan OLD NEW
+    pin-versions prune --stack NAME ...
+
+Each template goes through its own ``Transform`` list in order, as CloudFormation would run
+it: local paths packaged first (``packaging``, as ``sam package`` does), then
+``AWS::Serverless-2016-10-31`` through aws-sam-translator offline and ``PinVersions`` through
+``transform()``, the code the Lambda runs, with the request the macro would get (the
+template without its Transform key, parameter Defaults overridden by ``--parameter``).
+
+Exit codes: 0 success; 1 the macro (PinVersions or SAM) reported failure, or an internal
+error (the Lambda answers failure for those too); 2 bad usage or unreadable input. Problems go
+to standard error, one ``pin-versions: error: ...`` line each; never a traceback unless
+``PIN_VERSIONS_DEBUG`` is set. See docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .explain import LineMap, PinStep, Processed, render_explain, render_plan
+from .inventory import Context
+from .packaging import PackagingError, package
+from .report import Diagnostic, TransformError
+from .transform import transform
+from .yaml_io import TemplateLoadError, detect_format, dump_json, dump_yaml, load_with_warnings
+
+PROG = "pin-versions"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+DEFAULT_MACRO = "PinVersions"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the macro said no (or broke): what a deploy would show
+EXIT_USAGE = 2  # the command line or the input file is wrong: nothing was tried
+
+DEBUG_ENV = "PIN_VERSIONS_DEBUG"
+
+Warn = Callable[[str], None]
+
+
+class UsageError(Exception):
+    """Bad usage or unreadable input: exit 2. One message per problem, each one line."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+class MacroFailure(Exception):
+    """A transform of the template failed: exit 1, one line per diagnostic."""
+
+    def __init__(self, source: str, diagnostics: list[Diagnostic], lines: LineMap) -> None:
+        super().__init__(source)
+        self.lines = [f"{lines.locate(source, d.path)}: {d}" for d in diagnostics]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    parameters: dict[str, str]
+    region: str
+    account: str
+    pin: bool
+    macro_name: str
+    quiet: bool
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+def _read(source: str) -> str:
+    try:
+        if source == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(source, "rb") as stream:
+                raw = stream.read()
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot read file: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{source}: not UTF-8 (offset {exc.start}: {exc.reason})") from None
+
+
+def _transform_list(template: dict[str, Any], source: str, options: Options) -> list[str]:
+    value = template.get("Transform")
+    names: list[str]
+    if value is None:
+        names = []
+    elif isinstance(value, str):
+        names = [value]
+    elif isinstance(value, list) and all(isinstance(name, str) for name in value):
+        names = list(value)
+    else:
+        raise UsageError(f"{source}: Transform must be a transform name or a list of names")
+    known = (SAM_TRANSFORM, options.macro_name)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(
+            *(
+                f"{source}: Transform {name} cannot run locally; pin-versions runs only "
+                f"{SAM_TRANSFORM} and {options.macro_name} (--macro-name sets the latter)"
+                for name in unknown
+            )
+        )
+    return names
+
+
+def _parameter_value(value: Any, parameter_type: Any) -> Any:
+    """A value as CloudFormation's macro request carries it: a string, or a list of strings
+    for list types."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list):
+        text = ",".join(str(item) for item in value)
+    else:
+        text = "" if value is None else str(value)
+    if isinstance(parameter_type, str) and (
+        parameter_type == "CommaDelimitedList" or parameter_type.startswith("List<")
+    ):
+        return [item.strip() for item in text.split(",")] if text else []
+    return text
+
+
+def _parameter_values(template: dict[str, Any], source: str, options: Options) -> dict[str, Any]:
+    declared = template.get("Parameters")
+    declared = declared if isinstance(declared, dict) else {}
+    unknown = [name for name in options.parameters if name not in declared]
+    if unknown:
+        raise UsageError(
+            *(
+                f"{source}: --parameter {name}: the template declares no such parameter"
+                for name in unknown
+            )
+        )
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        spec = spec if isinstance(spec, dict) else {}
+        if name in options.parameters:
+            values[name] = _parameter_value(options.parameters[name], spec.get("Type"))
+        elif "Default" in spec:
+            values[name] = _parameter_value(spec["Default"], spec.get("Type"))
+    return values
+
+
+def _sam(
+    fragment: dict[str, Any], values: dict[str, Any], source: str, options: Options, lines: LineMap
+) -> dict[str, Any]:
+    """The SAM transform, offline, returning what CloudFormation would hand the next macro."""
+    resources = fragment.get("Resources")
+    for logical_id, resource in resources.items() if isinstance(resources, dict) else ():
+        properties = resource.get("Properties") if isinstance(resource, dict) else None
+        if (
+            isinstance(properties, dict)
+            and resource.get("Type") == "AWS::Serverless::Application"
+            and isinstance(properties.get("Location"), dict)
+        ):
+            # SAM asks the Serverless Application Repository for the template: AWS, not offline.
+            path = f"Resources.{logical_id}.Properties.Location"
+            raise UsageError(
+                f"{lines.locate(source, path)}: {path}: an application of the Serverless "
+                "Application Repository cannot be translated offline; use a local or S3 "
+                "template Location to preview this template"
+            )
+    from .sam_local import translate  # slow import: only for templates that need it
+
+    # samtranslator warns through logging about its own metrics: nothing for our user.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
+    output = translate(fragment, values, options.region, options.account)
+    # CloudFormation hands the next macro JSON: plain dicts, not samtranslator's subclasses
+    # (the pipeline tells a mapping by `type(x) is dict`, and YAML output needs plain data).
+    plain: dict[str, Any] = json.loads(json.dumps(output))
+    return plain
+
+
+def process(source: str, options: Options, warn: Warn) -> Processed:
+    """One template file through packaging and its transforms. Raises UsageError (exit 2)
+    or MacroFailure (exit 1)."""
+    text = _read(source)
+    try:
+        template, load_warnings = load_with_warnings(text, source)
+    except TemplateLoadError as exc:
+        raise UsageError(str(exc)) from None
+    for message in load_warnings:
+        warn(message)
+    if type(template) is not dict:
+        raise UsageError(f"{source}: not a template: the top level must be a mapping")
+    transforms = _transform_list(template, source, options)
+    pin_added = options.pin and options.macro_name not in transforms
+    if pin_added:
+        # After SAM: the order the project recommends ([AWS::Serverless-2016-10-31, PinVersions]).
+        transforms.append(options.macro_name)
+    values = _parameter_values(template, source, options)
+    lines = LineMap(text, source)
+
+    base = Path.cwd() if source == "-" else Path(source).parent
+    try:
+        packaged = package(template, base)
+    except PackagingError as exc:
+        raise UsageError(str(exc)) from None
+    for note in packaged.notes:
+        warn(f"{lines.locate(source, note.path)}: {note.path}: {note.message}")
+
+    current = packaged.template
+    step: PinStep | None = None
+    try:
+        for name in transforms:
+            # Each macro gets the template without its Transform key, as CloudFormation sends it.
+            fragment = {k: v for k, v in current.items() if k != "Transform"}
+            if name == SAM_TRANSFORM:
+                current = _sam(fragment, values, source, options, lines)
+            else:
+                context = Context(options.region, options.account, dict(values))
+                result = transform(fragment, context)
+                if step is None:
+                    step = PinStep(fragment, result.template, result.report)
+                current = result.template
+    except TransformError as exc:
+        raise MacroFailure(source, exc.diagnostics, lines) from None
+    return Processed(
+        source=source,
+        transforms=tuple(transforms),
+        template={k: v for k, v in current.items() if k != "Transform"},
+        pin=step,
+        lines=lines,
+        region=options.region,
+        account=options.account,
+        pin_added=pin_added,
+        packaged=packaged.packaged,
+        input_format=detect_format(text),
+    )
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def _write(text: str, output: str | None = None) -> None:
+    if output is not None and output != "-":
+        try:
+            with open(output, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot write file: {exc.strerror or exc}") from None
+        return
+    # Templates are UTF-8 whatever the terminal's locale says.
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _warner(options: Options) -> Warn:
+    def warn(message: str) -> None:
+        if not options.quiet:
+            _stderr(f"{PROG}: warning: {message}")
+
+    return warn
+
+
+def _report_warnings(processed: Processed, warn: Warn) -> None:
+    if processed.pin is None:
+        return
+    for warning in processed.pin.report.warnings:
+        warn(f"{processed.lines.locate(processed.source, warning.path)}: {warning}")
+
+
+# --- subcommands ----------------------------------------------------------------------------
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return Options(
+        parameters=dict(args.parameter or []),
+        region=args.region,
+        account=args.account,
+        pin=args.pin,
+        macro_name=args.macro_name,
+        quiet=args.quiet,
+    )
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    options = _options(args)
+    warn = _warner(options)
+    processed = process(args.template, options, warn)
+    _report_warnings(processed, warn)
+    output_format = args.format or processed.input_format
+    text = (
+        dump_json(processed.template) if output_format == "json" else dump_yaml(processed.template)
+    )
+    _write(text, args.output)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    options = _options(args)
+    processed = process(args.template, options, _warner(options))
+    _write(render_explain(processed), args.output)
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    options = _options(args)
+    warn = _warner(options)
+    old = process(args.old, options, warn)
+    new = process(args.new, options, warn)
+    _write(render_plan(old, new), args.output)
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from . import prune
+
+    return prune.run(args)
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return name, value
+
+
+def _account(text: str) -> str:
+    if not (len(text) == 12 and text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"an account ID is 12 digits, got {text!r}")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message}\n")
+
+
+def _pipeline_options() -> _Parser:
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("pipeline options")
+    group.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        type=_parameter,
+        metavar="KEY=VALUE",
+        help="a template parameter value, overriding its Default (repeat for more)",
+    )
+    group.add_argument(
+        "--region",
+        default=DEFAULT_REGION,
+        help=f"the region the macro request names (default {DEFAULT_REGION}; no AWS call is made)",
+    )
+    group.add_argument(
+        "--account",
+        default=DEFAULT_ACCOUNT,
+        type=_account,
+        help=f"the account ID the macro request names (default {DEFAULT_ACCOUNT})",
+    )
+    group.add_argument(
+        "--pin",
+        action="store_true",
+        help="run PinVersions even when the template's Transform list does not name it "
+        "(last, after SAM): a preview for templates not yet converted",
+    )
+    group.add_argument(
+        "--macro-name",
+        default=DEFAULT_MACRO,
+        metavar="NAME",
+        help=f"the name the macro is deployed under (default {DEFAULT_MACRO})",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print warnings on standard error"
+    )
+    return common
+
+
+EPILOG = """\
+exit codes:
+  0  success
+  1  the macro reported failure (PinVersions or the SAM transform), or an internal error
+  2  bad usage or unreadable input (missing file, invalid YAML/JSON, unknown transform)
+
+Templates are read as JSON or YAML with short-form tags (!Ref, !Sub, ...); "-" reads standard
+input. Local CodeUri/DefinitionUri/... paths are packaged first, as `sam package` would,
+under s3://pin-versions-local/<sha256>. See docs/cli.md.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Pin the Lambda functions Step Functions state machines invoke to retained "
+        "versions: the PinVersions macro's pipeline on local template files.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = _pipeline_options()
+
+    sub = commands.add_parser(
+        "transform",
+        parents=[common],
+        help="print the processed template, as CloudFormation would deploy it",
+        description="Run the template's Transform list (SAM offline, PinVersions) and print "
+        "the processed template.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.add_argument("template", metavar="TEMPLATE", help="template file (JSON or YAML), or -")
+    sub.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    sub.add_argument(
+        "--format",
+        choices=("json", "yaml"),
+        help="output format (default: the input's format)",
+    )
+    sub.set_defaults(handler=cmd_transform)
+
+    sub = commands.add_parser(
+        "explain",
+        parents=[common],
+        help="say what PinVersions pins, adds and warns about, with line numbers",
+        description="A readable report: per state machine each pinned target, the versions, "
+        "what changed in each role, and every warning with its code, path and line.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.add_argument("template", metavar="TEMPLATE", help="template file (JSON or YAML), or -")
+    sub.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    sub.set_defaults(handler=cmd_explain)
+
+    sub = commands.add_parser(
+        "plan",
+        parents=[common],
+        help="what a deploy from OLD to NEW publishes, retains and retargets",
+        description="Process both templates and compare: versions published, versions that "
+        "leave the template (retained or deleted), role grants, state machines whose pinned "
+        "targets change.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.add_argument("old", metavar="OLD", help="the template deployed now")
+    sub.add_argument("new", metavar="NEW", help="the template about to be deployed")
+    sub.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    sub.set_defaults(handler=cmd_plan)
+
+    from . import prune  # argparse definitions only; boto3 loads when prune runs
+
+    sub = commands.add_parser(
+        "prune",
+        help="delete the Lambda versions of a stack nothing can still invoke (dry run default)",
+        description="Delete Lambda versions of a stack that no state machine, execution, "
+        "alias, provisioned concurrency or event source mapping can still invoke. "
+        "See docs/prune.md.",
+    )
+    prune.add_arguments(sub)
+    sub.set_defaults(handler=cmd_prune)
+    return parser
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except UsageError as exc:
+        for message in exc.messages:
+            _stderr(f"{PROG}: error: {message}")
+        return EXIT_USAGE
+    except MacroFailure as exc:
+        for line in exc.lines:
+            _stderr(f"{PROG}: error: {line}")
+        return EXIT_FAILURE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): say nothing, and keep Python from complaining
+        # about the unflushed stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+    except Exception as exc:  # the command line never shows a traceback unasked
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+        _stderr(f"{PROG}: internal error: {message} (set {DEBUG_ENV}=1 for the traceback)")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

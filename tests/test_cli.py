@@ -1,0 +1,503 @@
+"""The command line, run as users run it: the installed console script in a subprocess.
+
+Covers every subcommand and exit code, JSON and YAML output (checked against the Lambda
+handler's own answer), --parameter, local packaging, and the explain/plan golden files in
+tests/cli/. Run with UPDATE_GOLDEN=1 to rewrite the golden files, then review every line.
+
+Packaging and the line map are also tested in-process, where a subprocess would add nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pin_versions import __version__
+from pin_versions.explain import LineMap
+from pin_versions.packaging import LOCAL_BUCKET, content_hash, package
+from pin_versions.yaml_io import load
+from support import ROOT, SAMPLES, load_path, run_macro
+
+SCRIPT = Path(sys.executable).parent / "pin-versions"
+GOLDEN = Path(__file__).parent / "cli"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+# Every sample that is a template (machine.asl.json is a definition for S3, not a template).
+SAMPLE_TEMPLATES = sorted(
+    str(p.relative_to(ROOT))
+    for p in [*SAMPLES.rglob("*.yaml"), *SAMPLES.rglob("*.json")]
+    if "Resources" in load_path(p)
+)
+
+# The environment users have, minus what would change the output.
+ENV = {k: v for k, v in os.environ.items() if k != "PIN_VERSIONS_DEBUG"}
+
+
+def run(
+    *args: str | Path, cwd: Path = ROOT, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    assert SCRIPT.exists(), f"{SCRIPT} is missing: pip install -e . --no-deps"
+    return subprocess.run(
+        [str(SCRIPT), *map(str, args)],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=ENV,
+        timeout=120,
+        check=False,
+    )
+
+
+def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return result.stderr.splitlines()
+
+
+def versions(template: dict[str, Any]) -> list[str]:
+    return sorted(
+        k for k, v in template["Resources"].items() if v.get("Type") == "AWS::Lambda::Version"
+    )
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+def test_version_and_usage() -> None:
+    result = run("--version")
+    assert (result.returncode, result.stdout) == (0, f"pin-versions {__version__}\n")
+
+    result = run()  # no subcommand: usage, exit 2
+    assert result.returncode == 2
+    assert "transform" in result.stderr and "exit codes:" in result.stderr
+
+
+def test_module_entry_point() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pin_versions.cli", "--version"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, f"pin-versions {__version__}\n")
+
+
+# --- transform ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", SAMPLE_TEMPLATES)
+def test_transform_is_the_lambda_in_both_formats(sample: str) -> None:
+    """Default format = the input's; the other one on request; both load to what the Lambda
+    handler answers for the same template (YAML round trip included)."""
+    is_json = sample.endswith(".json")
+    default = run("transform", sample)
+    other = run("transform", sample, "--format", "yaml" if is_json else "json")
+    assert default.returncode == other.returncode == 0, default.stderr + other.stderr
+    json_text, yaml_text = (
+        (default.stdout, other.stdout) if is_json else (other.stdout, default.stdout)
+    )
+    assert json_text.startswith("{")
+    assert not yaml_text.lstrip().startswith("{")
+
+    expected = run_macro(load_path(ROOT / sample))
+    assert expected["status"] == "success"
+    assert json.loads(json_text) == expected["fragment"]
+    assert load(yaml_text) == json.loads(json_text)
+    assert "Transform" not in json.loads(json_text)
+
+
+def test_output_file_written_only_on_success(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    result = run("transform", "samples/blue-green/day1.yaml", "-o", out, "--format", "json")
+    assert (result.returncode, result.stdout) == (0, "")
+    assert versions(json.loads(out.read_text(encoding="utf-8"))) == ["HelloVersionca4e740840"]
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(INVALID_DEFINITION, encoding="utf-8")
+    not_written = tmp_path / "never.json"
+    assert run("transform", bad, "-o", not_written).returncode == 1
+    assert not not_written.exists()
+
+
+PARAMETER_TEMPLATE = """\
+Transform: PinVersions
+Parameters:
+  Stage: {Type: String, Default: dev}
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      Role: arn:aws:iam::123456789012:role/fn
+      Code: {ZipFile: "def handler(e, c): return 1"}
+      Environment: {Variables: {STAGE: !Ref Stage}}
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: arn:aws:iam::123456789012:role/machine
+      Definition:
+        StartAt: A
+        States:
+          A: {Type: Task, Resource: !GetAtt Fn.Arn, End: true}
+"""
+
+
+def test_parameter_changes_the_version_hash(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(PARAMETER_TEMPLATE, encoding="utf-8")
+    default = run("transform", template, "--format", "json", "-q")
+    explicit_default = run("transform", template, "--format", "json", "-q", "-p", "Stage=dev")
+    prod = run("transform", template, "--format", "json", "-q", "--parameter", "Stage=prod")
+    assert default.returncode == explicit_default.returncode == prod.returncode == 0
+    first = versions(json.loads(default.stdout))
+    assert first == versions(json.loads(explicit_default.stdout))
+    assert len(first) == 1 and versions(json.loads(prod.stdout)) != first
+
+
+# --- exit codes -----------------------------------------------------------------------------
+
+STRICT = """\
+Transform: PinVersions
+Metadata:
+  PinVersions: {Strict: true}
+Resources:
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: arn:aws:iam::123456789012:role/machine
+      Definition:
+        StartAt: A
+        States:
+          A:
+            Type: Task
+            Resource: arn:aws:lambda:us-east-1:123456789012:function:elsewhere
+            End: true
+"""
+
+INVALID_DEFINITION = """\
+Transform: PinVersions
+Resources:
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: arn:aws:iam::123456789012:role/machine
+      DefinitionString: '{"StartAt": "A", "States": {'
+"""
+
+
+def test_macro_failure_exits_1_with_one_line_per_problem(tmp_path: Path) -> None:
+    (tmp_path / "strict.yaml").write_text(STRICT, encoding="utf-8")
+    (tmp_path / "invalid.yaml").write_text(INVALID_DEFINITION, encoding="utf-8")
+    strict = run("transform", "strict.yaml", cwd=tmp_path)
+    invalid = run("explain", "invalid.yaml", cwd=tmp_path)
+    assert (strict.returncode, strict.stdout) == (1, "")
+    assert errors(strict) == [
+        "pin-versions: error: strict.yaml:14: Resources.Machine.Properties.Definition.States.A"
+        ".Resource: Strict: left alone: names no function of this template (PV101) [PV905]"
+    ]
+    assert (invalid.returncode, invalid.stdout) == (1, "")
+    assert errors(invalid) == [
+        "pin-versions: error: invalid.yaml:7: Resources.Machine.Properties.DefinitionString: "
+        "not valid JSON after substitution at line 1 column 29: Expecting property name "
+        "enclosed in double quotes [PV904]"
+    ]
+
+
+def test_sam_failure_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Api:\n"
+        "    Type: AWS::Serverless::Api\n    Properties: {}\n",
+        encoding="utf-8",
+    )
+    result = run("transform", "t.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert all(line.endswith("[PV912]") for line in errors(result)), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "message"),
+    [
+        pytest.param(
+            {}, ["transform", "missing.yaml"], "missing.yaml: cannot read file", id="missing"
+        ),
+        pytest.param(
+            {"t.yaml": "Resources:\n  A: [\n"},
+            ["explain", "t.yaml"],
+            "t.yaml: line 3 column 1: while parsing a flow node",
+            id="invalid-yaml",
+        ),
+        pytest.param(
+            {"t.yaml": "Transform: [AWS::LanguageExtensions, PinVersions]\nResources: {}\n"},
+            ["transform", "t.yaml"],
+            "t.yaml: Transform AWS::LanguageExtensions cannot run locally",
+            id="unknown-transform",
+        ),
+        pytest.param(
+            {"t.yaml": "- a list\n"}, ["transform", "t.yaml"], "not a template", id="list"
+        ),
+        pytest.param(
+            {}, ["transform", "--format", "xml", "t.yaml"], "invalid choice: 'xml'", id="bad-option"
+        ),
+        pytest.param(
+            {"t.yaml": PARAMETER_TEMPLATE},
+            ["transform", "t.yaml", "-p", "Nope=1"],
+            "--parameter Nope: the template declares no such parameter",
+            id="unknown-parameter",
+        ),
+        pytest.param({}, ["transform", "t.yaml", "-p", "NoEquals"], "expected KEY=VALUE", id="kv"),
+        pytest.param({}, ["plan", "only-one.yaml"], "required: NEW", id="plan-needs-two"),
+    ],
+)
+def test_bad_usage_or_input_exits_2(
+    tmp_path: Path, files: dict[str, str], args: list[str], message: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    result = run(*args, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    error_lines = [line for line in errors(result) if line.startswith("pin-versions: error: ")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_loader_warnings_on_stderr_unless_quiet(tmp_path: Path) -> None:
+    (tmp_path / "dup.yaml").write_text(
+        "Resources:\n  A: {Type: AWS::SNS::Topic}\n  A: {Type: AWS::SQS::Queue}\n",
+        encoding="utf-8",
+    )
+    loud = run("transform", "dup.yaml", cwd=tmp_path)
+    quiet = run("transform", "dup.yaml", "-q", cwd=tmp_path)
+    assert loud.returncode == quiet.returncode == 0
+    assert errors(loud) == [
+        'pin-versions: warning: dup.yaml: line 3 column 3: duplicate key "A" (first defined at '
+        "line 2); the last value wins, as in CloudFormation"
+    ]
+    assert quiet.stderr == "" and quiet.stdout == loud.stdout
+
+
+def test_internal_error_is_one_line_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pin_versions import cli
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(cli, "transform", broken)
+    monkeypatch.delenv("PIN_VERSIONS_DEBUG", raising=False)
+    assert cli.main(["transform", str(SAMPLES / "blue-green" / "day1.yaml")]) == 1
+    assert capsys.readouterr().err == (
+        "pin-versions: internal error: RuntimeError: boom "
+        "(set PIN_VERSIONS_DEBUG=1 for the traceback)\n"
+    )
+
+
+# --- --pin and the Transform list -----------------------------------------------------------
+
+
+def test_pin_runs_pinversions_when_the_template_does_not_list_it(tmp_path: Path) -> None:
+    text = (SAMPLES / "blue-green" / "day1.yaml").read_text(encoding="utf-8")
+    (tmp_path / "plain.yaml").write_text(text.replace("Transform: PinVersions\n", ""), "utf-8")
+    without = run("transform", "plain.yaml", "--format", "json", cwd=tmp_path)
+    with_pin = run("transform", "plain.yaml", "--format", "json", "--pin", cwd=tmp_path)
+    assert versions(json.loads(without.stdout)) == []
+    assert versions(json.loads(with_pin.stdout)) == ["HelloVersionca4e740840"]
+
+
+# --- local packaging ------------------------------------------------------------------------
+
+SAM_TEMPLATE = """\
+Transform: [AWS::Serverless-2016-10-31, PinVersions]
+Globals:
+  Function:
+    Runtime: python3.13
+    Handler: app.handler
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+  Gone:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: not-copied/
+  Remote:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://bucket/remote.zip
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: A
+        States:
+          A: {Type: Task, Resource: !GetAtt Hello.Arn, Next: B}
+          B: {Type: Task, Resource: !GetAtt Gone.Arn, Next: C}
+          C: {Type: Task, Resource: !GetAtt Remote.Arn, End: true}
+      Policies:
+        - LambdaInvokePolicy: {FunctionName: !Ref Hello}
+"""
+
+
+def test_local_code_change_gives_a_new_version(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    code = tmp_path / "src" / "app.py"
+    code.write_text("def handler(event, context):\n    return 'Approved'\n", encoding="utf-8")
+    (tmp_path / "template.yaml").write_text(SAM_TEMPLATE, encoding="utf-8")
+
+    before = run("transform", "template.yaml", "--format", "json", cwd=tmp_path)
+    code.write_text("def handler(event, context):\n    return 'ThumbsUp'\n", encoding="utf-8")
+    after = run("transform", "template.yaml", "--format", "json", cwd=tmp_path)
+    assert before.returncode == after.returncode == 0, before.stderr
+
+    old, new = json.loads(before.stdout), json.loads(after.stdout)
+    assert old["Resources"]["Hello"]["Properties"]["Code"] == {
+        "S3Bucket": LOCAL_BUCKET,
+        "S3Key": hashlib.sha256(
+            hashlib.sha256(b"def handler(event, context):\n    return 'Approved'\n")
+            .hexdigest()
+            .encode()
+            + b"  app.py\n"
+        ).hexdigest(),
+    }
+    hello = [v for v in versions(old) if v.startswith("Hello")]
+    assert hello and hello != [v for v in versions(new) if v.startswith("Hello")]
+    # Only Hello changed: the others keep their versions.
+    assert [v for v in versions(old) if not v.startswith("Hello")] == [
+        v for v in versions(new) if not v.startswith("Hello")
+    ]
+    assert new["Resources"]["Remote"]["Properties"]["Code"] == {
+        "S3Bucket": "bucket",
+        "S3Key": "remote.zip",
+    }
+    explained = run("explain", "template.yaml", "-q", cwd=tmp_path)
+    assert explained.returncode == 0 and explained.stderr == ""
+    key = new["Resources"]["Hello"]["Properties"]["Code"]["S3Key"]
+    assert f"  packaged: Resources.Hello.Properties.CodeUri: src/ -> sha256 {key[:12]}\n" in (
+        explained.stdout
+    )
+    assert "  packaged: Resources.Gone.Properties.CodeUri: not-copied/ -> sha256 " in (
+        explained.stdout
+    )
+    assert ", a placeholder: not found\n" in explained.stdout
+    # SAM made the DefinitionString; the lines are those of the Definition in the file.
+    assert "  DefinitionString.States.A.Resource  25    Hello  " in explained.stdout
+    assert errors(after) == [
+        "pin-versions: warning: template.yaml:14: Resources.Gone.Properties.CodeUri: not-copied/ "
+        "does not exist (looked for not-copied); hashed by its name, so changes to its code "
+        "cannot show as new versions"
+    ]
+
+
+def test_content_hash_is_sha256sum(tmp_path: Path) -> None:
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "b.txt").write_bytes(b"b")
+    (tmp_path / "d" / "sub" / "a.txt").write_bytes(b"a")
+    assert content_hash(tmp_path / "d" / "b.txt") == hashlib.sha256(b"b").hexdigest()
+    # `find . -type f -printf '%P\n' | LC_ALL=C sort | xargs sha256sum | sha256sum`
+    listing = "".join(
+        f"{hashlib.sha256(data).hexdigest()}  {name}\n"
+        for name, data in [("b.txt", b"b"), ("sub/a.txt", b"a")]
+    )
+    assert content_hash(tmp_path / "d") == hashlib.sha256(listing.encode()).hexdigest()
+    first = content_hash(tmp_path / "d")
+    (tmp_path / "d" / "sub" / "a.txt").rename(tmp_path / "d" / "sub" / "c.txt")
+    assert content_hash(tmp_path / "d") != first  # a rename is a change too
+
+
+def test_package_rewrites_local_paths_only(tmp_path: Path) -> None:
+    (tmp_path / "code.zip").write_bytes(b"zip")
+    (tmp_path / "machine.asl.json").write_text("{}", encoding="utf-8")
+    digest = hashlib.sha256(b"zip").hexdigest()
+    template: dict[str, Any] = {
+        "Globals": {"Function": {"CodeUri": "code.zip"}},
+        "Resources": {
+            "Plain": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "code.zip"}},
+            "Inline": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}}},
+            "Sam": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "a.b"}},
+            "Sub": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"CodeUri": {"Bucket": "b", "Key": "k"}},
+            },
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"DefinitionS3Location": "machine.asl.json"},
+            },
+        },
+    }
+    snapshot = json.dumps(template)
+    result = package(template, tmp_path)
+    assert json.dumps(template) == snapshot, "package mutated its input"
+    resources = result.template["Resources"]
+    assert result.template["Globals"]["Function"]["CodeUri"] == f"s3://{LOCAL_BUCKET}/{digest}"
+    assert resources["Plain"]["Properties"]["Code"] == {"S3Bucket": LOCAL_BUCKET, "S3Key": digest}
+    assert resources["Inline"] == template["Resources"]["Inline"]
+    assert resources["Sam"] == template["Resources"]["Sam"]  # Globals gives it code
+    assert resources["Sub"] == template["Resources"]["Sub"]
+    assert resources["Machine"]["Properties"]["DefinitionS3Location"] == {
+        "Bucket": LOCAL_BUCKET,
+        "Key": hashlib.sha256(b"{}").hexdigest(),
+    }
+    assert result.notes == []
+
+
+def test_line_map_uses_the_longest_prefix() -> None:
+    text = (SAMPLES / "blue-green" / "day1.yaml").read_text(encoding="utf-8")
+    lines = LineMap(text, "day1.yaml")
+    task = "Resources.Workflow.Properties.DefinitionString.States.Hello.Resource"
+    assert lines.line_of(task) == 60  # the line where the DefinitionString starts
+    assert lines.line_of("Resources.Workflow") == 56
+    assert lines.line_of("Resources.WorkflowRole") == 38
+    assert lines.line_of("Resources.OnlySamMadeThis.Properties") is None
+    sam = LineMap(SAM_TEMPLATE, "t.yaml")  # SAM's DefinitionString is the file's Definition
+    assert sam.line_of("Resources.Machine.Properties.DefinitionString.States.B.Resource") == 26
+
+
+# --- explain, plan, prune -------------------------------------------------------------------
+
+
+def test_explain_golden() -> None:
+    result = run("explain", "samples/blue-green/day1.yaml")
+    assert (result.returncode, result.stderr) == (0, "")
+    check_golden("explain-blue-green-day1.txt", result.stdout)
+
+
+def test_plan_golden() -> None:
+    result = run("plan", "samples/blue-green/day1.yaml", "samples/blue-green/day2.yaml")
+    assert (result.returncode, result.stderr) == (0, "")
+    check_golden("plan-blue-green-day1-day2.txt", result.stdout)
+
+
+def test_explain_reads_standard_input() -> None:
+    text = (SAMPLES / "s3-definition" / "template.yaml").read_text(encoding="utf-8")
+    result = run("explain", "-", stdin=text)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("-\n  transforms: PinVersions\n")
+    assert "  PV105  Resources.Machine.Properties.DefinitionS3Location (line 63)\n" in (
+        result.stdout
+    )
+
+
+def test_prune_is_wired() -> None:
+    helped = run("prune", "--help")
+    assert helped.returncode == 0 and "--stack NAME" in helped.stdout
+    assert "--apply" in helped.stdout
+    missing = run("prune")
+    assert missing.returncode == 2 and "--stack" in missing.stderr
