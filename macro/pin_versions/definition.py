@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from .report import Diagnostic, TransformError, format_path
 
 OPEN, CLOSE, BARE = "\ue000", "\ue001", "\ue002"
 _SENTINEL = re.compile("\ue000([0-9]+)\ue001")
-_RESERVED = re.compile("[\ue000-\ue002]|\\\\u[eE]00[0-2]")
+_RESERVED_ESCAPE = re.compile(r"\\u[eE]00[0-2]")
 _JSON_STRING_OR_SENTINEL = re.compile(r'"(?:[^"\\]|\\.)*"|\ue000[0-9]+\ue001', re.DOTALL)
 
 
@@ -51,6 +52,9 @@ class DefinitionView:
     all_pieces: list[Piece] = field(default_factory=list)  # for counting placeholder uses
     # Left alone, with the reason: (code, path, message).
     notes: list[tuple[str, str, str]] = field(default_factory=list)
+    # How often each Sub variable / substitution key is used, counted when first needed.
+    uses: Counter[tuple[str, int, str]] | None = None
+    target_uses: Counter[str] | None = None
 
 
 def definition_property(machine: Resource) -> str | None:
@@ -220,9 +224,8 @@ class _Scan:
         resource = state.get("Resource")
         if resource is None:
             return
-        resolution = classify(
-            self.items_of(resource_path, resource), self.inventory, name_allowed=False
-        )
+        resource_items = self.items_of(resource_path, resource)
+        resolution = classify(resource_items, self.inventory, name_allowed=False)
         if resolution.kind == "integration":
             path, value, dynamic, qualifier = _function_name_field(state_path, state)
             if dynamic is not None:
@@ -237,13 +240,7 @@ class _Scan:
                 )
             self.add_target(path, "FunctionName", value, items, resolution)
         else:
-            self.add_target(
-                resource_path,
-                "Resource",
-                resource,
-                self.items_of(resource_path, resource),
-                resolution,
-            )
+            self.add_target(resource_path, "Resource", resource, resource_items, resolution)
 
     def add_target(
         self, path: Path, field_name: str, value: Any, items: list[Item], resolution: Resolution
@@ -318,8 +315,10 @@ class _TextScan(_Scan):
         super().__init__(view, inventory)
         keys = frozenset(view.substitutions or ())
         self.pieces = split_substitutions(pieces, keys)
-        view.all_pieces = self.pieces
+        # Only placeholders are ever counted: keep the holes, not every line of text.
+        view.all_pieces = [p for p in self.pieces if p.is_hole]
         self.holes: list[int] = []  # hole number -> piece index
+        self.resolved: dict[int, list[Item]] = {}
         self.starts: list[int] = []  # skeleton offset of each piece
         self.ends: list[int] = []
         self.skeleton = ""
@@ -354,14 +353,19 @@ class _TextScan(_Scan):
 
     def run(self) -> None:
         path = self.view.path
-        for piece in self.pieces:
-            if not piece.is_hole and _RESERVED.search(piece.text):
-                raise _problem(
-                    path,
-                    "contains the characters U+E000 to U+E002, which the "
-                    "macro reserves; remove them from the definition",
-                )
         skeleton = self.build(frozenset())
+        holes = len(self.holes)
+        if (
+            skeleton.count(OPEN) != holes
+            or skeleton.count(CLOSE) != holes
+            or BARE in skeleton
+            or _RESERVED_ESCAPE.search(skeleton)
+        ):
+            raise _problem(
+                path,
+                "contains the characters U+E000 to U+E002, which the "
+                "macro reserves; remove them from the definition",
+            )
         try:
             tree = self._loads(skeleton)
         except json.JSONDecodeError:
@@ -391,28 +395,42 @@ class _TextScan(_Scan):
 
     def _parts(self, value: Any) -> list[str | int] | None:
         """The value as literal strings and hole numbers, or None if it is not a string."""
-        if not isinstance(value, str):
-            return None
-        if value.startswith(BARE) and value.endswith(CLOSE):
-            return [int(value[1:-1])]
+        if not isinstance(value, str) or not value:
+            return None if not isinstance(value, str) else [""]
+        first = value[0]
+        if first in (BARE, OPEN) and value[-1] == CLOSE and value.find(OPEN, 1) < 0:
+            return [int(value[1:-1])]  # one placeholder and nothing else: the common case
         split = _SENTINEL.split(value)
         return [int(p) if i % 2 else p for i, p in enumerate(split)]
+
+    def _hole_items(self, number: int) -> list[Item]:
+        """What hole ``number`` stands for; resolved once however often a Task names it."""
+        items = self.resolved.get(number)
+        if items is None:
+            piece = self.pieces[self.holes[number]]
+            items = resolve_pieces([piece], self.inventory, self.view.substitutions)
+            self.resolved[number] = items
+        return items
 
     def items_of(self, path: Path, value: Any) -> list[Item]:
         parts = self._parts(value)
         if parts is None:
             return []
+        if len(parts) == 1 and isinstance(parts[0], int):
+            return self._hole_items(parts[0])
         items: list[Item] = []
-        subs = self.view.substitutions
         for part in parts:
             if isinstance(part, int):
-                piece = self.pieces[self.holes[part]]
-                items.extend(resolve_pieces([piece], self.inventory, subs))
+                items.extend(self._hole_items(part))
             elif part:
                 items.append(part)
         return items
 
     def content(self, path: Path, value: Any) -> tuple[list[tuple[Piece, int, int]], str]:
+        parts = self._parts(value)
+        if parts is not None and len(parts) == 1 and isinstance(parts[0], int):
+            piece = self.pieces[self.holes[parts[0]]]
+            return [(piece, 0, len(piece.text))], ""
         span = self._span(path, value)
         if isinstance(span, str):
             return [], span
@@ -442,19 +460,28 @@ class _TextScan(_Scan):
         return start, end
 
     def _find_literal(self, path: Path, value: str) -> tuple[int, int] | str:
-        """A literal value's offsets: try each occurrence, keep the one at ``path``."""
+        """A literal value's offsets. Occurrences right after its key (``"Resource": ``) are
+        the candidates; when there are several, each is probed by parsing the text with it
+        replaced, and the one that lands at ``path`` wins."""
         needle = json.dumps(value, ensure_ascii=False)
         skeleton = self.skeleton
+        key = re.compile(r'"' + re.escape(str(path[-1])) + r'"\s*:\s*$')
+        candidates: list[int] = []
         position = skeleton.find(needle)
-        relative = path[len(self.view.path) :]
         while position >= 0:
+            if key.search(skeleton, max(0, position - 200), position):
+                candidates.append(position)
+            position = skeleton.find(needle, position + 1)
+        if len(candidates) == 1:
+            return candidates[0] + 1, candidates[0] + len(needle) - 1
+        relative = path[len(self.view.path) :]
+        for position in candidates:
             probe = skeleton[:position] + '"\ue003"' + skeleton[position + len(needle) :]
             try:
                 if _get(json.loads(probe), relative) == "\ue003":
                     return position + 1, position + len(needle) - 1
-            except (json.JSONDecodeError, RecursionError):
+            except (json.JSONDecodeError, RecursionError, KeyError, IndexError, TypeError):
                 pass
-            position = skeleton.find(needle, position + 1)
         return "the literal could not be located in the text"
 
     def _pieces_in(self, start: int, end: int) -> list[tuple[Piece, int, int]]:

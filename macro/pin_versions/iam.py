@@ -153,12 +153,13 @@ class Coverage:
         self.partition = context.pseudo_value("AWS::Partition") or _UNKNOWN + "P"
         self.region = context.region or _UNKNOWN + "R"
         self.account = context.account_id or _UNKNOWN + "A"
+        self._names = {logical_id: name for name, logical_id in reversed(inventory.names.items())}
+        # Compiled pattern of each policy Resource entry (None: it can cover nothing known).
+        self._patterns: dict[int, tuple[Any, re.Pattern[str] | None]] = {}
+        self._covers: dict[tuple[str, str], bool] = {}
 
     def _name(self, function: str) -> str:
-        for name, logical_id in self.inventory.names.items():
-            if logical_id == function:
-                return name
-        return _UNKNOWN + "N" + function
+        return self._names.get(function) or _UNKNOWN + "N" + function
 
     def _arn(self, function: str) -> str:
         return (
@@ -188,19 +189,32 @@ class Coverage:
             if not self.resource_covers(then, function):
                 return False
             return self.holds_with(function, condition) or self.resource_covers(otherwise, function)
+        pattern = self._pattern(resource)
+        if pattern is None:
+            return False
+        base = self._arn(function)
+        # Every version: a pattern must match whatever follows "NAME:".
+        return all(pattern.fullmatch(f"{base}:{q}") for q in ("1", "42", "live", "$LATEST"))
+
+    def _pattern(self, resource: Any) -> re.Pattern[str] | None:
+        """The entry as a regular expression over ARNs, compiled once per entry."""
+        cached = self._patterns.get(id(resource))
+        if cached is not None and cached[0] is resource:
+            return cached[1]
         parts: list[str] = []
+        pattern: re.Pattern[str] | None = None
         for item in resolve(resource, self.inventory):
             if isinstance(item, str):
                 parts.append(_glob(item))
                 continue
             text = self._leaf_text(item)
             if text is None:
-                return False
+                break
             parts.append(re.escape(text))
-        pattern = re.compile("".join(parts), re.DOTALL)
-        base = self._arn(function)
-        # Every version: a pattern must match whatever follows "NAME:".
-        return all(pattern.fullmatch(f"{base}:{q}") for q in ("1", "42", "live", "$LATEST"))
+        else:
+            pattern = re.compile("".join(parts), re.DOTALL)
+        self._patterns[id(resource)] = (resource, pattern)  # holds it: ids stay unique
+        return pattern
 
     def statement_covers(self, statement: Any, function: str) -> bool:
         if type(statement) is not dict or intrinsic_name(statement) is not None:
@@ -276,6 +290,13 @@ class Coverage:
         return len(items) == 1 and isinstance(items[0], str) and self._name(function) == items[0]
 
     def role_covers(self, role: str, function: str) -> bool:
+        key = (role, function)
+        known = self._covers.get(key)
+        if known is None:
+            known = self._covers[key] = self._role_covers(role, function)
+        return known
+
+    def _role_covers(self, role: str, function: str) -> bool:
         if managed_policy_allows_invoke(role, self.inventory):
             return True
         for document in self._guarded_documents(role, function):

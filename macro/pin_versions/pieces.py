@@ -94,11 +94,13 @@ def render(value: Any, path: Path, standalone: bool = True, depth: int = 0) -> l
 
 def render_or_slot(value: Any, path: Path, depth: int = 0) -> list[Piece]:
     """Like render, but any other value becomes one hole in a slot of its own."""
-    try:
-        return render(value, path, True, depth)
-    except Opaque:
-        container = Container("slot", path, value)
-        return [Piece(container, "value", "", 0, 1, value=value)]
+    if isinstance(value, str) or sub_args(value) is not None or join_args(value) is not None:
+        try:
+            return render(value, path, True, depth)
+        except Opaque:
+            pass
+    container = Container("slot", path, value)
+    return [Piece(container, "value", "", 0, 1, value=value)]
 
 
 def _render_sub(value: Any, path: Path, template: str, variables: dict[str, Any]) -> list[Piece]:
@@ -129,13 +131,18 @@ def _render_join(
 ) -> list[Piece]:
     container = Container("join", (*path, "Fn::Join", 1), parts, delimiter=delimiter)
     pieces: list[Piece] = []
+    before = -len(delimiter)
     for index, part in enumerate(parts):
-        if index and delimiter:
-            pieces.append(Piece(container, "delim", delimiter, 0, 0, index=index))
         if isinstance(part, str):
-            if part:
+            # The delimiter in front of a part travels with it, at negative offsets that no
+            # edit may touch: one piece per line of a SAM-made definition, not two.
+            if index and delimiter:
+                pieces.append(Piece(container, "text", delimiter + part, before, len(part), index))
+            elif part:
                 pieces.append(Piece(container, "text", part, 0, len(part), index=index))
             continue
+        if index and delimiter:
+            pieces.append(Piece(container, "delim", delimiter, 0, 0, index=index))
         if sub_args(part) is not None or join_args(part) is not None:
             try:
                 pieces.extend(render(part, (*container.path, index), True, depth + 1))

@@ -7,6 +7,7 @@ The plan refers to places in the *input* template; ``rewrite`` applies it to a c
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +22,11 @@ from .hashing import (
     version_hash,
 )
 from .iam import POLICY_NAME, Coverage, invoke_statement, role_of, statement_for_user
+from .intrinsics import intrinsic_name
 from .inventory import Inventory, Resource
 from .options import Options
 from .pieces import Container, Opaque, Piece, render, render_or_slot
-from .references import Leaf, classify, resolve, resolve_pieces
+from .references import Item, Leaf, classify, resolve, resolve_pieces
 from .report import Diagnostic, Pin, Report, RoleEntry, TransformError, VersionEntry, format_path
 
 MAX_LOGICAL_ID = 255
@@ -54,6 +56,10 @@ class VersionPlan:
     hash: str | None
     created: bool
     condition: str | None
+    ref: dict[str, Any] = field(init=False)  # {"Ref": version}, one object for every Task
+
+    def __post_init__(self) -> None:
+        self.ref = {"Ref": self.version}
 
 
 @dataclass(slots=True)
@@ -79,10 +85,6 @@ class Unpinnable(Exception):
     """A target resolves to a function but cannot be rewritten in place."""
 
 
-def _new_ref(version: str) -> dict[str, Any]:
-    return {"Ref": version}
-
-
 class Planner:
     def __init__(self, inventory: Inventory, options: Options) -> None:
         self.inventory = inventory
@@ -91,18 +93,21 @@ class Planner:
         self.report = self.plan.report
         self.errors: list[Diagnostic] = []
         self.taken = set(inventory.resources)  # logical IDs in use
-        self._use_counts: dict[int, Counter[tuple[str, int, str]]] = {}
+        self.planned: set[str] = set()  # functions whose version has been decided
+        self.machine_list: list[Resource] = []  # state machines planned, in template order
+        self.pinned: dict[str, list[str]] = {}  # state machine -> functions pinned in it
         self.dependencies = Dependencies(inventory.resources)
 
     # --- the whole plan ------------------------------------------------------------------
 
-    def run(self) -> Plan:
+    def machines(self) -> Iterator[list[Edit]]:
+        """Plan one state machine at a time and hand over its edits: its analysis is
+        dropped as soon as they are planned, so memory holds one definition's pieces, not
+        the template's. ``finish`` decides the rest once every machine is planned."""
         inventory = self.inventory
         report = self.report
         for name in sorted(self.options.exclude - set(inventory.resources)):
             report.warn("PV112", "Metadata.PinVersions.Exclude", f"{name} is not a resource")
-
-        views: list[DefinitionView] = []
         for machine in inventory.state_machines.values():
             if machine.skip:
                 report.warn(
@@ -112,39 +117,29 @@ class Planner:
                 )
                 continue
             report.state_machines.append(machine.logical_id)
-            views.append(analyse(machine, inventory))
-
-        # Which functions need a version: every pinnable target's function.
-        wanted: dict[str, list[tuple[DefinitionView, Target]]] = {}
-        order: dict[int, int] = {}  # target -> position in the template, for the report
-        for view in views:
+            self.machine_list.append(machine)
+            view = analyse(machine, inventory)
             for code, path, message in view.notes:
                 report.warn(code, path, message)
             for target in self._targets(view):
-                order[id(target)] = len(order)
                 function = self._pinnable(target)
-                if function is not None:
-                    wanted.setdefault(function, []).append((view, target))
-
-        for function in wanted:
-            self._plan_version(function)
-
-        pinned_by_view: dict[str, list[str]] = {}
-        pins: list[tuple[int, Pin]] = []
-        for function, uses in wanted.items():
-            version = self.plan.versions.get(function)
-            if version is None:
-                continue
-            for view, target in uses:
+                version = self._version(function) if function is not None else None
+                if version is None:
+                    continue
                 pin = self._pin(view, target, version)
                 if pin is not None:
-                    pins.append((order[id(target)], pin))
-                    pinned_by_view.setdefault(view.machine.logical_id, []).append(function)
-        report.pins.extend(pin for _, pin in sorted(pins, key=lambda entry: entry[0]))
+                    report.pins.append(pin)
+                    self.pinned.setdefault(machine.logical_id, []).append(version.function)
+            edits, self.plan.edits = self.plan.edits, []
+            yield edits
 
+    def finish(self) -> Plan:
+        """Versions, descriptions, roles, limits and strictness, once every machine is
+        planned. Raises TransformError with every problem found."""
+        report = self.report
         # Versions nobody ended up using are not added.
         for function in list(self.plan.versions):
-            if not any(function in fs for fs in pinned_by_view.values()):
+            if not any(function in fs for fs in self.pinned.values()):
                 del self.plan.versions[function]
         for plan in self.plan.versions.values():
             report.versions.append(
@@ -152,13 +147,19 @@ class Planner:
             )
             if plan.created:
                 self._plan_description(plan)
-
-        self._plan_roles(views, pinned_by_view)
+        self._plan_roles(self.machine_list, self.pinned)
         self._check_limits()
         self._check_strict()
         if self.errors:
             raise TransformError(self.errors)
         return self.plan
+
+    def run(self) -> Plan:
+        """The whole plan, edits included (for callers that apply it in one go)."""
+        edits = [edit for machine_edits in self.machines() for edit in machine_edits]
+        plan = self.finish()
+        plan.edits = edits
+        return plan
 
     # --- targets ---------------------------------------------------------------------------
 
@@ -183,37 +184,45 @@ class Planner:
     def _pinnable(self, target: Target) -> str | None:
         report = self.report
         resolution = target.resolution
-        where = format_path(target.path)
         if resolution.kind == "external":
-            report.warn("PV101", where, f"left alone: {resolution.reason}")
+            report.warn("PV101", format_path(target.path), f"left alone: {resolution.reason}")
             return None
         if resolution.kind == "version":
-            report.warn("PV103", where, f"left alone: {resolution.reason}")
+            report.warn("PV103", format_path(target.path), f"left alone: {resolution.reason}")
             return None
         if resolution.kind == "mutable":
-            report.warn("PV104", where, f"left alone: {resolution.reason}")
+            report.warn("PV104", format_path(target.path), f"left alone: {resolution.reason}")
             return None
         function = resolution.function
         if resolution.kind != "function" or function is None:
             return None
         if self.inventory.functions[function].skip:
-            report.warn("PV110", where, f"left alone: function {function} is skipped")
+            report.warn(
+                "PV110", format_path(target.path), f"left alone: function {function} is skipped"
+            )
             return None
         if len(self.inventory.versions.get(function, [])) > 1:
             versions = ", ".join(self.inventory.versions[function])
             report.warn(
                 "PV108",
-                where,
+                format_path(target.path),
                 f"left alone: {function} has several versions ({versions}); pin this Task "
                 "to one of them yourself",
             )
             return None
         if target.note:
-            report.warn("PV111", where, f"left alone: {target.note}")
+            report.warn("PV111", format_path(target.path), f"left alone: {target.note}")
             return None
         return function
 
     # --- versions --------------------------------------------------------------------------
+
+    def _version(self, function: str) -> VersionPlan | None:
+        """The version ``function``'s Tasks are pinned to, planned when first needed."""
+        if function not in self.planned:
+            self.planned.add(function)
+            self._plan_version(function)
+        return self.plan.versions.get(function)
 
     def _plan_version(self, function: str) -> None:
         inventory = self.inventory
@@ -344,15 +353,13 @@ class Planner:
     # --- rewriting one target ------------------------------------------------------------
 
     def _pin(self, view: DefinitionView, target: Target, version: VersionPlan) -> Pin | None:
-        where = format_path(target.path)
         try:
-            edits = self._edits(view, target.pieces, version, 0)
+            edits = self._edits(view, target.pieces, version, 0, target.items)
         except Unpinnable as why:
-            self.report.warn("PV111", where, f"left alone: {why}")
+            self.report.warn("PV111", format_path(target.path), f"left alone: {why}")
             return None
         self.plan.edits.extend(edits)
-        relative = format_path(target.path[3:])
-        return Pin(view.machine.logical_id, relative, version.function, version.version)
+        return Pin(view.machine.logical_id, target.path, version.function, version.version)
 
     def _edits(
         self,
@@ -360,14 +367,27 @@ class Planner:
         content: list[tuple[Piece, int, int]],
         version: VersionPlan,
         depth: int,
+        items: list[Item] | None = None,
     ) -> list[Edit]:
         if not content:
             raise Unpinnable("the value is empty")
         if depth > 8:
             raise Unpinnable("the reference is nested too deeply")
-        new = _new_ref(version.version)
+        new = version.ref
         if len(content) == 1 and content[0][0].is_hole:
             piece = content[0][0]
+            if (
+                items is not None
+                and len(items) == 1
+                and isinstance(items[0], Leaf)
+                and items[0].kind in ("fn-arn", "fn-name")
+                and (
+                    (piece.kind == "value" and intrinsic_name(piece.value) in ("Ref", "Fn::GetAtt"))
+                    or (piece.kind == "subref" and piece.name not in piece.container.variables)
+                )
+            ):
+                # !GetAtt F.Arn, !Ref F, ${F.Arn}, ${F}: the hole itself becomes the version.
+                return [self._replace(view, content, [new])]
             nested = self._nested(view, piece)
             if nested is not None:
                 return self._edits(view, nested, version, depth + 1)
@@ -423,9 +443,8 @@ class Planner:
 
     def _uses(self, view: DefinitionView) -> Counter[tuple[str, int, str]]:
         """How often each Sub variable and substitution key is used in the definition."""
-        cached = self._use_counts.get(id(view))
-        if cached is not None:
-            return cached
+        if view.uses is not None:
+            return view.uses
         counts: Counter[tuple[str, int, str]] = Counter()
         seen: set[int] = set()
         pieces = list(view.all_pieces)
@@ -439,20 +458,21 @@ class Planner:
                 counts[("subst", 0, piece.name)] += 1
             elif piece.kind == "subref" and piece.name in piece.container.variables:
                 counts[("var", id(piece.container), piece.name)] += 1
-        self._use_counts[id(view)] = counts
+        view.uses = counts
         return counts
 
     def _target_uses(self, view: DefinitionView, key: str) -> int:
         """Pinnable targets whose whole value is the substitution placeholder ``key``."""
-        count = 0
-        for target in view.targets:
-            if target.resolution.kind != "function" or target.note:
-                continue
-            if len(target.pieces) == 1:
-                piece = target.pieces[0][0]
-                if piece.kind == "subst" and piece.name == key:
-                    count += 1
-        return count
+        counts = view.target_uses
+        if counts is None:
+            counts = Counter()
+            for target in view.targets:
+                if target.resolution.kind != "function" or target.note:
+                    continue
+                if len(target.pieces) == 1 and target.pieces[0][0].kind == "subst":
+                    counts[target.pieces[0][0].name] += 1
+            view.target_uses = counts
+        return counts[key]
 
     def _replace(
         self,
@@ -470,6 +490,8 @@ class Planner:
         first, lo, _ = content[0]
         last, _, hi = content[-1]
         start, end = _start(first, lo), _end(last, hi)
+        if isinstance(start, tuple) and (start[1] < 0 or (isinstance(end, tuple) and end[1] < 0)):
+            raise Unpinnable("the reference spans a Fn::Join delimiter")
         if container.kind == "sub":
             for item in items:
                 if isinstance(item, dict):
@@ -503,13 +525,12 @@ class Planner:
 
     # --- roles -------------------------------------------------------------------------------
 
-    def _plan_roles(self, views: list[DefinitionView], pinned: dict[str, list[str]]) -> None:
+    def _plan_roles(self, machines: list[Resource], pinned: dict[str, list[str]]) -> None:
         inventory = self.inventory
         coverage = Coverage(inventory)
         by_role: dict[str, set[str]] = {}
         machines_by_role: dict[str, list[str]] = {}
-        for view in views:
-            machine = view.machine
+        for machine in machines:
             functions = sorted(set(pinned.get(machine.logical_id, [])))
             if not functions:
                 continue

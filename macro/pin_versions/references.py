@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .intrinsics import PSEUDO_PARAMETERS, getatt_target, intrinsic_name, ref_target
@@ -212,6 +213,8 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
     """Classify a Task ``Resource`` (``name_allowed=False``) or a ``FunctionName``."""
     if not items:
         return Resolution("other")
+    if len(items) == 1 and type(items[0]) is Leaf:
+        return _classify_leaf(items[0])  # !GetAtt F.Arn and friends: most Tasks
     text, leaves = _encode(items)
     single = _leaf_at(text, leaves)
     if single is not None:
@@ -249,6 +252,7 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
     return Resolution("function", function)
 
 
+@lru_cache(maxsize=4096)
 def _classify_leaf(leaf: Leaf) -> Resolution:
     if leaf.kind in ("fn-arn", "fn-name"):
         return Resolution("function", leaf.ref)

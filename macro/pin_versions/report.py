@@ -101,9 +101,14 @@ class Pin:
     """One Task target rewritten to a version."""
 
     state_machine: str
-    path: str
+    parts: tuple[str | int, ...]  # the target's template path: Resources.SM.Properties....
     function: str
     version: str
+
+    @property
+    def path(self) -> str:
+        """``DefinitionString.States.A.Resource``: formatted only when someone reads it."""
+        return format_path(self.parts[3:])
 
     def to_json(self) -> dict[str, str]:
         return {"path": self.path, "function": self.function, "version": self.version}

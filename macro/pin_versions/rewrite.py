@@ -52,8 +52,14 @@ class Writer:
 
 
 def apply(template: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """The whole plan applied to a copy of ``template``."""
     writer = Writer(template)
-    _apply_edits(writer, plan.edits)
+    apply_edits(writer, plan.edits)
+    return finish(writer, plan)
+
+
+def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
+    """Everything but the definition edits (applied as each machine was planned)."""
     for machine, added in plan.substitutions.items():
         properties = writer.writable(("Resources", machine, "Properties"))
         current = properties.get("DefinitionSubstitutions")
@@ -125,7 +131,7 @@ def _with_additions(
     return out
 
 
-def _apply_edits(writer: Writer, edits: list[Edit]) -> None:
+def apply_edits(writer: Writer, edits: list[Edit]) -> None:
     by_container: dict[int, list[Edit]] = defaultdict(list)
     containers: dict[int, Container] = {}
     for edit in edits:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .inventory import Context, build_inventory
 from .options import read_options
-from .plan import make_plan
+from .plan import Planner
 from .report import Report, fail
-from .rewrite import apply
+from .rewrite import Writer, apply_edits, finish
 
 # CloudFormation's limit for a processed template (passed as an S3 object).
 MAX_TEMPLATE_BYTES = 1_048_576
@@ -39,19 +40,47 @@ def transform(
     context = context or Context()
     options = read_options(template)
     inventory = build_inventory(template, context, options)
-    plan = make_plan(inventory, options)
-    output = apply(template, plan)
+    planner = Planner(inventory, options)
+    # Each state machine's edits are applied as soon as they are planned, to a copy: if
+    # planning fails later, the copy is dropped and nothing was changed.
+    writer = Writer(template)
+    for edits in planner.machines():
+        apply_edits(writer, edits)
+    plan = planner.finish()
+    output = finish(writer, plan)
     if max_bytes is not None and plan.report.pins:
         _check_size(template, output, max_bytes)
     return Result(output, plan.report)
 
 
-def _size(template: dict[str, Any]) -> int:
-    return len(json.dumps(template, separators=(",", ":"), ensure_ascii=False).encode())
+def _size(template: dict[str, Any], ascii_only: bool = False) -> int:
+    """Bytes of the template as compact JSON (UTF-8; or with non-ASCII escaped, which is
+    faster and never shorter). Serialised resource by resource, so the peak memory is one
+    resource's text, not the template's."""
+    encode = partial(
+        json.dumps, separators=(",", ":"), ensure_ascii=ascii_only, check_circular=False
+    )
+
+    def size(value: Any) -> int:
+        text = encode(value)
+        return len(text) if ascii_only else len(text.encode())
+
+    total = 1 + max(len(template) - 1, 0) + 1  # braces and commas
+    for key, value in template.items():
+        total += size(key) + 1
+        if key == "Resources" and type(value) is dict:
+            total += 1 + max(len(value) - 1, 0) + 1
+            for name, resource in value.items():
+                total += size(name) + 1 + size(resource)
+        else:
+            total += size(value)
+    return total
 
 
 def _check_size(template: dict[str, Any], output: dict[str, Any], max_bytes: int) -> None:
     """Only a template the macro grew can be the macro's fault; measure that one."""
+    if _size(output, ascii_only=True) <= max_bytes:
+        return
     size = _size(output)
     if size > max_bytes:
         added = size - _size(template)
