@@ -3,6 +3,8 @@ transform, and a role that can only write the macro's logs."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from pin_versions.sam_local import translate
@@ -63,3 +65,24 @@ def test_the_lambda_bundle_requires_only_powertools() -> None:
     lines = (ROOT / "macro" / "requirements.txt").read_text(encoding="utf-8").splitlines()
     requirements = [line for line in lines if line.strip() and not line.startswith("#")]
     assert [r.split("==")[0] for r in requirements] == ["aws-lambda-powertools"]
+
+
+def test_the_bundle_is_built_with_bytecode(tmp_path: Path) -> None:
+    """macro/Makefile, as `sam build` runs it, with this interpreter standing in for
+    python3.13 and no download (the dependencies are not what is tested here)."""
+    assert TEMPLATE["Resources"]["MacroFunction"]["Metadata"]["BuildMethod"] == "makefile"
+    commands = subprocess.run(
+        [
+            "make",
+            "-n",
+            "-C",
+            str(ROOT / "macro"),
+            "build-MacroFunction",
+            f"ARTIFACTS_DIR={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "compileall" in commands and "--invalidation-mode unchecked-hash" in commands
+    assert "requirements.txt" in commands

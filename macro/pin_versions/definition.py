@@ -14,8 +14,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .inventory import Inventory, Resource
 from .pieces import Opaque, Path, Piece, render, render_or_slot, split_substitutions
@@ -28,8 +27,7 @@ _RESERVED_ESCAPE = re.compile(r"\\u[eE]00[0-2]")
 _JSON_STRING_OR_SENTINEL = re.compile(r'"(?:[^"\\]|\\.)*"|\ue000[0-9]+\ue001', re.DOTALL)
 
 
-@dataclass(slots=True)
-class Target:
+class Target(NamedTuple):
     """A place in a definition that names the function a Task invokes."""
 
     path: Path  # template path of the value
@@ -40,21 +38,39 @@ class Target:
     note: str = ""  # why the content could not be located, when it could not
 
 
-@dataclass(slots=True)
 class DefinitionView:
     """One state machine's definition, as far as the macro can see it."""
 
-    machine: Resource
-    form: str  # "object", "string", "s3", "none", "opaque"
-    path: Path  # template path of Definition / DefinitionString
-    substitutions: dict[str, Any] | None
-    targets: list[Target] = field(default_factory=list)
-    all_pieces: list[Piece] = field(default_factory=list)  # for counting placeholder uses
-    # Left alone, with the reason: (code, path, message).
-    notes: list[tuple[str, str, str]] = field(default_factory=list)
-    # How often each Sub variable / substitution key is used, counted when first needed.
-    uses: Counter[tuple[str, int, str]] | None = None
-    target_uses: Counter[str] | None = None
+    __slots__ = (
+        "all_pieces",
+        "form",
+        "machine",
+        "notes",
+        "path",
+        "substitutions",
+        "target_uses",
+        "targets",
+        "uses",
+    )
+
+    def __init__(
+        self,
+        machine: Resource,
+        form: str,  # "object", "string", "s3", "none", "opaque"
+        path: Path,  # template path of Definition / DefinitionString
+        substitutions: dict[str, Any] | None,
+    ) -> None:
+        self.machine = machine
+        self.form = form
+        self.path = path
+        self.substitutions = substitutions
+        self.targets: list[Target] = []
+        self.all_pieces: list[Piece] = []  # placeholders, for counting their uses
+        # Left alone, with the reason: (code, path, message).
+        self.notes: list[tuple[str, str, str]] = []
+        # How often each Sub variable / substitution key is used, counted when first needed.
+        self.uses: Counter[tuple[str, int, str]] | None = None
+        self.target_uses: Counter[str] | None = None
 
 
 def definition_property(machine: Resource) -> str | None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .report import fail
 
@@ -14,8 +13,7 @@ FN_TRANSFORM_MESSAGE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MacroRequest:
+class MacroRequest(NamedTuple):
     request_id: str
     region: str | None
     account_id: str | None

@@ -7,8 +7,7 @@ Nothing here knows about Lambda or Step Functions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 PSEUDO_PARAMETERS = frozenset(
     {
@@ -98,8 +97,7 @@ _SUB_TOKEN = re.compile(r"\$\{!([^}]*)\}|\$\{([^}]*)\}|\$\{!")
 _SUB_NAME = re.compile(r"[A-Za-z0-9_:.\-]+")
 
 
-@dataclass(frozen=True, slots=True)
-class SubToken:
+class SubToken(NamedTuple):
     """A piece of a parsed ``Fn::Sub`` string, with its offsets in the source string.
 
     ``kind`` is ``"text"`` (literal, rendered as is), ``"escape"`` (``${!...`` rendered

@@ -6,8 +6,9 @@ Read-only: nothing here changes the template.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .intrinsics import intrinsic_name
 from .options import Options, skipped_by_metadata
@@ -42,13 +43,15 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+_NO_PARAMETERS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Context(NamedTuple):
     """What the request tells about the stack being deployed."""
 
     region: str | None = None
     account_id: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = _NO_PARAMETERS
 
     def pseudo_value(self, name: str) -> str | None:
         if name == "AWS::Region":
@@ -64,8 +67,7 @@ class Context:
         return None
 
 
-@dataclass(slots=True)
-class Resource:
+class Resource(NamedTuple):
     logical_id: str
     type: str
     resource: dict[str, Any]
@@ -78,8 +80,7 @@ class Resource:
         return self.type.startswith("AWS::Serverless::")
 
 
-@dataclass(slots=True)
-class Inventory:
+class Inventory(NamedTuple):
     template: dict[str, Any]
     resources: dict[str, Any]
     context: Context
@@ -89,7 +90,7 @@ class Inventory:
     versions: dict[str, list[str]]  # function -> its AWS::Lambda::Version logical IDs
     aliases: dict[str, str]  # AWS::Lambda::Alias logical ID -> function (when known)
     globals_function: dict[str, Any]
-    names: dict[str, str] = field(default_factory=dict)  # physical name -> function
+    names: dict[str, str]  # physical name -> function (literal FunctionName values)
 
     def is_function(self, logical_id: str) -> bool:
         return logical_id in self.functions
@@ -179,7 +180,7 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
         globals_function = globals_section["Function"]
 
     inventory = Inventory(
-        template, resources, context, types, functions, machines, {}, {}, globals_function
+        template, resources, context, types, functions, machines, {}, {}, globals_function, {}
     )
     # Late import: references needs the Inventory type.
     from .references import function_of, literal_text

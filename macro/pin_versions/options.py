@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .report import Diagnostic, TransformError
 
 OPTIONS_PATH = "Metadata.PinVersions"
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     strict: bool = False
     widen_roles: bool = True
     description_stamp: bool = True

@@ -10,18 +10,20 @@ source in place and leave every other byte alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from .intrinsics import join_args, parse_sub, sub_args
 
 Path = tuple[str | int, ...]
 
+_NO_VARIABLES: Mapping[str, Any] = MappingProxyType({})
+
 # Nesting deeper than this is not something people write; treat it as opaque.
 MAX_NESTING = 32
 
 
-@dataclass(eq=False, slots=True)
 class Container:
     """Where pieces live.
 
@@ -34,14 +36,23 @@ class Container:
     - ``"slot"``: any other value at ``path``, replaceable only as a whole.
     """
 
-    kind: str
-    path: Path
-    value: Any
-    delimiter: str = ""
-    variables: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("delimiter", "kind", "path", "value", "variables")
+
+    def __init__(
+        self,
+        kind: str,
+        path: Path,
+        value: Any,
+        delimiter: str = "",
+        variables: Mapping[str, Any] = _NO_VARIABLES,
+    ) -> None:
+        self.kind = kind
+        self.path = path
+        self.value = value
+        self.delimiter = delimiter
+        self.variables = variables
 
 
-@dataclass(eq=False, slots=True)
 class Piece:
     """One piece of rendered text.
 
@@ -53,14 +64,27 @@ class Piece:
     Join element ``index``.
     """
 
-    container: Container
-    kind: str
-    text: str  # rendered literal text; for holes, the source text or ""
-    start: int
-    end: int
-    index: int = -1
-    name: str = ""  # placeholder name for subref and subst
-    value: Any = None  # the intrinsic for "value" pieces
+    __slots__ = ("container", "end", "index", "kind", "name", "start", "text", "value")
+
+    def __init__(
+        self,
+        container: Container,
+        kind: str,
+        text: str,  # rendered literal text; for holes, the source text or ""
+        start: int,
+        end: int,
+        index: int = -1,
+        name: str = "",  # placeholder name for subref and subst
+        value: Any = None,  # the intrinsic for "value" pieces
+    ) -> None:
+        self.container = container
+        self.kind = kind
+        self.text = text
+        self.start = start
+        self.end = end
+        self.index = index
+        self.name = name
+        self.value = value
 
     @property
     def is_hole(self) -> bool:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .definition import DefinitionView, Target, analyse
 from .dependencies import Dependencies
@@ -39,8 +38,7 @@ STRICT_CODES = frozenset({"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", 
 Pos = int | tuple[int, int]  # offset in a string; (element, offset) in a Join list
 
 
-@dataclass(slots=True)
-class Edit:
+class Edit(NamedTuple):
     """Replace ``start``..``end`` of a container with text and intrinsics."""
 
     container: Container
@@ -49,36 +47,60 @@ class Edit:
     items: list[str | dict[str, Any]]
 
 
-@dataclass(slots=True)
 class VersionPlan:
-    function: str
-    version: str  # logical ID to Ref
-    hash: str | None
-    created: bool
-    condition: str | None
-    ref: dict[str, Any] = field(init=False)  # {"Ref": version}, one object for every Task
+    """The version a function's Tasks are pinned to."""
 
-    def __post_init__(self) -> None:
-        self.ref = {"Ref": self.version}
+    __slots__ = ("condition", "created", "function", "hash", "ref", "version")
+
+    def __init__(
+        self,
+        function: str,
+        version: str,  # logical ID to Ref
+        hash: str | None,  # None when the version was already in the template
+        created: bool,
+        condition: str | None,
+    ) -> None:
+        self.function = function
+        self.version = version
+        self.hash = hash
+        self.created = created
+        self.condition = condition
+        self.ref = {"Ref": version}  # one object for every Task that names it
 
 
-@dataclass(slots=True)
 class Plan:
-    edits: list[Edit] = field(default_factory=list)
-    # state machine -> substitution key -> value, for placeholders added to plain strings
-    substitutions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    versions: dict[str, VersionPlan] = field(default_factory=dict)
-    retain: list[str] = field(default_factory=list)  # existing versions that need Retain
-    descriptions: dict[str, Any] = field(default_factory=dict)  # function -> new Description
-    policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> new policy
-    # Policies that cannot be inline (the role would depend on its own function): role ->
-    # (logical ID, AWS::IAM::Policy resource), and the state machines that must wait for them.
-    policy_resources: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    depends_on: dict[str, list[str]] = field(default_factory=dict)
-    # SAM state machines without a Role: a policy document for their Policies (SAM's role).
-    sam_policies: dict[str, Any] = field(default_factory=dict)
-    conditions: dict[str, Any] = field(default_factory=dict)  # new template Conditions
-    report: Report = field(default_factory=Report)
+    """Everything the rewrite will do, decided before it does any of it."""
+
+    __slots__ = (
+        "conditions",
+        "depends_on",
+        "descriptions",
+        "edits",
+        "policies",
+        "policy_resources",
+        "report",
+        "retain",
+        "sam_policies",
+        "substitutions",
+        "versions",
+    )
+
+    def __init__(self) -> None:
+        self.edits: list[Edit] = []
+        # state machine -> substitution key -> value, for placeholders added to plain strings
+        self.substitutions: dict[str, dict[str, Any]] = {}
+        self.versions: dict[str, VersionPlan] = {}
+        self.retain: list[str] = []  # existing versions that need Retain
+        self.descriptions: dict[str, Any] = {}  # function -> new Description
+        self.policies: dict[str, dict[str, Any]] = {}  # role -> new inline policy
+        # Policies that cannot be inline (the role would depend on its own function): role ->
+        # (logical ID, AWS::IAM::Policy resource), and the machines that must wait for them.
+        self.policy_resources: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.depends_on: dict[str, list[str]] = {}
+        # SAM state machines without a Role: a policy document for their Policies.
+        self.sam_policies: dict[str, Any] = {}
+        self.conditions: dict[str, Any] = {}  # new template Conditions
+        self.report = Report()
 
 
 class Unpinnable(Exception):

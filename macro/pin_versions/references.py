@@ -9,9 +9,8 @@ literal ARN are matched by the same patterns.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .intrinsics import PSEUDO_PARAMETERS, getatt_target, intrinsic_name, ref_target
 from .pieces import Opaque, Piece, render
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
 MAX_DEPTH = 16
 
 
-@dataclass(frozen=True, slots=True)
-class Leaf:
+class Leaf(NamedTuple):
     """A part of a value that is not literal text.
 
     kind: ``fn-arn`` (GetAtt F.Arn), ``fn-name`` (Ref F), ``version`` (Ref V: a version ARN),
@@ -173,8 +171,7 @@ _INVOKE_INTEGRATION = re.compile(
 _DIGITS = re.compile(r"[0-9]+")
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
+class Resolution(NamedTuple):
     """What a Task target invokes.
 
     kind: ``function`` (an in-template function, pinnable), ``version`` (already a published

@@ -6,8 +6,7 @@ them. Never renumber; retire a code by leaving it unused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # Warnings: the transform succeeds and says what it left alone and why.
 WARNINGS: dict[str, str] = {
@@ -56,8 +55,7 @@ def format_path(path: tuple[str | int, ...]) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """A warning or an error: a stable code, a template path and one sentence."""
 
     code: str
@@ -96,8 +94,7 @@ def error_message(diagnostics: list[Diagnostic]) -> str:
     return "; ".join(shown)
 
 
-@dataclass(frozen=True, slots=True)
-class Pin:
+class Pin(NamedTuple):
     """One Task target rewritten to a version."""
 
     state_machine: str
@@ -114,8 +111,7 @@ class Pin:
         return {"path": self.path, "function": self.function, "version": self.version}
 
 
-@dataclass(frozen=True, slots=True)
-class VersionEntry:
+class VersionEntry(NamedTuple):
     function: str
     version: str
     hash: str | None  # None when the version was already in the template
@@ -130,8 +126,7 @@ class VersionEntry:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class RoleEntry:
+class RoleEntry(NamedTuple):
     role: str
     functions: tuple[str, ...]  # functions whose versions the role now allows
     added: tuple[str, ...]  # of those, the ones this transform added
@@ -140,13 +135,17 @@ class RoleEntry:
         return {"role": self.role, "functions": list(self.functions), "added": list(self.added)}
 
 
-@dataclass(slots=True)
 class Report:
-    pins: list[Pin] = field(default_factory=list)
-    versions: list[VersionEntry] = field(default_factory=list)
-    roles: list[RoleEntry] = field(default_factory=list)
-    warnings: list[Diagnostic] = field(default_factory=list)
-    state_machines: list[str] = field(default_factory=list)
+    """Pins, versions, role changes and warnings of one transform."""
+
+    __slots__ = ("pins", "roles", "state_machines", "versions", "warnings")
+
+    def __init__(self) -> None:
+        self.pins: list[Pin] = []
+        self.versions: list[VersionEntry] = []
+        self.roles: list[RoleEntry] = []
+        self.warnings: list[Diagnostic] = []
+        self.state_machines: list[str] = []
 
     def warn(self, code: str, path: str, message: str) -> None:
         assert code in WARNINGS, code

@@ -6,9 +6,8 @@ The Lambda handler and the command line are two thin doors into ``transform``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from .inventory import Context, build_inventory
 from .options import read_options
@@ -20,8 +19,7 @@ from .rewrite import Writer, apply_edits, finish
 MAX_TEMPLATE_BYTES = 1_048_576
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     template: dict[str, Any]
     report: Report
 
