@@ -71,11 +71,25 @@ def run_macro(template: dict[str, Any], parameters: dict[str, Any] | None = None
     return response
 
 
+@lru_cache(maxsize=1)
+def _linter() -> tuple[Any, Any]:
+    """cfn-lint's configuration and rules, built once per process: building the rules takes
+    ten times as long as linting a template with them."""
+    from cfnlint.api import Runner
+    from cfnlint.config import ConfigMixIn
+
+    config = ConfigMixIn(regions=[REGION])
+    return config, Runner(config).rules
+
+
 @lru_cache(maxsize=512)
 def _lint_json(text: str) -> tuple[tuple[str, str, str], ...]:
-    from cfnlint.api import ManualArgs, lint
+    from cfnlint.api import run_template_by_data
+    from cfnlint.decode import decode_str
 
-    matches = lint(text, config=ManualArgs(regions=[REGION]))
+    template, errors = decode_str(text)
+    config, rules = _linter()
+    matches = errors or list(run_template_by_data(template, config, rules))
     return tuple(sorted((m.rule.id, "/".join(str(p) for p in m.path), m.message) for m in matches))
 
 

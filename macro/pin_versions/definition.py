@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from .inventory import Inventory, Resource
-from .pieces import Opaque, Path, Piece, render, render_or_slot, split_substitutions
+from .pieces import Container, Opaque, Path, Piece, render, render_or_slot, split_substitutions
 from .references import Item, Resolution, classify, resolve_pieces
 from .report import Diagnostic, TransformError, format_path
 
@@ -43,10 +43,12 @@ class DefinitionView:
 
     __slots__ = (
         "all_pieces",
+        "consumed",
         "form",
         "machine",
         "notes",
         "path",
+        "rewritten",
         "substitutions",
         "target_uses",
         "targets",
@@ -69,8 +71,12 @@ class DefinitionView:
         # Left alone, with the reason: (code, path, message).
         self.notes: list[tuple[str, str, str]] = []
         # How often each Sub variable / substitution key is used, counted when first needed.
-        self.uses: Counter[tuple[str, int, str]] | None = None
+        self.uses: Counter[str] | None = None
         self.target_uses: Counter[str] | None = None
+        # Shared values (substitutions, Sub variables) already rewritten for a Task.
+        self.rewritten: set[tuple[str, int, str]] = set()
+        # Placeholders replaced by a rewrite: (kind, container, name) -> (container, count).
+        self.consumed: dict[tuple[str, int, str], tuple[Container | None, int]] = {}
 
 
 def definition_property(machine: Resource) -> str | None:

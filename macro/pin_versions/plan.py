@@ -21,7 +21,7 @@ from .hashing import (
     version_hash,
 )
 from .iam import POLICY_NAME, Coverage, invoke_statement, role_of, statement_for_user
-from .intrinsics import intrinsic_name
+from .intrinsics import intrinsic_name, sub_placeholder_names
 from .inventory import Inventory, Resource
 from .options import Options
 from .pieces import Container, Opaque, Piece, render, render_or_slot
@@ -152,8 +152,23 @@ class Planner:
                 if pin is not None:
                     report.pins.append(pin)
                     self.pinned.setdefault(machine.logical_id, []).append(version.function)
+            self._drop_unused(view)
             edits, self.plan.edits = self.plan.edits, []
             yield edits
+
+    def _drop_unused(self, view: DefinitionView) -> None:
+        """A Sub variable or substitution key the rewrite left without a use goes too: no
+        unused placeholder is left behind (SPEC 6)."""
+        for (kind, _, name), (container, replaced) in view.consumed.items():
+            assert container is not None
+            if kind == "subref":
+                uses = sub_placeholder_names(str(container.value)).count(name)
+                mapping = (*container.path[:-1], 1)
+            else:
+                uses = self._uses(view)[name]
+                mapping = (*view.path[:-1], "DefinitionSubstitutions")
+            if replaced >= uses:
+                self.plan.edits.append(Edit(Container("mapping", mapping, name), 0, 0, []))
 
     def finish(self) -> Plan:
         """Versions, descriptions, roles, limits and strictness, once every machine is
@@ -410,9 +425,14 @@ class Planner:
             ):
                 # !GetAtt F.Arn, !Ref F, ${F.Arn}, ${F}: the hole itself becomes the version.
                 return [self._replace(view, content, [new])]
-            nested = self._nested(view, piece)
-            if nested is not None:
-                return self._edits(view, nested, version, depth + 1)
+            shared = self._nested(view, piece)
+            if shared is not None:
+                key, nested = shared
+                if key in view.rewritten:
+                    return []  # another Task of this definition already rewrote that value
+                edits = self._edits(view, nested, version, depth + 1)
+                view.rewritten.add(key)
+                return edits
             return [self._replace(view, content, [new])]
         last = content[-1][0]
         if (
@@ -420,7 +440,8 @@ class Planner:
             and len(content) > 1
             and last.is_hole
             and last.container.kind in ("sub", "join")
-            and self._direct_leaf(view, last) == Leaf("fn-name", version.function)
+            and resolve_pieces([last], self.inventory, view.substitutions)
+            == [Leaf("fn-name", version.function)]
         ):
             # arn:...:function:${F} gains :${V.Version}, in the form it was written.
             end = _end(last, len(last.text))
@@ -438,8 +459,11 @@ class Planner:
         items = resolve_pieces([piece], self.inventory, view.substitutions)
         return items[0] if len(items) == 1 and isinstance(items[0], Leaf) else None
 
-    def _nested(self, view: DefinitionView, piece: Piece) -> list[tuple[Piece, int, int]] | None:
-        """The content to edit instead of ``piece``, when the value behind it is ours alone."""
+    def _nested(
+        self, view: DefinitionView, piece: Piece
+    ) -> tuple[tuple[str, int, str], list[tuple[Piece, int, int]]] | None:
+        """The value to edit instead of ``piece`` when that value is there for targets only,
+        with a key naming it (several Tasks may share it; it is rewritten once)."""
         container = piece.container
         if piece.kind == "value":
             if container.kind != "slot" or self._direct_leaf(view, piece) is not None:
@@ -448,49 +472,58 @@ class Planner:
                 pieces = render(piece.value, container.path)
             except Opaque:
                 return None
-            return [(p, 0, len(p.text)) for p in pieces]
+            return ("slot", id(container), ""), [(p, 0, len(p.text)) for p in pieces]
         if piece.kind == "subref" and piece.name in container.variables:
-            if self._uses(view)[("var", id(container), piece.name)] != 1:
+            written = sub_placeholder_names(str(container.value)).count(piece.name)
+            if written != max(self._variable_targets(view, container, piece.name), 1):
                 return None
             path = (*container.path[:-1], 1, piece.name)
             pieces = render_or_slot(container.variables[piece.name], path)
-            return [(p, 0, len(p.text)) for p in pieces]
+            return ("var", id(container), piece.name), [(p, 0, len(p.text)) for p in pieces]
         if piece.kind == "subst" and view.substitutions is not None:
-            if self._uses(view)[("subst", 0, piece.name)] != self._target_uses(view, piece.name):
+            if self._uses(view)[piece.name] != self._target_uses(view, piece.name):
                 return None
             path = (*view.path[:-1], "DefinitionSubstitutions", piece.name)
             pieces = render_or_slot(view.substitutions[piece.name], path)
-            return [(p, 0, len(p.text)) for p in pieces]
+            return ("subst", 0, piece.name), [(p, 0, len(p.text)) for p in pieces]
         return None
 
-    def _uses(self, view: DefinitionView) -> Counter[tuple[str, int, str]]:
-        """How often each Sub variable and substitution key is used in the definition."""
+    def _uses(self, view: DefinitionView) -> Counter[str]:
+        """How often each substitution key is used in the definition."""
         if view.uses is not None:
             return view.uses
-        counts: Counter[tuple[str, int, str]] = Counter()
+        counts: Counter[str] = Counter()
         seen: set[int] = set()
         pieces = list(view.all_pieces)
         for target in view.targets:
             pieces.extend(p for p, _, _ in target.pieces)
         for piece in pieces:
-            if id(piece) in seen:
-                continue
-            seen.add(id(piece))
-            if piece.kind == "subst":
-                counts[("subst", 0, piece.name)] += 1
-            elif piece.kind == "subref" and piece.name in piece.container.variables:
-                counts[("var", id(piece.container), piece.name)] += 1
+            if piece.kind == "subst" and id(piece) not in seen:
+                seen.add(id(piece))
+                counts[piece.name] += 1
         view.uses = counts
         return counts
+
+    def _pinnable_targets(self, view: DefinitionView) -> list[Target]:
+        return [t for t in view.targets if t.resolution.kind == "function" and not t.note]
+
+    def _variable_targets(self, view: DefinitionView, container: Container, name: str) -> int:
+        """Pinnable targets whose whole value is the Sub variable ``name`` of ``container``."""
+        return sum(
+            1
+            for t in self._pinnable_targets(view)
+            if len(t.pieces) == 1
+            and t.pieces[0][0].kind == "subref"
+            and t.pieces[0][0].container is container
+            and t.pieces[0][0].name == name
+        )
 
     def _target_uses(self, view: DefinitionView, key: str) -> int:
         """Pinnable targets whose whole value is the substitution placeholder ``key``."""
         counts = view.target_uses
         if counts is None:
             counts = Counter()
-            for target in view.targets:
-                if target.resolution.kind != "function" or target.note:
-                    continue
+            for target in self._pinnable_targets(view):
                 if len(target.pieces) == 1 and target.pieces[0][0].kind == "subst":
                     counts[target.pieces[0][0].name] += 1
             view.target_uses = counts
@@ -520,6 +553,13 @@ class Planner:
                     self._check_sub_names(container, str(item.get("Ref", "")))
         if container.kind == "value" and (start != 0 or end != len(container.value)):
             raise Unpinnable("only part of the string names the function")
+        for piece, _, _ in content:
+            # A variable or key whose every use is replaced is removed afterwards.
+            if piece.kind == "subst" or (
+                piece.kind == "subref" and piece.name in piece.container.variables
+            ):
+                key = (piece.kind, id(piece.container), piece.name)
+                view.consumed[key] = (piece.container, view.consumed.get(key, (None, 0))[1] + 1)
         if container.kind == "plain" and view.substitutions is not None:
             # The user already relies on substitutions: add one more key. Without them, the
             # string becomes an Fn::Sub (see rewrite), which keeps every other ${ literal.
@@ -652,7 +692,12 @@ class Planner:
                 f"is not a list the macro can add to; add {statement_for_user(functions)}",
             )
             return False
-        names = {p.get("PolicyName") for p in policies if type(p) is dict}
+        # Policy names written with !Sub cannot clash with ours; only literal ones can.
+        names = {
+            p["PolicyName"]
+            for p in policies
+            if type(p) is dict and isinstance(p.get("PolicyName"), str)
+        }
         name, n = POLICY_NAME, 1
         while name in names:
             n += 1

@@ -160,6 +160,7 @@ def literal_text(value: Any, inventory: Inventory) -> str | None:
 
 # Leaves are encoded as private-use characters so that one regex covers text and leaves.
 _LEAF_BASE = 0xF0000
+_LEAF_MARK = chr(_LEAF_BASE)
 _FULL_ARN = re.compile(
     r"arn:(?P<p>[^:]+):lambda:(?P<r>[^:]*):(?P<a>[^:]*):function:(?P<n>[^:]+)(?::(?P<q>.+))?"
 )
@@ -212,6 +213,9 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
         return Resolution("other")
     if len(items) == 1 and type(items[0]) is Leaf:
         return _classify_leaf(items[0])  # !GetAtt F.Arn and friends: most Tasks
+    if any(isinstance(i, str) and i and max(i) >= _LEAF_MARK for i in items):
+        # Characters the encoding below reserves: no Lambda ARN or name contains them.
+        return Resolution("other")
     text, leaves = _encode(items)
     single = _leaf_at(text, leaves)
     if single is not None:

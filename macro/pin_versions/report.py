@@ -6,6 +6,8 @@ them. Never renumber; retire a code by leaving it unused.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, NamedTuple
 
 # Warnings: the transform succeeds and says what it left alone and why.
@@ -44,12 +46,19 @@ ERRORS: dict[str, str] = {
 }
 
 
+_PLAIN_KEY = re.compile(r"[^.\[\]\"\x00-\x1f\x7f]+")
+
+
 def format_path(path: tuple[str | int, ...]) -> str:
-    """``("Resources", "SM", "Branches", 0)`` -> ``Resources.SM.Branches[0]``."""
+    """``("Resources", "SM", "Branches", 0)`` -> ``Resources.SM.Branches[0]``. A key with a
+    dot, a bracket, a quote or a control character (state names can have any) is written
+    ``["a.b"]``, so that a path stays one unambiguous line."""
     out: list[str] = []
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
+        elif not _PLAIN_KEY.fullmatch(part):
+            out.append(f"[{json.dumps(part)}]")
         else:
             out.append(f".{part}" if out else part)
     return "".join(out)
@@ -91,7 +100,8 @@ def error_message(diagnostics: list[Diagnostic]) -> str:
     rest = len(diagnostics) - len(shown)
     if rest:
         shown.append(f"and {rest} more")
-    return "; ".join(shown)
+    # CloudFormation shows one line: a message quoting user text must not break it.
+    return "; ".join(shown).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class Pin(NamedTuple):

@@ -46,6 +46,19 @@ class Writer:
             node = child
         return node
 
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        """A resource's Properties, writable; created when the resource has none (a SAM
+        function may take everything from Globals)."""
+        resource = self.writable(("Resources", logical_id))
+        if type(resource.get("Properties")) is not dict:
+            created: dict[str, Any] = {}
+            resource["Properties"] = created
+            self._owned.add(id(created))
+            self._alive.append(created)
+            return created
+        properties: dict[str, Any] = self.writable(("Resources", logical_id, "Properties"))
+        return properties
+
     def set(self, path: Path, value: Any) -> None:
         parent = self.writable(path[:-1])
         parent[path[-1]] = value
@@ -61,13 +74,13 @@ def apply(template: dict[str, Any], plan: Plan) -> dict[str, Any]:
 def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
     """Everything but the definition edits (applied as each machine was planned)."""
     for machine, added in plan.substitutions.items():
-        properties = writer.writable(("Resources", machine, "Properties"))
+        properties = writer.properties(machine)
         current = properties.get("DefinitionSubstitutions")
         merged = dict(current) if type(current) is dict else {}
         merged.update(added)
         properties["DefinitionSubstitutions"] = merged
     for function, description in plan.descriptions.items():
-        writer.writable(("Resources", function, "Properties"))["Description"] = description
+        writer.properties(function)["Description"] = description
     for version in plan.retain:
         resource = writer.writable(("Resources", version))
         resource["DeletionPolicy"] = "Retain"
@@ -79,7 +92,7 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
         properties["Policies"] = [*properties.get("Policies", []), policy]
         resource["Properties"] = properties
     for machine, document in plan.sam_policies.items():
-        properties = writer.writable(("Resources", machine, "Properties"))
+        properties = writer.properties(machine)
         current = properties.get("Policies")
         listed = [] if current is None else current if isinstance(current, list) else [current]
         properties["Policies"] = [*listed, document]
@@ -147,6 +160,8 @@ def apply_edits(writer: Writer, edits: list[Edit]) -> None:
 
 def _edit_value(container: Container, current: Any, edits: list[Edit]) -> Any:
     kind = container.kind
+    if kind == "mapping":  # a variable or substitution key left unused: remove it
+        return {k: v for k, v in current.items() if k not in {e.container.value for e in edits}}
     if kind in ("slot", "value"):
         (edit,) = edits
         (item,) = edit.items

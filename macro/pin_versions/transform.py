@@ -35,7 +35,14 @@ def transform(
     """
     if type(template) is not dict:
         raise fail("PV910", "", "the template must be a JSON object")
-    context = context or Context()
+    try:
+        return _transform(template, context or Context(), max_bytes)
+    except RecursionError:
+        # JSON nested hundreds of levels deep: no template CloudFormation takes is.
+        raise fail("PV910", "", "the template is nested too deeply to process") from None
+
+
+def _transform(template: dict[str, Any], context: Context, max_bytes: int | None) -> Result:
     options = read_options(template)
     inventory = build_inventory(template, context, options)
     planner = Planner(inventory, options)
