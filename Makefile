@@ -4,12 +4,17 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# sam CLI settings for build/deploy/package/publish (override on the command line).
+# sam CLI settings for build/deploy/package/publish (override on the command line, e.g.
+# `make deploy REGION=eu-west-1`); everything else comes from samconfig.toml. An empty REGION
+# lets sam resolve it as the AWS CLI does (AWS_REGION, the profile). S3_BUCKET is for package
+# and publish: sam publish needs a bucket the Serverless Application Repository can read.
 STACK_NAME ?= pin-versions-macro
 MACRO_NAME ?= PinVersions
-REGION     ?= $(shell aws configure get region 2>/dev/null || echo us-east-1)
+REGION     ?=
 S3_BUCKET  ?=
 SAM        ?= sam
+PYTHON313  ?= python3.13
+SAM_REGION  = $(if $(REGION),--region $(REGION))
 
 .PHONY: install demo test lint typecheck unit bench corpus build deploy package publish clean
 
@@ -37,24 +42,33 @@ unit: $(STAMP)
 test: lint unit
 
 corpus: $(STAMP)
-	$(BIN)/python -m pin_versions.corpus ../shared/corpus
+	$(BIN)/python tests/corpus_run.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
+# macro/Makefile compiles the bundle's bytecode with the runtime's Python; sam passes its
+# environment to that make, so PYTHON reaches it.
 build:
-	$(SAM) build --template-file template.yaml
+	PYTHON=$(PYTHON313) $(SAM) build --template-file template.yaml
 
 deploy: build
-	$(SAM) deploy --stack-name $(STACK_NAME) --region $(REGION) \
-	  --parameter-overrides MacroName=$(MACRO_NAME) --capabilities CAPABILITY_IAM --resolve-s3
+	$(SAM) deploy --stack-name $(STACK_NAME) $(SAM_REGION) \
+	  --parameter-overrides MacroName=$(MACRO_NAME)
 
+# No bucket default in samconfig.toml: with resolve_s3 there, --s3-bucket would be an error.
 package: build
-	$(SAM) package --region $(REGION) $(if $(S3_BUCKET),--s3-bucket $(S3_BUCKET),--resolve-s3) \
+	$(SAM) package $(SAM_REGION) $(if $(S3_BUCKET),--s3-bucket $(S3_BUCKET),--resolve-s3) \
 	  --output-template-file packaged.yaml
 
+ifneq ($(filter publish,$(MAKECMDGOALS)),)
+ifeq ($(S3_BUCKET),)
+$(error make publish needs S3_BUCKET: a bucket whose policy lets serverlessrepo.amazonaws.com s3:GetObject (see docs/integrations.md))
+endif
+endif
+
 publish: package
-	$(SAM) publish --template packaged.yaml --region $(REGION)
+	$(SAM) publish --template packaged.yaml $(SAM_REGION)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist .aws-sam packaged.yaml

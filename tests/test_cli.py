@@ -1,8 +1,9 @@
 """The command line, run as users run it: the installed console script in a subprocess.
 
 Covers every subcommand and exit code, JSON and YAML output (checked against the Lambda
-handler's own answer), --parameter, local packaging, and the explain/plan golden files in
-tests/cli/. Run with UPDATE_GOLDEN=1 to rewrite the golden files, then review every line.
+handler's own answer), --parameter, local packaging, the explain/plan golden files in
+tests/cli/, and the pre-commit hook and example GitHub Actions workflow that run it. Run
+with UPDATE_GOLDEN=1 to rewrite the golden files, then review every line.
 
 Packaging and the line map are also tested in-process, where a subprocess would add nothing.
 """
@@ -12,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pin_versions import __version__
 from pin_versions.explain import LineMap
@@ -501,3 +505,252 @@ def test_prune_is_wired() -> None:
     assert "--apply" in helped.stdout
     missing = run("prune")
     assert missing.returncode == 2 and "--stack" in missing.stderr
+
+
+# --- check ----------------------------------------------------------------------------------
+
+DAY1 = (SAMPLES / "blue-green" / "day1.yaml").read_text(encoding="utf-8")
+
+
+def _line_of(text: str, needle: str) -> int:
+    """The 1-based line of the first line of ``text`` that starts with ``needle``."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(needle))
+
+
+def test_check_flags_unpinned_tasks_where_pinversions_is_not_listed(tmp_path: Path) -> None:
+    text = DAY1.replace("Transform: PinVersions\n", "")
+    (tmp_path / "day1.yaml").write_text(text, encoding="utf-8")
+    result = run("check", "day1.yaml", cwd=tmp_path)
+    line = _line_of(text, "      DefinitionString:")
+    assert (result.returncode, result.stderr) == (1, ""), result.stderr
+    assert result.stdout.splitlines() == [
+        f"day1.yaml:{line}: W9101 Resources.Workflow.Properties.DefinitionString: Task "
+        "States.Hello.Resource invokes Hello unqualified: an execution waiting through a "
+        "deploy runs code it was not written for; add PinVersions to the template's Transform "
+        "or invoke a version"
+    ]
+
+
+def test_check_passes_the_samples_and_skips_what_is_not_a_template() -> None:
+    result = run("check", *SAMPLE_TEMPLATES, "samples/s3-definition/machine.asl.json")
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
+    # PinVersions' warnings (what it left alone) go to stderr, as with `transform`.
+    assert all("[PV1" in line for line in errors(result)), result.stderr
+
+
+def test_check_skips_yaml_and_json_that_are_not_templates(tmp_path: Path) -> None:
+    files = {
+        "config.yaml": "repos:\n  - repo: local\n",
+        "manifests.yaml": "---\nkind: Service\n---\nkind: Deployment\n",  # several documents
+        "chart.yaml": "name: {{ .Values.name }}\n",  # not YAML at all, and no Resources key
+        "package.json": '{"name": "x", "scripts": {}}\n',
+        "list.json": "[1, 2]\n",
+        "resources.yaml": "Resources: [a, b]\n",  # Resources, but not a mapping
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    result = run("check", *files, cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    own = run("check", ".pre-commit-hooks.yaml", "docs/github-actions.yml")
+    assert (own.returncode, own.stdout, own.stderr) == (0, "", "")
+
+
+NARROW_ROLE = DAY1.replace(
+    "Resources:\n", "Metadata:\n  PinVersions: {WidenRoles: false}\n\nResources:\n", 1
+)
+
+HAND_PINNED = """\
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.13
+      Handler: index.handler
+      Role: arn:aws:iam::123456789012:role/fn
+      Code: {ZipFile: "def handler(event, context): return 1"}
+  FnVersion:
+    Type: AWS::Lambda::Version
+    Properties:
+      FunctionName: !Ref Fn
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: arn:aws:iam::123456789012:role/machine
+      Definition:
+        StartAt: A
+        States:
+          A: {Type: Task, Resource: !Ref FnVersion, End: true}
+"""
+
+
+def test_check_reports_unsafe_pins_in_the_processed_output(tmp_path: Path) -> None:
+    """WidenRoles: false leaves the role able to invoke only the unqualified function: the
+    processed template has E9102 at the role, in the file the user wrote. A version pinned by
+    hand without Retain is E9102 too, as cfn-lint with the plugin reports it."""
+    (tmp_path / "narrow.yaml").write_text(NARROW_ROLE, encoding="utf-8")
+    (tmp_path / "hand.yaml").write_text(HAND_PINNED, encoding="utf-8")
+    result = run("check", "-q", "narrow.yaml", "hand.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, "")
+    assert result.stdout.splitlines() == [
+        f"narrow.yaml:{_line_of(NARROW_ROLE, '  WorkflowRole:')}: E9102 Resources.WorkflowRole: "
+        "role WorkflowRole of Workflow does not allow lambda:InvokeFunction on every version of "
+        "Hello (${Hello.Arn}:*); executions started before a deploy fail",
+        f"hand.yaml:{_line_of(HAND_PINNED, '  FnVersion:')}: E9102 Resources.FnVersion: version "
+        "FnVersion is invoked by Machine but has no DeletionPolicy: Retain; the next deploy "
+        "deletes it under running executions",
+    ]
+    loud = run("check", "narrow.yaml", cwd=tmp_path)
+    assert loud.stdout == result.stdout.split("hand.yaml")[0]
+    assert [line for line in errors(loud) if "[PV107]" in line], loud.stderr
+
+
+def test_check_reports_macro_failures_and_goes_on(tmp_path: Path) -> None:
+    """A failing template is one line per problem with its code; an unreadable or broken
+    template makes the exit code 2, after every other file was checked."""
+    (tmp_path / "strict.yaml").write_text(STRICT, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("Resources:\n  A: [\n", encoding="utf-8")
+    (tmp_path / "day1.yaml").write_text(DAY1.replace("Transform: PinVersions\n", ""), "utf-8")
+    failing = run("check", "strict.yaml", cwd=tmp_path)
+    assert (failing.returncode, failing.stderr) == (1, "")
+    assert failing.stdout.splitlines() == [
+        "strict.yaml:14: PV905 Resources.Machine.Properties.Definition.States.A.Resource: "
+        "Strict: left alone: names no function of this template (PV101)"
+    ]
+    mixed = run("check", "missing.yaml", "broken.yaml", "strict.yaml", "day1.yaml", cwd=tmp_path)
+    assert mixed.returncode == 2
+    assert [line.split(":")[0] for line in mixed.stdout.splitlines()] == [
+        "strict.yaml",
+        "day1.yaml",
+    ]
+    assert errors(mixed) == [
+        "pin-versions: error: missing.yaml: cannot read file: No such file or directory",
+        "pin-versions: error: broken.yaml: line 3 column 1: while parsing a flow node, expected "
+        "the node content, but found '<stream end>'",
+    ]
+    assert run("check").returncode == 2  # at least one file
+
+
+# --- pre-commit and GitHub Actions ------------------------------------------------------------
+
+
+def test_pre_commit_hook_runs_check_on_templates() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert [hook["id"] for hook in hooks] == ["pin-versions-check"]
+    hook = hooks[0]
+    assert hook["entry"] == "pin-versions check"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is True
+    files = re.compile(hook["files"])
+    matched = ["a.yaml", "b/c.yml", "d.json", "e.template", "cdk.out/S.template.json"]
+    assert all(files.search(name) for name in matched)
+    assert not any(files.search(name) for name in ["f.py", "g.yaml.bak", "h.toml"])
+    # The snippet users copy names this hook.
+    assert "- id: pin-versions-check" in (ROOT / "docs" / "integrations.md").read_text("utf-8")
+
+
+WORKFLOW_PATH = ROOT / "docs" / "github-actions.yml"
+
+
+def _workflow() -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(WORKFLOW_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _step(name: str) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = _workflow()["jobs"]["pin-versions"]["steps"]
+    return next(step for step in steps if step.get("name", "").startswith(name))
+
+
+def _run_step(
+    name: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A `run:` step as GitHub runs it (bash -eo pipefail), with this venv's python,
+    pin-versions and cfn-lint first on PATH in place of the `pip install` step."""
+    step = _step(name)
+    environment = {**ENV, **_workflow()["env"], **step.get("env", {}), **(env or {})}
+    environment["PATH"] = f"{SCRIPT.parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_workflow_installs_transforms_and_lints_with_the_rules() -> None:
+    workflow = _workflow()
+    assert set(workflow[True]) == {"pull_request", "push"}  # YAML 1.1 reads `on` as true
+    steps = workflow["jobs"]["pin-versions"]["steps"]
+    uses = [step["uses"].split("@")[0] for step in steps if "uses" in step]
+    assert uses == ["actions/checkout", "actions/setup-python", "actions/upload-artifact"]
+    setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-py"))
+    assert setup["with"]["python-version"] == "3.13"
+    assert "pip install" in _step("Install")["run"]
+    assert "pin-versions check" in _step("Check")["run"]
+    assert "pin-versions transform" in _step("Transform")["run"]
+    lint = _step("cfn-lint")["run"]
+    assert "import pin_versions.cfn_lint_rules as r; print(r.__path__[0])" in lint
+    # The command the docs give is the one the workflow runs.
+    command = 'cfn-lint --append-rules="$rules" processed.json'
+    assert command in lint
+    docs = (ROOT / "docs" / "integrations.md").read_text(encoding="utf-8")
+    assert command.replace("$rules", "$RULES") in docs
+
+
+def test_workflow_steps_run_as_written(tmp_path: Path) -> None:
+    """Transform and lint a template that uses the macro (clean), then one that does not:
+    the lint step fails with W9101, so the documented --append-rules form loads the rules."""
+    shutil.copy(SAMPLES / "blue-green" / "day1.yaml", tmp_path / "template.yaml")
+    transformed = _run_step("Transform", tmp_path)
+    assert transformed.returncode == 0, transformed.stderr
+    assert json.loads((tmp_path / "processed.json").read_text(encoding="utf-8"))["Resources"]
+    assert "Summary: 1 state machine, 1 target pinned" in (tmp_path / "explain.txt").read_text(
+        encoding="utf-8"
+    )
+    linted = _run_step("cfn-lint", tmp_path)
+    assert (linted.returncode, linted.stdout) == (0, ""), linted.stdout + linted.stderr
+
+    (tmp_path / "template.yaml").write_text(DAY1.replace("Transform: PinVersions\n", ""), "utf-8")
+    assert _run_step("Transform", tmp_path).returncode == 0
+    unpinned = _run_step("cfn-lint", tmp_path)
+    assert unpinned.returncode != 0 and "W9101" in unpinned.stdout, unpinned.stderr
+
+
+def test_workflow_checks_the_templates_the_change_touches(tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "old.yaml").write_text(DAY1.replace("Transform: PinVersions\n", ""), "utf-8")
+    git("add", ".")
+    git("commit", "-q", "-m", "base")
+    base = git("rev-parse", "HEAD")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "new.yaml").write_text(
+        DAY1.replace("Transform: PinVersions\n", ""), "utf-8"
+    )
+    (tmp_path / "app" / "config.yml").write_text("key: value\n", encoding="utf-8")
+    shutil.copy(SAMPLES / "cdk-join" / "template.json", tmp_path / "app" / "cdk.template.json")
+    git("add", ".")
+    git("commit", "-q", "-m", "change")
+
+    changed = _run_step("Check", tmp_path, {"BASE": base})
+    assert changed.returncode != 0
+    # Only the changed template is reported; the old one (unpinned too) is not part of it.
+    assert [line.split(":")[0] for line in changed.stdout.splitlines()] == ["app/new.yaml"]
+    assert "W9101" in changed.stdout
+
+    every = _run_step("Check", tmp_path, {"BASE": ""})  # a new branch: no base commit
+    assert sorted(line.split(":")[0] for line in every.stdout.splitlines()) == [
+        "app/new.yaml",
+        "old.yaml",
+    ]

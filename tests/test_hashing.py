@@ -121,3 +121,23 @@ def test_the_stamp_is_not_part_of_the_hash() -> None:
     assert strip_stamp("Says hello [pin 0123456789]") == "Says hello"
     assert strip_stamp("[pin not-a-hash]") == "[pin not-a-hash]"
     assert "Description" not in locked_configuration({**HELLO, "Description": "[pin 0123abcdef]"})
+
+
+def test_a_condition_the_parameters_decide_is_part_of_the_hash() -> None:
+    """MemorySize: !If [IsProd, 1024, 128]: flipping Env must publish a new version."""
+    conditions = {
+        "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+        "IsBig": {"Fn::Or": [{"Condition": "IsProd"}, {"Fn::Equals": [{"Ref": "Size"}, "big"]}]},
+    }
+    function = {**HELLO, "MemorySize": {"Fn::If": ["IsBig", 1024, 128]}}
+
+    def digest(env: str, size: str = "small") -> str:
+        context = Context(REGION, ACCOUNT, {**CONTEXT.parameters, "Env": env, "Size": size})
+        return version_hash(function, context, conditions=conditions)
+
+    assert digest("prod") != digest("dev")
+    assert digest("dev", "big") == digest("prod")  # both pick 1024
+    assert digest("dev") == version_hash({**HELLO, "MemorySize": 128}, CONTEXT)
+    # A condition the request cannot decide stays as written.
+    undecided = Context(REGION, ACCOUNT, dict(CONTEXT.parameters))
+    assert version_hash(function, undecided, conditions=conditions) != digest("dev")

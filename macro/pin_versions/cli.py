@@ -3,6 +3,7 @@
     pin-versions transform TEMPLATE [-o OUT] [--format json|yaml]
     pin-versions explain TEMPLATE
     pin-versions plan OLD NEW
+    pin-versions check FILE...
     pin-versions prune --stack NAME ...
 
 Each template goes through its own ``Transform`` list in order, as CloudFormation would run
@@ -20,9 +21,8 @@ to standard error, one ``pin-versions: error: ...`` line each; never a traceback
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
+from .checks import Finding, processed_problems, unpinned_targets
 from .explain import LineMap, PinStep, Processed, render_explain, render_plan
 from .inventory import Context
 from .packaging import PackagingError, package
-from .report import Diagnostic, TransformError
+from .report import Diagnostic, TransformError, format_path
 from .transform import transform
 from .yaml_io import TemplateLoadError, detect_format, dump_json, dump_yaml, load_with_warnings
 
@@ -66,7 +67,8 @@ class MacroFailure(Exception):
 
     def __init__(self, source: str, diagnostics: list[Diagnostic], lines: LineMap) -> None:
         super().__init__(source)
-        self.lines = [f"{lines.locate(source, d.path)}: {d}" for d in diagnostics]
+        self.located = [(lines.locate(source, d.path), d) for d in diagnostics]
+        self.lines = [f"{where}: {d}" for where, d in self.located]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,34 +160,11 @@ def _parameter_values(template: dict[str, Any], source: str, options: Options) -
     return values
 
 
-def _sam(
-    fragment: dict[str, Any], values: dict[str, Any], source: str, options: Options, lines: LineMap
-) -> dict[str, Any]:
+def _sam(fragment: dict[str, Any], values: dict[str, Any], options: Options) -> dict[str, Any]:
     """The SAM transform, offline, returning what CloudFormation would hand the next macro."""
-    resources = fragment.get("Resources")
-    for logical_id, resource in resources.items() if isinstance(resources, dict) else ():
-        properties = resource.get("Properties") if isinstance(resource, dict) else None
-        if (
-            isinstance(properties, dict)
-            and resource.get("Type") == "AWS::Serverless::Application"
-            and isinstance(properties.get("Location"), dict)
-        ):
-            # SAM asks the Serverless Application Repository for the template: AWS, not offline.
-            path = f"Resources.{logical_id}.Properties.Location"
-            raise UsageError(
-                f"{lines.locate(source, path)}: {path}: an application of the Serverless "
-                "Application Repository cannot be translated offline; use a local or S3 "
-                "template Location to preview this template"
-            )
     from .sam_local import translate  # slow import: only for templates that need it
 
-    # samtranslator warns through logging about its own metrics: nothing for our user.
-    logging.getLogger("samtranslator").setLevel(logging.ERROR)
-    output = translate(fragment, values, options.region, options.account)
-    # CloudFormation hands the next macro JSON: plain dicts, not samtranslator's subclasses
-    # (the pipeline tells a mapping by `type(x) is dict`, and YAML output needs plain data).
-    plain: dict[str, Any] = json.loads(json.dumps(output))
-    return plain
+    return translate(fragment, values, options.region, options.account)
 
 
 def process(source: str, options: Options, warn: Warn) -> Processed:
@@ -223,7 +202,7 @@ def process(source: str, options: Options, warn: Warn) -> Processed:
             # Each macro gets the template without its Transform key, as CloudFormation sends it.
             fragment = {k: v for k, v in current.items() if k != "Transform"}
             if name == SAM_TRANSFORM:
-                current = _sam(fragment, values, source, options, lines)
+                current = _sam(fragment, values, options)
             else:
                 context = Context(options.region, options.account, dict(values))
                 result = transform(fragment, context)
@@ -325,6 +304,88 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# `check`: a file a hook or CI hands over may be any YAML or JSON, so what is not a template
+# is skipped; one that does not even parse is reported only when it looks like one.
+_TEMPLATE_HINT = re.compile(r'^Resources\s*:|"Resources"\s*:', re.MULTILINE)
+
+W9101 = "W9101"  # the codes of the cfn-lint rules in pin_versions.cfn_lint_rules
+E9102 = "E9102"
+
+
+def _transform_names(template: dict[str, Any]) -> list[str]:
+    value = template.get("Transform")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [name for name in value if isinstance(name, str)]
+    return []
+
+
+def _finding_lines(source: str, lines: LineMap, code: str, findings: list[Finding]) -> list[str]:
+    out = []
+    for finding in findings:
+        path = format_path(finding.path)
+        out.append(f"{lines.locate(source, path)}: {code} {path}: {finding.message}")
+    return out
+
+
+def _check_file(source: str, options: Options, warn: Warn) -> list[str]:
+    """The findings for one file, one line each; [] for a clean file or a non-template.
+    Raises UsageError (unreadable, or a template the pipeline cannot run)."""
+    text = _read(source)
+    try:
+        template, load_warnings = load_with_warnings(text, source)
+    except TemplateLoadError as exc:
+        if _TEMPLATE_HINT.search(text):
+            raise UsageError(str(exc)) from None
+        return []
+    if type(template) is not dict or not isinstance(template.get("Resources"), dict):
+        return []
+    if options.macro_name not in _transform_names(template):
+        # Not deployed through the macro: what cfn-lint with the plugin says (W9101 for each
+        # unpinned Task, E9102 for a hand-pinned version that is not retained).
+        for message in load_warnings:
+            warn(message)
+        lines = LineMap(text, source)
+        return _finding_lines(source, lines, W9101, unpinned_targets(template)) + (
+            _finding_lines(source, lines, E9102, processed_problems(template))
+        )
+    try:
+        processed = process(source, options, warn)  # exactly what `transform` would run
+    except MacroFailure as exc:
+        return [
+            f"{where}: {d.code} {d.path + ': ' if d.path else ''}{d.message}"
+            for where, d in exc.located
+        ]
+    _report_warnings(processed, warn)
+    return _finding_lines(source, processed.lines, E9102, processed_problems(processed.template))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    options = Options(
+        parameters={},
+        region=args.region,
+        account=args.account,
+        pin=False,
+        macro_name=args.macro_name,
+        quiet=args.quiet,
+    )
+    warn = _warner(options)
+    status = EXIT_OK
+    for source in args.files:
+        try:
+            found = _check_file(source, options, warn)
+        except UsageError as exc:
+            for message in exc.messages:
+                _stderr(f"{PROG}: error: {message}")
+            status = EXIT_USAGE
+            continue
+        if found:
+            _write("".join(f"{line}\n" for line in found))
+            status = max(status, EXIT_FAILURE)
+    return status
+
+
 def cmd_prune(args: argparse.Namespace) -> int:
     from . import prune
 
@@ -404,6 +465,18 @@ input. Local CodeUri/DefinitionUri/... paths are packaged first, as `sam package
 under s3://pin-versions-local/<sha256>. See docs/cli.md.
 """
 
+CHECK_EPILOG = """\
+output: one line per finding on standard output, FILE:LINE: CODE PATH: MESSAGE
+  W9101  a Task invokes a function of this template unqualified (no PinVersions)
+  E9102  a pinned version is not retained, or the execution role cannot invoke it
+  PV9xx  PinVersions (or SAM, PV912) failed on the template
+
+exit codes:
+  0  no finding
+  1  at least one finding
+  2  bad usage, an unreadable file, or a template that cannot be processed locally
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -462,6 +535,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("new", metavar="NEW", help="the template about to be deployed")
     sub.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     sub.set_defaults(handler=cmd_plan)
+
+    sub = commands.add_parser(
+        "check",
+        help="report unpinned Tasks and unsafe pins in template files (for pre-commit and CI)",
+        description="Check template files as cfn-lint with the pin-versions rules would, in "
+        "the files you wrote: a template that does not list PinVersions in its Transform gets "
+        "W9101 for each Task that invokes a function of the template unqualified; one that "
+        "does is transformed (SAM offline where listed) and its processed output gets E9102 "
+        "for a pinned version that is not retained or that the execution role cannot invoke, "
+        "and the macro's own failures (PV9xx). Files that are not CloudFormation templates "
+        "(no Resources mapping) are skipped.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.add_argument("files", nargs="+", metavar="FILE", help="template files (JSON or YAML)")
+    group = sub.add_argument_group("pipeline options")
+    group.add_argument(
+        "--region",
+        default=DEFAULT_REGION,
+        help=f"the region the macro request names (default {DEFAULT_REGION}; no AWS call is made)",
+    )
+    group.add_argument(
+        "--account",
+        default=DEFAULT_ACCOUNT,
+        type=_account,
+        help=f"the account ID the macro request names (default {DEFAULT_ACCOUNT})",
+    )
+    group.add_argument(
+        "--macro-name",
+        default=DEFAULT_MACRO,
+        metavar="NAME",
+        help=f"the name the macro is deployed under (default {DEFAULT_MACRO})",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print warnings on standard error"
+    )
+    sub.set_defaults(handler=cmd_check)
 
     from . import prune  # argparse definitions only; boto3 loads when prune runs
 

@@ -53,6 +53,8 @@ class DefinitionView:
         "target_uses",
         "targets",
         "uses",
+        "variable_uses",
+        "written",
     )
 
     def __init__(
@@ -73,6 +75,8 @@ class DefinitionView:
         # How often each Sub variable / substitution key is used, counted when first needed.
         self.uses: Counter[str] | None = None
         self.target_uses: Counter[str] | None = None
+        self.variable_uses: Counter[tuple[int, str]] | None = None
+        self.written: dict[int, Counter[str]] = {}  # Sub string -> placeholder counts
         # Shared values (substitutions, Sub variables) already rewritten for a Task.
         self.rewritten: set[tuple[str, int, str]] = set()
         # Placeholders replaced by a rewrite: (kind, container, name) -> (container, count).
@@ -341,6 +345,10 @@ class _TextScan(_Scan):
         view.all_pieces = [p for p in self.pieces if p.is_hole]
         self.holes: list[int] = []  # hole number -> piece index
         self.resolved: dict[int, list[Item]] = {}
+        self.tree: Any = None
+        # Literal values located so far: where they may be, how many Tasks name them.
+        self.literal_candidates: dict[tuple[str, str], list[int]] = {}
+        self.literal_paths: dict[tuple[str, str], list[Path]] | None = None
         self.starts: list[int] = []  # skeleton offset of each piece
         self.ends: list[int] = []
         self.skeleton = ""
@@ -406,8 +414,10 @@ class _TextScan(_Scan):
                     f"not valid JSON after substitution at line {error.lineno} column "
                     f"{error.colno}: {error.msg}",
                 ) from None
+        self.tree = tree
         for state_path, state in iter_tasks(tree, path):
             self.scan_task(state_path, state)
+        self.tree = None
 
     def _loads(self, skeleton: str) -> Any:
         try:
@@ -483,19 +493,46 @@ class _TextScan(_Scan):
 
     def _find_literal(self, path: Path, value: str) -> tuple[int, int] | str:
         """A literal value's offsets. Occurrences right after its key (``"Resource": ``) are
-        the candidates; when there are several, each is probed by parsing the text with it
-        replaced, and the one that lands at ``path`` wins."""
+        the candidates. Targets are met in document order, so the k-th Task naming a value
+        takes its k-th candidate, as long as there are exactly as many candidates as Tasks
+        naming it (counted once per definition); otherwise each candidate is probed by
+        parsing the text with it replaced, and the one that lands at ``path`` wins."""
         needle = json.dumps(value, ensure_ascii=False)
+        key = str(path[-1])
+        candidates = self._candidates(needle, key)
+        naming = self._literal_targets().get((value, key), [])
+        if len(candidates) == len(naming) and path in naming:
+            position = candidates[naming.index(path)]
+            return position + 1, position + len(needle) - 1
+        return self._probe(path, needle, candidates)
+
+    def _candidates(self, needle: str, key: str) -> list[int]:
+        found = self.literal_candidates.get((needle, key))
+        if found is None:
+            skeleton = self.skeleton
+            before = re.compile(r'"' + re.escape(key) + r'"\s*:\s*$')
+            found = []
+            position = skeleton.find(needle)
+            while position >= 0:
+                if before.search(skeleton, max(0, position - 200), position):
+                    found.append(position)
+                position = skeleton.find(needle, position + 1)
+            self.literal_candidates[(needle, key)] = found
+        return found
+
+    def _literal_targets(self) -> dict[tuple[str, str], list[Path]]:
+        """The Tasks naming each literal value, by key, in document order (every Task, target
+        or not, so that the k-th of them is the k-th occurrence): one more walk of the tree."""
+        if self.literal_paths is None:
+            table: dict[tuple[str, str], list[Path]] = {}
+            for state_path, state in iter_tasks(self.tree, self.view.path):
+                for field_path, field_name, value in _literal_fields(state_path, state):
+                    table.setdefault((value, field_name), []).append(field_path)
+            self.literal_paths = table
+        return self.literal_paths
+
+    def _probe(self, path: Path, needle: str, candidates: list[int]) -> tuple[int, int] | str:
         skeleton = self.skeleton
-        key = re.compile(r'"' + re.escape(str(path[-1])) + r'"\s*:\s*$')
-        candidates: list[int] = []
-        position = skeleton.find(needle)
-        while position >= 0:
-            if key.search(skeleton, max(0, position - 200), position):
-                candidates.append(position)
-            position = skeleton.find(needle, position + 1)
-        if len(candidates) == 1:
-            return candidates[0] + 1, candidates[0] + len(needle) - 1
         relative = path[len(self.view.path) :]
         for position in candidates:
             probe = skeleton[:position] + '"\ue003"' + skeleton[position + len(needle) :]
@@ -517,6 +554,18 @@ class _TextScan(_Scan):
                 out.append((self.pieces[index], lo - offset, hi - offset))
             index += 1
         return out
+
+
+def _literal_fields(state_path: Path, state: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
+    """(path, key, value) of a Task's Resource and FunctionName when they are plain text."""
+    resource = state.get("Resource")
+    if isinstance(resource, str) and OPEN not in resource and BARE not in resource:
+        yield (*state_path, "Resource"), "Resource", resource
+    for key in ("Parameters", "Arguments"):
+        args = state.get(key)
+        name = args.get("FunctionName") if type(args) is dict else None
+        if isinstance(name, str) and OPEN not in name and BARE not in name:
+            yield (*state_path, key, "FunctionName"), "FunctionName", name
 
 
 def _get(tree: Any, path: Path) -> Any:

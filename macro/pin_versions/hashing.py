@@ -106,27 +106,75 @@ def strip_stamp(description: str) -> str:
     return _STAMP.sub("", description)
 
 
-def resolve_known_values(value: Any, context: Context) -> Any:
-    """``Ref`` to parameters and pseudo parameters replaced by the request's values.
+class Conditions:
+    """The template's conditions, evaluated from the request's parameter values where they
+    can be (``Fn::Equals`` of known values, ``Fn::And``, ``Fn::Or``, ``Fn::Not``)."""
+
+    def __init__(self, conditions: Any, context: Context) -> None:
+        self.conditions = conditions if type(conditions) is dict else {}
+        self.context = context
+        self.values: dict[str, bool | None] = {}
+
+    def value(self, name: Any) -> bool | None:
+        if not isinstance(name, str) or name not in self.conditions:
+            return None
+        if name not in self.values:
+            self.values[name] = None  # a condition that refers to itself stays unknown
+            self.values[name] = self.evaluate(self.conditions[name])
+        return self.values[name]
+
+    def evaluate(self, expression: Any) -> bool | None:
+        if type(expression) is not dict or len(expression) != 1:
+            return None
+        ((function, args),) = expression.items()
+        if function == "Condition":
+            return self.value(args)
+        if not isinstance(args, list):
+            return None
+        if function == "Fn::Equals" and len(args) == 2:
+            left, right = (resolve_known_values(a, self.context, self) for a in args)
+            if isinstance(left, (dict, list)) or isinstance(right, (dict, list)):
+                return None
+            return str(left) == str(right)  # CloudFormation compares them as strings
+        values = [self.evaluate(a) for a in args]
+        if function == "Fn::Not" and len(values) == 1:
+            return None if values[0] is None else not values[0]
+        if function == "Fn::And":
+            return False if False in values else None if None in values else True
+        if function == "Fn::Or":
+            return True if True in values else None if None in values else False
+        return None
+
+
+def resolve_known_values(value: Any, context: Context, conditions: Conditions | None = None) -> Any:
+    """``Ref`` to parameters and pseudo parameters replaced by the request's values, and
+    ``Fn::If`` by the branch its condition picks when those values decide it.
 
     Placeholders of ``Fn::Sub`` strings that name them are substituted too, so that a
     parameter change shows as a hash change in whichever form it is written.
     """
     if isinstance(value, list):
-        return [resolve_known_values(v, context) for v in value]
+        return [resolve_known_values(v, context, conditions) for v in value]
     if type(value) is not dict:
         return value
     target = ref_target(value)
     if target is not None:
         known = _known(target, context)
         return value if known is None else known
+    branches = value.get("Fn::If") if len(value) == 1 else None
+    if conditions is not None and isinstance(branches, list) and len(branches) == 3:
+        chosen = conditions.value(branches[0])
+        if chosen is not None:
+            return resolve_known_values(branches[1 if chosen else 2], context, conditions)
     sub = sub_args(value)
     if sub is not None:
         template, variables = sub
         rendered = _substitute(template, variables, context)
-        resolved_vars = {k: resolve_known_values(v, context) for k, v in variables.items()}
+        resolved_vars = {
+            k: resolve_known_values(v, context, conditions) for k, v in variables.items()
+        }
         return {"Fn::Sub": [rendered, resolved_vars] if variables else rendered}
-    return {k: resolve_known_values(v, context) for k, v in value.items()}
+    return {k: resolve_known_values(v, context, conditions) for k, v in value.items()}
 
 
 def _known(name: str, context: Context) -> Any:
@@ -192,8 +240,11 @@ def version_hash(
     properties: dict[str, Any],
     context: Context,
     excluded: frozenset[str] = EXCLUDED_PROPERTIES,
+    conditions: Any = None,
 ) -> str:
-    """Ten hex digits of SHA-256 over the canonical locked configuration."""
-    locked = resolve_known_values(locked_configuration(properties, excluded), context)
+    """Ten hex digits of SHA-256 over the canonical locked configuration. ``conditions``:
+    the template's Conditions section, to resolve ``Fn::If`` the parameters decide."""
+    evaluated = Conditions(conditions, context)
+    locked = resolve_known_values(locked_configuration(properties, excluded), context, evaluated)
     digest: str = sha256((HASH_PREFIX + canonical_json(locked)).encode("utf-8")).hexdigest()
     return digest[:HASH_LENGTH]

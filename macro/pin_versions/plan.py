@@ -162,7 +162,7 @@ class Planner:
         for (kind, _, name), (container, replaced) in view.consumed.items():
             assert container is not None
             if kind == "subref":
-                uses = sub_placeholder_names(str(container.value)).count(name)
+                uses = self._written(view, container)[name]
                 mapping = (*container.path[:-1], 1)
             else:
                 uses = self._uses(view)[name]
@@ -309,7 +309,12 @@ class Planner:
 
     def _hash(self, resource: Resource) -> str:
         excluded = SAM_EXCLUDED_PROPERTIES if resource.sam else EXCLUDED_PROPERTIES
-        return version_hash(self._function_properties(resource), self.inventory.context, excluded)
+        return version_hash(
+            self._function_properties(resource),
+            self.inventory.context,
+            excluded,
+            self.inventory.template.get("Conditions"),
+        )
 
     def _function_properties(self, resource: Resource) -> dict[str, Any]:
         return self.inventory.function_properties(resource)
@@ -474,7 +479,7 @@ class Planner:
                 return None
             return ("slot", id(container), ""), [(p, 0, len(p.text)) for p in pieces]
         if piece.kind == "subref" and piece.name in container.variables:
-            written = sub_placeholder_names(str(container.value)).count(piece.name)
+            written = self._written(view, container)[piece.name]
             if written != max(self._variable_targets(view, container, piece.name), 1):
                 return None
             path = (*container.path[:-1], 1, piece.name)
@@ -504,26 +509,37 @@ class Planner:
         view.uses = counts
         return counts
 
-    def _pinnable_targets(self, view: DefinitionView) -> list[Target]:
-        return [t for t in view.targets if t.resolution.kind == "function" and not t.note]
+    def _written(self, view: DefinitionView, container: Container) -> Counter[str]:
+        """How often each placeholder is written in a Sub string: parsed once per string."""
+        counts = view.written.get(id(container))
+        if counts is None:
+            counts = view.written[id(container)] = Counter(
+                sub_placeholder_names(str(container.value))
+            )
+        return counts
 
     def _variable_targets(self, view: DefinitionView, container: Container, name: str) -> int:
         """Pinnable targets whose whole value is the Sub variable ``name`` of ``container``."""
-        return sum(
-            1
-            for t in self._pinnable_targets(view)
-            if len(t.pieces) == 1
-            and t.pieces[0][0].kind == "subref"
-            and t.pieces[0][0].container is container
-            and t.pieces[0][0].name == name
-        )
+        counts = view.variable_uses
+        if counts is None:
+            counts = Counter()
+            for target in view.targets:
+                if target.resolution.kind != "function" or target.note:
+                    continue
+                if len(target.pieces) == 1 and target.pieces[0][0].kind == "subref":
+                    piece = target.pieces[0][0]
+                    counts[(id(piece.container), piece.name)] += 1
+            view.variable_uses = counts
+        return counts[(id(container), name)]
 
     def _target_uses(self, view: DefinitionView, key: str) -> int:
         """Pinnable targets whose whole value is the substitution placeholder ``key``."""
         counts = view.target_uses
         if counts is None:
             counts = Counter()
-            for target in self._pinnable_targets(view):
+            for target in view.targets:
+                if target.resolution.kind != "function" or target.note:
+                    continue
                 if len(target.pieces) == 1 and target.pieces[0][0].kind == "subst":
                     counts[target.pieces[0][0].name] += 1
             view.target_uses = counts

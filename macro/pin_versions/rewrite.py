@@ -8,6 +8,7 @@ to change a few strings).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from .intrinsics import escape_sub_text
@@ -170,24 +171,33 @@ def _edit_value(container: Container, current: Any, edits: list[Edit]) -> Any:
         return _splice(list(current), edits, container.delimiter)
     text = str(current)
     if kind == "plain" and any(isinstance(i, dict) for e in edits for i in e.items):
-        return {"Fn::Sub": _as_sub(text, edits)}
-    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
-        assert isinstance(edit.start, int) and isinstance(edit.end, int)
-        rendered = "".join(_sub_text(item) if kind == "sub" else str(item) for item in edit.items)
-        text = text[: edit.start] + rendered + text[edit.end :]
+        # Plain text with a reference to a version: it becomes an Fn::Sub string.
+        return {"Fn::Sub": _rebuild(text, edits, escape_sub_text, _sub_text)}
+    if kind == "sub":
+        return _rebuild(text, edits, _same, _sub_text)
+    return _rebuild(text, edits, _same, str)
+
+
+def _same(text: str) -> str:
     return text
 
 
-def _as_sub(text: str, edits: list[Edit]) -> str:
-    """A plain string with edits, as an Fn::Sub string: every literal ``${`` escaped."""
+def _rebuild(
+    text: str,
+    edits: list[Edit],
+    keep: Callable[[str], str],
+    render: Callable[[Any], str],
+) -> str:
+    """The text with every edit applied, in one pass (k edits to one long definition would
+    otherwise copy it k times); ``keep`` renders the untouched stretches."""
     out: list[str] = []
     position = 0
     for edit in sorted(edits, key=lambda e: e.start):
         assert isinstance(edit.start, int) and isinstance(edit.end, int)
-        out.append(escape_sub_text(text[position : edit.start]))
-        out.extend(_sub_text(item) for item in edit.items)
+        out.append(keep(text[position : edit.start]))
+        out.extend(render(item) for item in edit.items)
         position = edit.end
-    out.append(escape_sub_text(text[position:]))
+    out.append(keep(text[position:]))
     return "".join(out)
 
 
