@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +14,21 @@ from pin_versions.handler import lambda_handler
 from pin_versions.yaml_io import load
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def _corpus() -> Path:
+    """The corpus of real templates: $PIN_VERSIONS_CORPUS, else ../shared/corpus next to the
+    checkout, else the workplace's /work/shared/corpus (a clone made elsewhere, as CI may).
+    Tests that need it fail, never skip, when none exists."""
+    candidates = [os.environ.get("PIN_VERSIONS_CORPUS", ""), ROOT.parent / "shared" / "corpus"]
+    candidates.append(Path("/work/shared/corpus"))
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "MANIFEST.tsv").is_file():
+            return Path(candidate)
+    return ROOT.parent / "shared" / "corpus"
+
+
+CORPUS = _corpus()
 SAMPLES = ROOT / "samples"
 
 REGION = "us-east-1"

@@ -21,9 +21,9 @@ from pin_versions.yaml_io import (
     load_with_lines,
     load_with_warnings,
 )
+from support import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 SAMPLES = ROOT / "samples"
 TEMPLATE_SUFFIXES = {".yaml", ".yml", ".json", ".template"}
 
