@@ -414,17 +414,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{PROG}: error: {message}\n")
 
 
-def _pipeline_options() -> _Parser:
-    common = _Parser(add_help=False)
-    group = common.add_argument_group("pipeline options")
-    group.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        type=_parameter,
-        metavar="KEY=VALUE",
-        help="a template parameter value, overriding its Default (repeat for more)",
-    )
+def _request_options(group: argparse._ArgumentGroup) -> None:
+    """What the macro request names: region and account (no AWS call is made)."""
     group.add_argument(
         "--region",
         default=DEFAULT_REGION,
@@ -436,6 +427,20 @@ def _pipeline_options() -> _Parser:
         type=_account,
         help=f"the account ID the macro request names (default {DEFAULT_ACCOUNT})",
     )
+
+
+def _pipeline_options() -> _Parser:
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("pipeline options")
+    group.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        type=_parameter,
+        metavar="KEY=VALUE",
+        help="a template parameter value, overriding its Default (repeat for more)",
+    )
+    _request_options(group)
     group.add_argument(
         "--pin",
         action="store_true",
@@ -551,17 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("files", nargs="+", metavar="FILE", help="template files (JSON or YAML)")
     group = sub.add_argument_group("pipeline options")
-    group.add_argument(
-        "--region",
-        default=DEFAULT_REGION,
-        help=f"the region the macro request names (default {DEFAULT_REGION}; no AWS call is made)",
-    )
-    group.add_argument(
-        "--account",
-        default=DEFAULT_ACCOUNT,
-        type=_account,
-        help=f"the account ID the macro request names (default {DEFAULT_ACCOUNT})",
-    )
+    _request_options(group)
     group.add_argument(
         "--macro-name",
         default=DEFAULT_MACRO,

@@ -53,7 +53,6 @@ class DefinitionView:
         "target_uses",
         "targets",
         "uses",
-        "variable_uses",
         "written",
     )
 
@@ -74,8 +73,8 @@ class DefinitionView:
         self.notes: list[tuple[str, str, str]] = []
         # How often each Sub variable / substitution key is used, counted when first needed.
         self.uses: Counter[str] | None = None
-        self.target_uses: Counter[str] | None = None
-        self.variable_uses: Counter[tuple[int, str]] | None = None
+        # Pinnable targets that are one whole placeholder, by placeholder (see the planner).
+        self.target_uses: Counter[tuple[str, int, str]] | None = None
         self.written: dict[int, Counter[str]] = {}  # Sub string -> placeholder counts
         # Shared values (substitutions, Sub variables) already rewritten for a Task.
         self.rewritten: set[tuple[str, int, str]] = set()

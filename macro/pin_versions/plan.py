@@ -480,13 +480,17 @@ class Planner:
             return ("slot", id(container), ""), [(p, 0, len(p.text)) for p in pieces]
         if piece.kind == "subref" and piece.name in container.variables:
             written = self._written(view, container)[piece.name]
-            if written != max(self._variable_targets(view, container, piece.name), 1):
+            targets = self._placeholder_targets(view)[("subref", id(container), piece.name)]
+            if written != max(targets, 1):
                 return None
             path = (*container.path[:-1], 1, piece.name)
             pieces = render_or_slot(container.variables[piece.name], path)
             return ("var", id(container), piece.name), [(p, 0, len(p.text)) for p in pieces]
         if piece.kind == "subst" and view.substitutions is not None:
-            if self._uses(view)[piece.name] != self._target_uses(view, piece.name):
+            if (
+                self._uses(view)[piece.name]
+                != self._placeholder_targets(view)[("subst", 0, piece.name)]
+            ):
                 return None
             path = (*view.path[:-1], "DefinitionSubstitutions", piece.name)
             pieces = render_or_slot(view.substitutions[piece.name], path)
@@ -518,32 +522,20 @@ class Planner:
             )
         return counts
 
-    def _variable_targets(self, view: DefinitionView, container: Container, name: str) -> int:
-        """Pinnable targets whose whole value is the Sub variable ``name`` of ``container``."""
-        counts = view.variable_uses
-        if counts is None:
-            counts = Counter()
+    def _placeholder_targets(self, view: DefinitionView) -> Counter[tuple[str, int, str]]:
+        """Pinnable targets whose whole value is one placeholder: a substitution key
+        ``("subst", 0, name)`` or a Sub variable ``("subref", id(container), name)``."""
+        if view.target_uses is None:
+            counts: Counter[tuple[str, int, str]] = Counter()
             for target in view.targets:
                 if target.resolution.kind != "function" or target.note:
                     continue
-                if len(target.pieces) == 1 and target.pieces[0][0].kind == "subref":
+                if len(target.pieces) == 1 and target.pieces[0][0].kind in ("subst", "subref"):
                     piece = target.pieces[0][0]
-                    counts[(id(piece.container), piece.name)] += 1
-            view.variable_uses = counts
-        return counts[(id(container), name)]
-
-    def _target_uses(self, view: DefinitionView, key: str) -> int:
-        """Pinnable targets whose whole value is the substitution placeholder ``key``."""
-        counts = view.target_uses
-        if counts is None:
-            counts = Counter()
-            for target in view.targets:
-                if target.resolution.kind != "function" or target.note:
-                    continue
-                if len(target.pieces) == 1 and target.pieces[0][0].kind == "subst":
-                    counts[target.pieces[0][0].name] += 1
+                    scope = id(piece.container) if piece.kind == "subref" else 0
+                    counts[(piece.kind, scope, piece.name)] += 1
             view.target_uses = counts
-        return counts[key]
+        return view.target_uses
 
     def _replace(
         self,
