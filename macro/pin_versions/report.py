@@ -138,8 +138,9 @@ class VersionEntry(NamedTuple):
 
 class RoleEntry(NamedTuple):
     role: str
-    functions: tuple[str, ...]  # functions whose versions the role now allows
-    added: tuple[str, ...]  # of those, the ones this transform added
+    functions: tuple[str, ...]  # pinned functions whose versions this role must allow
+    added: tuple[str, ...]  # those this transform gave it (the others it already allowed,
+    # or a PV107/PV113 warning on the role says what to add)
 
     def to_json(self) -> dict[str, Any]:
         return {"role": self.role, "functions": list(self.functions), "added": list(self.added)}
