@@ -92,9 +92,6 @@ class Inventory(NamedTuple):
     globals_function: dict[str, Any]
     names: dict[str, str]  # physical name -> function (literal FunctionName values)
 
-    def is_function(self, logical_id: str) -> bool:
-        return logical_id in self.functions
-
     def function_properties(self, function: Resource) -> dict[str, Any]:
         """Its properties as the function will have them: SAM's Globals merged in."""
         if not function.sam or not self.globals_function:

@@ -191,13 +191,6 @@ class Planner:
             raise TransformError(self.errors)
         return self.plan
 
-    def run(self) -> Plan:
-        """The whole plan, edits included (for callers that apply it in one go)."""
-        edits = [edit for machine_edits in self.machines() for edit in machine_edits]
-        plan = self.finish()
-        plan.edits = edits
-        return plan
-
     # --- targets ---------------------------------------------------------------------------
 
     def _targets(self, view: DefinitionView) -> list[Target]:
@@ -800,7 +793,3 @@ def _end(piece: Piece, hi: int) -> Pos:
             return (piece.index, 1)
         return (piece.index, piece.start + hi if piece.kind == "text" else piece.end)
     return piece.start + hi if piece.kind == "text" else piece.end
-
-
-def make_plan(inventory: Inventory, options: Options) -> Plan:
-    return Planner(inventory, options).run()

@@ -65,13 +65,6 @@ class Writer:
         parent[path[-1]] = value
 
 
-def apply(template: dict[str, Any], plan: Plan) -> dict[str, Any]:
-    """The whole plan applied to a copy of ``template``."""
-    writer = Writer(template)
-    apply_edits(writer, plan.edits)
-    return finish(writer, plan)
-
-
 def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
     """Everything but the definition edits (applied as each machine was planned)."""
     for machine, added in plan.substitutions.items():
