@@ -13,8 +13,19 @@ from __future__ import annotations
 import pytest
 
 from corpus_run import PIN, corpus_jobs, run_template
+from pin_versions.inventory import Context
+from pin_versions.transform import transform
 from pin_versions.yaml_io import TemplateLoadError
-from support import CORPUS, corpus_manifest, load_path, needs_sam
+from support import (
+    ACCOUNT,
+    CORPUS,
+    REGION,
+    corpus_manifest,
+    load_path,
+    macro_event,
+    needs_sam,
+    run_macro,
+)
 
 JOBS = corpus_jobs()
 
@@ -66,3 +77,23 @@ def test_corpus_coverage() -> None:
     assert (len(files) - sam, sam) == (32, 94)
     with pytest.raises(TemplateLoadError):
         load_path(CORPUS / next(iter(NOT_LOCAL)))
+
+
+PLAIN = [name for name, orders in JOBS if orders == [("pin", [PIN])] and name not in NOT_LOCAL]
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_plain_template_through_the_handler(name: str) -> None:
+    """CloudFormation, CDK and SAM-expanded templates reach the macro as they are: through
+    the Lambda handler, as CloudFormation calls it, each succeeds, and the handler and the
+    command line give the same template."""
+    template = load_path(CORPUS / name)
+    response = run_macro(template)
+    assert response["status"] == "success", response.get("errorMessage")
+    event = macro_event(template)
+    context = Context(REGION, ACCOUNT, event["templateParameterValues"])
+    assert response["fragment"] == transform(event["fragment"], context).template
+
+
+def test_how_many_plain_templates() -> None:
+    assert len(PLAIN) == 31
