@@ -214,14 +214,9 @@ class Planner:
     def _pinnable(self, target: Target) -> str | None:
         report = self.report
         resolution = target.resolution
-        if resolution.kind == "external":
-            report.warn("PV101", format_path(target.path), f"left alone: {resolution.reason}")
-            return None
-        if resolution.kind == "version":
-            report.warn("PV103", format_path(target.path), f"left alone: {resolution.reason}")
-            return None
-        if resolution.kind == "mutable":
-            report.warn("PV104", format_path(target.path), f"left alone: {resolution.reason}")
+        code = _LEFT_ALONE.get(resolution.kind)
+        if code is not None:
+            report.warn(code, format_path(target.path), f"left alone: {resolution.reason}")
             return None
         function = resolution.function
         if resolution.kind != "function" or function is None:
@@ -259,7 +254,7 @@ class Planner:
         resource = inventory.functions[function]
         existing = inventory.versions.get(function, [])
         if resource.sam and not existing:
-            alias = self._function_properties(resource).get("AutoPublishAlias")
+            alias = self.inventory.function_properties(resource).get("AutoPublishAlias")
             if alias is not None:
                 # SAM publishes a version of its own (F.Version): a second one in the same
                 # deploy would fail, so pin to SAM's.
@@ -303,14 +298,11 @@ class Planner:
     def _hash(self, resource: Resource) -> str:
         excluded = SAM_EXCLUDED_PROPERTIES if resource.sam else EXCLUDED_PROPERTIES
         return version_hash(
-            self._function_properties(resource),
+            self.inventory.function_properties(resource),
             self.inventory.context,
             excluded,
             self.inventory.template.get("Conditions"),
         )
-
-    def _function_properties(self, resource: Resource) -> dict[str, Any]:
-        return self.inventory.function_properties(resource)
 
     def _ours(self, function: str, version: str) -> bool:
         """A version an earlier pass of this macro added (same hash, same name)."""
@@ -359,7 +351,7 @@ class Planner:
             return
         assert version.hash is not None
         resource = self.inventory.functions[version.function]
-        current = self._function_properties(resource).get("Description")
+        current = self.inventory.function_properties(resource).get("Description")
         stamp = stamp_text(version.hash)
         path = f"Resources.{version.function}.Properties.Description"
         if current is None:
@@ -651,19 +643,12 @@ class Planner:
                 f"is not something the macro can add to; add {statement_for_user(missing)}",
             )
             missing = []
-        if missing:
-            entries = [(f, self.inventory.functions[f].condition) for f in missing]
-            document: dict[str, Any] = {"Statement": [invoke_statement(entries)]}
-            conditions = sorted({c for _, c in entries if c is not None})
-            if len(conditions) == len(entries):
-                name = machine.logical_id + "Role"
-                condition = (
-                    conditions[0] if len(conditions) == 1 else self._any_condition(name, conditions)
-                )
-                document = {"Fn::If": [condition, document, {"Ref": "AWS::NoValue"}]}
-            self.plan.sam_policies[machine.logical_id] = document
         # SAM names the role it makes from Policies <StateMachine>Role.
         role = f"{machine.logical_id}Role"
+        if missing:
+            entries = [(f, self.inventory.functions[f].condition) for f in missing]
+            document = {"Statement": [invoke_statement(entries)]}
+            self.plan.sam_policies[machine.logical_id] = self._while_any(role, entries, document)
         self.report.roles.append(RoleEntry(role, tuple(functions), tuple(missing)))
 
     def _add_policy(self, role: str, functions: list[str], machines: list[str]) -> bool:
@@ -703,15 +688,8 @@ class Planner:
         while name in names:
             n += 1
             name = f"{POLICY_NAME}{n}"
-        policy: dict[str, Any] = {"PolicyName": name, "PolicyDocument": document}
-        if all_conditional:
-            # An empty Resource list is an invalid policy: drop the policy with its functions.
-            conditions = sorted({c for _, c in entries if c is not None})
-            condition = (
-                conditions[0] if len(conditions) == 1 else self._any_condition(role, conditions)
-            )
-            policy = {"Fn::If": [condition, policy, {"Ref": "AWS::NoValue"}]}
-        self.plan.policies[role] = policy
+        policy = {"PolicyName": name, "PolicyDocument": document}
+        self.plan.policies[role] = self._while_any(role, entries, policy)
         return True
 
     def _add_policy_resource(
@@ -735,6 +713,17 @@ class Planner:
         # The state machines must not start invoking the new versions before they may.
         for machine in machines:
             self.plan.depends_on.setdefault(machine, []).append(logical_id)
+
+    def _while_any(
+        self, role: str, entries: list[tuple[str, str | None]], policy: dict[str, Any]
+    ) -> Any:
+        """``policy``, dropped with its functions when every one of them is conditional: an
+        empty Resource list is an invalid policy."""
+        if any(c is None for _, c in entries):
+            return policy
+        conditions = sorted({c for _, c in entries if c is not None})
+        condition = conditions[0] if len(conditions) == 1 else self._any_condition(role, conditions)
+        return {"Fn::If": [condition, policy, {"Ref": "AWS::NoValue"}]}
 
     def _any_condition(self, role: str, conditions: list[str]) -> str:
         existing = self.inventory.template.get("Conditions")
@@ -777,6 +766,10 @@ class Planner:
                 self.errors.append(
                     Diagnostic("PV905", warning.path, f"Strict: {warning.message} ({warning.code})")
                 )
+
+
+# Resolutions a Task is left alone for, with the warning that says so.
+_LEFT_ALONE = {"external": "PV101", "version": "PV103", "mutable": "PV104"}
 
 
 def _start(piece: Piece, lo: int) -> Pos:
