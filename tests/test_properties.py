@@ -238,7 +238,12 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
             assert after[key] == before[key], f"top-level {key} changed"
     assert set(after) - set(before) <= {"Conditions"}, sorted(set(after) - set(before))
     old_conditions = before.get("Conditions") if isinstance(before.get("Conditions"), dict) else {}
-    for name, value in (after.get("Conditions") or {}).items():
+    new_conditions = after.get("Conditions")
+    if new_conditions is not None and not isinstance(new_conditions, dict):
+        # Not a mapping: nothing was added to it, so it is left exactly as it was.
+        assert new_conditions == before.get("Conditions"), "top-level Conditions changed"
+        new_conditions = {}
+    for name, value in (new_conditions or {}).items():
         if name in old_conditions:
             assert value == old_conditions[name], f"condition {name} changed"
         else:

@@ -148,6 +148,10 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
             errors.append(Diagnostic("PV910", f"{path}.Type", "must be a string"))
             continue
         types[logical_id] = rtype
+        if not isinstance(resource.get("Condition", ""), str):
+            # What the macro adds copies its resources' conditions: one it cannot copy is an
+            # error here, as it is to CloudFormation, rather than a version with none.
+            errors.append(Diagnostic("PV910", f"{path}.Condition", "must be a condition name"))
         _check_resource_metadata(resource, path, errors)
         if rtype not in FUNCTION_TYPES and rtype not in STATE_MACHINE_TYPES:
             if rtype == LAMBDA_VERSION:
