@@ -80,11 +80,8 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
         resource["DeletionPolicy"] = "Retain"
         resource["UpdateReplacePolicy"] = "Retain"
     for role, policy in plan.policies.items():
-        resource = writer.writable(("Resources", role))
-        properties = resource.get("Properties")
-        properties = dict(properties) if type(properties) is dict else {}
+        properties = writer.properties(role)
         properties["Policies"] = [*properties.get("Policies", []), policy]
-        resource["Properties"] = properties
     for machine, document in plan.sam_policies.items():
         properties = writer.properties(machine)
         current = properties.get("Policies")
