@@ -59,6 +59,7 @@ __all__ = [
     "artifact_bucket_template",
     "bucket_name",
     "capabilities",
+    "check_bucket_prefix",
     "commands",
     "generate",
     "main",
@@ -174,9 +175,9 @@ def package_bundle(bundle: Path, out_dir: Path) -> Artifact:
     return Artifact(final, digest, f"{ARTIFACT_PREFIX}/{digest}.zip")
 
 
-def bucket_name(prefix: str, region: str) -> str:
-    """The artifact bucket of one Region: ``<prefix>-<region>``. Raises StackSetError when
-    the result is not a valid S3 bucket name."""
+def check_bucket_prefix(prefix: str) -> None:
+    """Raise StackSetError unless ``<prefix>-<region>`` is a valid bucket name in every
+    Region: lowercase letters, digits and hyphens, at most BUCKET_PREFIX_MAX characters."""
     if not _BUCKET_PREFIX.fullmatch(prefix):
         raise StackSetError(
             f"bucket prefix {prefix!r}: use lowercase letters, digits and hyphens, starting "
@@ -187,6 +188,12 @@ def bucket_name(prefix: str, region: str) -> str:
             f"bucket prefix {prefix!r} is {len(prefix)} characters: at most "
             f"{BUCKET_PREFIX_MAX}, so that <prefix>-<region> is a valid bucket name everywhere"
         )
+
+
+def bucket_name(prefix: str, region: str) -> str:
+    """The artifact bucket of one Region: ``<prefix>-<region>``. Raises StackSetError when
+    the result is not a valid S3 bucket name."""
+    check_bucket_prefix(prefix)
     if not _REGION.fullmatch(region):
         raise StackSetError(f"region {region!r} is not a Region name (like eu-west-1)")
     name = f"{prefix}-{region}"
@@ -240,7 +247,7 @@ def stackset_template(
     """
     from .sam_local import translate  # the command line's dependency, imported late
 
-    bucket_name(bucket_prefix, "us-east-1")  # validates the prefix
+    check_bucket_prefix(bucket_prefix)
     source_copy = copy.deepcopy(dict(template))
     _function_of(source_copy, source)["CodeUri"] = f"s3://{_PLACEHOLDER_BUCKET}/{artifact.key}"
     # No parameter values: every Ref stays a Ref, to be resolved in each target account.
