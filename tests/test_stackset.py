@@ -673,3 +673,29 @@ def test_the_deployed_code_imports_only_from_its_bundle(bundle: Path, tmp_path: 
             archive.write(path, path.relative_to(bundle).as_posix())
     with pytest.raises(BundleError, match="aws_lambda_powertools"):
         run_bundle(only_package.getvalue(), handler, event)
+
+
+def test_the_bundle_recipe_gives_the_same_bytes_anywhere(tmp_path: Path) -> None:
+    """macro/Makefile (dry run: the real build downloads Powertools): pip writes no
+    timestamped bytecode, and compileall writes hash-based .pyc naming /var/task, not the
+    build directory, so two checkouts build the same zip, hence the same S3 key."""
+    commands = subprocess.run(
+        [
+            "make",
+            "-n",
+            "-C",
+            str(ROOT / "macro"),
+            "build-MacroFunction",
+            f"ARTIFACTS_DIR={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k not in MAKE_ENVIRONMENT},
+    ).stdout
+    pip = next(line for line in commands.splitlines() if " pip install " in line)
+    assert "--no-compile" in pip.split()
+    compile_line = next(line for line in commands.splitlines() if "compileall" in line)
+    words = compile_line.split()
+    assert "-f" in words and words[words.index("-d") + 1] == "/var/task"
+    assert words[words.index("--invalidation-mode") + 1] == "unchecked-hash"
