@@ -416,6 +416,30 @@ def test_capabilities_follow_the_iam_resources() -> None:
         ({"targets": ()}, "no deployment targets"),
         ({"targets": ("123456789012",)}, "deployment target '123456789012': expected an OU"),
         ({"parameters": {"macro": {"Nope": "x"}}}, "template.yaml declares no parameter Nope"),
+        (
+            {"parameters": {"macro": {"MacroName": "Pin Versions"}}},
+            "template.yaml: parameter MacroName='Pin Versions' does not match [A-Za-z0-9_:-]+",
+        ),
+        (
+            {"parameters": {"macro": {"LogLevel": "TRACE"}}},
+            "parameter LogLevel='TRACE' is not one of DEBUG, INFO, WARNING, ERROR",
+        ),
+        (
+            {"parameters": {"macro": {"LogRetentionInDays": "2"}}},
+            "parameter LogRetentionInDays='2' is not one of 1, 3, 5,",
+        ),
+        (
+            {"parameters": {"prune": {"StackName": "orders", "Keep": "-1"}}},
+            "deploy/prune-schedule.yaml: parameter Keep='-1' is less than 0",
+        ),
+        (
+            {"parameters": {"prune": {"StackName": "orders", "Keep": "many"}}},
+            "parameter Keep='many' is not a number",
+        ),
+        (
+            {"parameters": {"prune": {"StackName": "x" * 129}}},
+            "is longer than 128 characters",
+        ),
     ],
 )
 def test_bad_plans_are_one_clear_error(
@@ -426,10 +450,11 @@ def test_bad_plans_are_one_clear_error(
         "bucket_prefix": PREFIX,
         "organization_id": ORG,
         "targets": ("r-ab12",),
+        "parameters": {"prune": {"StackName": "orders"}},
         **change,
     }
     with pytest.raises(StackSetError) as caught:
-        generate(ROOT, bundle, tmp_path / "out", Plan(**fields))
+        generate(ROOT, bundle, tmp_path / "out", Plan(**fields), ["macro", "prune"])
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "out").exists()

@@ -457,7 +457,47 @@ def _parameters_of(
     )
     if missing:
         raise StackSetError(f"{source.path}: give a value for {', '.join(missing)} (no default)")
+    for name, value in given.items():
+        problem = _constraint_problem(declared[name], value)
+        if problem:
+            raise StackSetError(f"{source.path}: parameter {name}={value!r} {problem}")
     return [(name, given[name]) for name in declared if name in given]
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _constraint_problem(spec: Any, value: str) -> str:
+    """What CloudFormation would refuse in a parameter value, checked here so that a wrong
+    value fails before any upload: AllowedValues, AllowedPattern (the whole value must
+    match; Python's re stands in for CloudFormation's Java patterns, which in these templates
+    are plain character classes), MinLength/MaxLength, and for a Number, MinValue/MaxValue.
+    "" when it is fine."""
+    if not isinstance(spec, dict):
+        return ""
+    allowed = spec.get("AllowedValues")
+    if isinstance(allowed, list) and value not in [str(v) for v in allowed]:
+        return f"is not one of {', '.join(str(v) for v in allowed)}"
+    pattern = spec.get("AllowedPattern")
+    if isinstance(pattern, str) and not re.fullmatch(pattern, value):
+        return f"does not match {pattern}"
+    if isinstance(spec.get("MinLength"), int) and len(value) < spec["MinLength"]:
+        return f"is shorter than {spec['MinLength']} characters"
+    if isinstance(spec.get("MaxLength"), int) and len(value) > spec["MaxLength"]:
+        return f"is longer than {spec['MaxLength']} characters"
+    if spec.get("Type") == "Number":
+        number = _number(value)
+        if number is None:
+            return "is not a number"
+        if isinstance(spec.get("MinValue"), int | float) and number < spec["MinValue"]:
+            return f"is less than {spec['MinValue']}"
+        if isinstance(spec.get("MaxValue"), int | float) and number > spec["MaxValue"]:
+            return f"is more than {spec['MaxValue']}"
+    return ""
 
 
 def _cli_parameters(values: Sequence[tuple[str, str]]) -> list[str]:
