@@ -724,3 +724,63 @@ def test_the_bundle_recipe_gives_the_same_bytes_anywhere(tmp_path: Path) -> None
     words = compile_line.split()
     assert "-f" in words and words[words.index("-d") + 1] == "/var/task"
     assert words[words.index("--invalidation-mode") + 1] == "unchecked-hash"
+
+
+def test_an_upgrade_updates_the_function_and_keeps_the_version_hashes(
+    generated: Generated, bundle: Path, tmp_path: Path
+) -> None:
+    """A new release is a new zip, a new key, a new template: updating the macro's stack
+    (what update-stack-set does in each account) replaces the function's code, and the new
+    code pins day 1 to the same version logical ID (the hash contract)."""
+    from demo.emulator import emulator
+    from demo.lambda_bundle import deployed_macro, macro_resources
+
+    artifact, templates, _, _ = generated
+    release = tmp_path / "release"
+    shutil.copytree(bundle, release)
+    (release / "pin_versions" / "RELEASE").write_text("next\n", encoding="utf-8")
+    upgrade = package_bundle(release, tmp_path / "out")
+    assert upgrade.key != artifact.key
+    template = stackset_template(_source(MACRO), MACRO, bucket_prefix=PREFIX, artifact=upgrade)
+    day1 = load_path(SAMPLES / "blue-green" / "day1.yaml")
+    with emulator() as emu, macro_resources():
+        _upload(emu, artifact)
+        emu.deploy("pin-versions-macro", templates["macro"])
+        name, before = deployed_macro(emu, "pin-versions-macro")
+        emu.client("s3").put_object(
+            Bucket=bucket_name(PREFIX, emu.region), Key=upgrade.key, Body=upgrade.path.read_bytes()
+        )
+        updated = emu.deploy("pin-versions-macro", template)
+        assert (updated.operation, updated.status) == ("UPDATE", "UPDATE_COMPLETE")
+        name_after, after = deployed_macro(emu, "pin-versions-macro")
+        assert name == name_after == "PinVersions"
+        function = emu.physical_id("pin-versions-macro", "MacroFunction")
+        code_sha = emu.lambda_.get_function(FunctionName=function)["Configuration"]["CodeSha256"]
+        assert code_sha == _lambda_code_sha(upgrade) != _lambda_code_sha(artifact)
+        event = macro_event(day1)
+        old, new = before(event, None), after(event, None)
+        assert old == new
+        assert "HelloVersionca4e740840" in new["fragment"]["Resources"]
+
+
+def test_a_stack_without_a_macro_and_a_second_macro_of_the_same_name(
+    generated: Generated,
+) -> None:
+    """Macro names are unique in an account and Region (AWS::CloudFormation::Macro, Name)."""
+    from demo.emulator import DeployError, emulator
+    from demo.lambda_bundle import deployed_macro, macro_resources
+
+    artifact, templates, _, _ = generated
+    with emulator() as emu, macro_resources():
+        _upload(emu, artifact)
+        macro = templates["macro"]
+        log_group_only = {
+            "Parameters": {"LogRetentionInDays": macro["Parameters"]["LogRetentionInDays"]},
+            "Resources": {"MacroLogGroup": macro["Resources"]["MacroLogGroup"]},
+        }
+        emu.deploy("no-macro", log_group_only)
+        with pytest.raises(DeployError, match="expected one AWS::CloudFormation::Macro, found 0"):
+            deployed_macro(emu, "no-macro")
+        emu.deploy("first", macro)
+        with pytest.raises(DeployError, match="A macro named PinVersions already exists"):
+            emu.deploy("second", macro)
