@@ -7,12 +7,12 @@ macro everywhere. CloudFormation StackSets with service-managed permissions depl
 template to every account of the chosen OUs, and to every account added to them later
 (auto-deployment). Two things keep ``template.yaml`` itself out of a StackSet:
 
-- it uses the SAM transform, and StackSets' default execution role cannot provision
+- it uses the SAM transform, and StackSets' default execution role cannot process
   transforms or macros ("You can't provision nested stacks, transforms, or macros with the
   default execution role": AWS CloudFormation User Guide, *Configure a custom execution role
-  template for StackSets*; the CreateStackSet API reference says service-managed StackSets
-  "don't currently support the use of macros in templates", the ``AWS::Serverless``
-  transform included);
+  template for StackSets*; the CreateStackSet API reference, ``Capabilities``: with
+  service-managed permissions, macros, the ``AWS::Serverless`` transform included, need a
+  custom execution role template, else "the StackSet operation fails");
 - its ``CodeUri`` is a local path, and a StackSet instance reads nothing from the machine that
   created it: a Lambda function's code must be an S3 object in the function's own Region
   (the bucket may be in another account: Lambda API reference, ``FunctionCode.S3Bucket``).
@@ -85,7 +85,6 @@ _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+")
 _ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 # DeploymentTargets.OrganizationalUnitIds: an OU ("ou-") or the organization root ("r-").
 _TARGET_ID = re.compile(r"(?:ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})")
-_STACK_SET_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{0,127}")
 _BUCKET_MAX = 63
 # 63 less a hyphen and the longest Region names (14 characters: ap-southeast-1).
 BUCKET_PREFIX_MAX = 48
