@@ -16,7 +16,7 @@ SAM        ?= sam
 PYTHON313  ?= python3.13
 SAM_REGION  = $(if $(REGION),--region $(REGION))
 
-.PHONY: install demo test lint typecheck unit bench corpus build deploy package publish clean
+.PHONY: install demo test lint typecheck unit bench corpus build deploy package publish stackset clean
 
 install: $(STAMP)
 
@@ -69,6 +69,35 @@ endif
 
 publish: package
 	$(SAM) publish --template packaged.yaml $(SAM_REGION)
+
+# StackSet templates of the macro (and, with PRUNE_STACK_NAME, the scheduled prune job) for an
+# AWS Organization, and the aws commands that deploy them: see docs/integrations.md,
+# "Organizations". Builds the bundle with macro/Makefile (python3.13 and pip, as `make build`),
+# writes everything under STACKSET_OUT, and sends nothing to AWS. STACKSET_ARGS passes more
+# options (--home-region, --delegated-admin, --macro-parameter K=V, --prune-parameter K=V).
+REGIONS          ?=
+BUCKET_PREFIX    ?=
+ORGANIZATION_ID  ?=
+OU_IDS           ?=
+PRUNE_STACK_NAME ?=
+STACKSET_ARGS    ?=
+STACKSET_OUT     ?= build/stackset
+STACKSET_BUNDLE   = $(abspath $(STACKSET_OUT))/bundle
+
+ifneq ($(filter stackset,$(MAKECMDGOALS)),)
+ifeq ($(and $(REGIONS),$(BUCKET_PREFIX),$(ORGANIZATION_ID),$(OU_IDS)),)
+$(error make stackset needs REGIONS, BUCKET_PREFIX, ORGANIZATION_ID and OU_IDS, e.g. REGIONS="us-east-1 eu-west-1" BUCKET_PREFIX=acme-pin-versions ORGANIZATION_ID=o-... OU_IDS="ou-... r-..." (see docs/integrations.md, Organizations))
+endif
+endif
+
+stackset: $(STAMP)
+	rm -rf $(STACKSET_BUNDLE)
+	$(MAKE) -C macro build-MacroFunction ARTIFACTS_DIR=$(STACKSET_BUNDLE) PYTHON=$(PYTHON313)
+	$(BIN)/python -m pin_versions.stackset --bundle $(STACKSET_BUNDLE) --out $(STACKSET_OUT) \
+	  --regions $(REGIONS) --bucket-prefix $(BUCKET_PREFIX) \
+	  --organization-id $(ORGANIZATION_ID) --targets $(OU_IDS) \
+	  --macro-parameter MacroName=$(MACRO_NAME) \
+	  $(if $(PRUNE_STACK_NAME),--prune-parameter StackName=$(PRUNE_STACK_NAME)) $(STACKSET_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist .aws-sam packaged.yaml

@@ -467,6 +467,8 @@ def _json_policies(properties: Mapping[str, Any]) -> dict[str, str]:
     """A role's inline Policies, as the JSON text IAM stores, by name."""
     documents: dict[str, str] = {}
     for policy in properties.get("Policies") or []:
+        if policy is None:  # an Fn::If branch of AWS::NoValue: CloudFormation drops the entry
+            continue
         document = policy["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document, default=str)
         documents[policy["PolicyName"]] = text
