@@ -16,14 +16,24 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .iam import POLICY_NAME
+from .inventory import Context
+from .lifecycle import Lifecycle, Side, Verdict, assess
 from .packaging import Artifact
 from .report import Diagnostic, Report, format_path
 from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
 
-__all__ = ["LineMap", "PinStep", "Processed", "render_explain", "render_plan"]
+__all__ = [
+    "LineMap",
+    "PinStep",
+    "Processed",
+    "plan_lifecycle",
+    "render_explain",
+    "render_plan",
+]
 
 LAMBDA_VERSION = "AWS::Lambda::Version"
 IAM_POLICY = "AWS::IAM::Policy"
+_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 
 # The grant PinVersions writes: !Sub ${F.Arn}:* (see iam.version_resource).
 _EVERY_VERSION = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}:\*")
@@ -104,6 +114,7 @@ class Processed:
     pin_added: bool = False  # PinVersions ran because of --pin, not the Transform list
     packaged: dict[str, Artifact] = field(default_factory=dict)  # by template path
     input_format: Literal["json", "yaml"] = "yaml"
+    parameters: dict[str, Any] = field(default_factory=dict)  # the values the macro got
 
 
 # --- shared pieces --------------------------------------------------------------------------
@@ -476,9 +487,12 @@ def _plan_machines(old: Processed, new: Processed) -> tuple[list[str], int]:
             continue
         retargeted += 1
         if was is None:
-            out.append(
-                f"  {machine}: new state machine, {_plural(len(now or {}), 'target')} pinned"
-            )
+            pinned = _plural(len(now or {}), "target") + " pinned"
+            if _resources(old.template).get(machine, {}).get("Type") in _MACHINE_TYPES:
+                why = "PinVersions did not run on OLD" if old.pin is None else "none pinned in OLD"
+                out.append(f"  {machine}: existed before ({why}), {pinned} now")
+            else:
+                out.append(f"  {machine}: new state machine, {pinned}")
             continue
         if now is None:
             out.append(f"  {machine}: leaves the template (or PinVersions no longer sees it)")
@@ -497,7 +511,53 @@ def _plan_machines(old: Processed, new: Processed) -> tuple[list[str], int]:
     return head + out, retargeted
 
 
-def render_plan(old: Processed, new: Processed) -> str:
+def _side(processed: Processed) -> Side:
+    context = Context(processed.region, processed.account, dict(processed.parameters))
+    return Side(processed.template, context, pin=processed.pin is not None)
+
+
+def plan_lifecycle(old: Processed, new: Processed) -> Lifecycle:
+    """The verdicts of a deploy from OLD to NEW (see lifecycle.assess)."""
+    return assess(_side(old), _side(new))
+
+
+_STATUS_LABEL = {"safe": "safe", "broken": "BROKEN", "unprotected": "not protected"}
+
+
+def _verdict_lines(verdict: Verdict) -> list[str]:
+    label = _STATUS_LABEL[verdict.status]
+    where = f"{verdict.function}; {', '.join(verdict.machines)}"
+    subject = verdict.target if verdict.kind != "function" else f"{verdict.target} (unqualified)"
+    head = f"  {label:<13}  {subject} ({where})"
+    if verdict.problems:
+        head += ": " + "; ".join(dict.fromkeys(p.reason for p in verdict.problems))
+    out = [head]
+    indent = " " * 17
+    for problem in verdict.problems:
+        out.append(f"{indent}{problem.detail}")
+        out.append(f"{indent}fix: {problem.fix}")
+    if not verdict.problems and verdict.notes:
+        out.append(indent + "; ".join(verdict.notes))
+    elif verdict.problems:
+        out.extend(indent + note for note in verdict.notes if "not checked" in note)
+    return out
+
+
+def _plan_verdicts(lifecycle: Lifecycle) -> tuple[list[str], str]:
+    out = ["Executions started before this deploy: what they may still invoke"]
+    out += [f"  {note}" for note in lifecycle.notes]
+    if not lifecycle.verdicts:
+        out.append("  nothing: no state machine of OLD invokes a Lambda function of OLD")
+    for verdict in lifecycle.verdicts:
+        out += _verdict_lines(verdict)
+    counts = lifecycle.to_json()["summary"]
+    summary = (
+        f"{counts['safe']} safe, {counts['broken']} broken, {counts['unprotected']} not protected"
+    )
+    return out, summary
+
+
+def render_plan(old: Processed, new: Processed, lifecycle: Lifecycle | None = None) -> str:
     out = [
         f"Plan: deploying {new.source} over {old.source}",
         f"  old: {old.source}",
@@ -512,7 +572,8 @@ def render_plan(old: Processed, new: Processed) -> str:
     versions, counts = _plan_versions(old, new)
     roles, roles_changed = _plan_roles(old, new)
     machines, retargeted = _plan_machines(old, new)
-    out += [*versions, "", *roles, "", *machines, ""]
+    verdicts, verdict_summary = _plan_verdicts(lifecycle or plan_lifecycle(old, new))
+    out += [*versions, "", *roles, "", *machines, "", *verdicts, ""]
     warnings = new.pin.report.warnings if new.pin is not None else []
     if warnings:
         codes = sorted({w.code for w in warnings})
@@ -534,4 +595,5 @@ def render_plan(old: Processed, new: Processed) -> str:
             ]
         )
     )
+    out.append(f"Verdicts: {verdict_summary}")
     return "\n".join(out) + "\n"
