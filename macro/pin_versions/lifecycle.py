@@ -433,6 +433,12 @@ def _target_key(
 # --- grants ---------------------------------------------------------------------------------
 
 
+def version_number(version: str) -> str:
+    """The number an AWS::Lambda::Version gets when it is published: unknown until then, the
+    same on both sides (it names one published version), matched only by a wildcard."""
+    return f"{_UNKNOWN}V{version}"
+
+
 def _glob(pattern: str) -> str:
     return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
 
@@ -449,6 +455,7 @@ class _Grants:
     def __init__(self, side: Side, names: dict[str, str]) -> None:
         self.side = side
         self.names = names  # function logical ID -> its physical name on this side
+        self.owners = _version_owner(side.inventory) if side.inventory is not None else {}
         context = side.context
         self.partition = context.pseudo_value("AWS::Partition") or _UNKNOWN
         self.region = context.region or _UNKNOWN
@@ -463,6 +470,10 @@ class _Grants:
             return self.function_arn(leaf.ref)
         if leaf.kind == "fn-name":
             return self.names.get(leaf.ref, _UNKNOWN + "N" + leaf.ref)
+        if leaf.kind == "version" and leaf.ref in self.owners:
+            return f"{self.function_arn(self.owners[leaf.ref])}:{version_number(leaf.ref)}"
+        if leaf.kind == "version-number":
+            return version_number(leaf.ref)
         if leaf.kind == "opaque":
             return {
                 "AWS::Partition": self.partition,
@@ -535,8 +546,8 @@ def _attached(side: Side, role: str) -> Iterator[_Attached]:
         if target is not None:
             managed_refs.add(target)
             continue
-        text = side.resolved(arn)
-        match = _MANAGED_ARN.fullmatch(text) if isinstance(text, str) else None
+        text = _plain(side.resolved(arn))
+        match = _MANAGED_ARN.fullmatch(text) if text is not None else None
         if match and match.group(1) in MANAGED_POLICIES_ALLOWING_INVOKE:
             yield _Attached(f"managed policy {match.group(1)}", None, None)
     for logical_id in side.resources:
@@ -614,7 +625,7 @@ class _Assessor:
                 verdict.problems.append(
                     Problem(
                         "deleted with its function",
-                        f"{function} leaves the template without DeletionPolicy: Retain; "
+                        f"{function} {self._leaves(function)} without DeletionPolicy: Retain; "
                         "deleting a function deletes all its versions",
                         f"keep {function} in the template until executions started before "
                         "this deploy have finished, or give it DeletionPolicy: Retain "
@@ -646,6 +657,13 @@ class _Assessor:
                 "Task runs (add PinVersions to the Transform list)"
             )
 
+    def _leaves(self, logical_id: str) -> str:
+        """How a resource leaves the stack: out of the template, or switched off."""
+        condition = self.new.resources.get(logical_id, {}).get("Condition")
+        if logical_id in self.new.resources and isinstance(condition, str):
+            return f"leaves the stack (its Condition {condition} is false)"
+        return "leaves the template"
+
     def _why_replaced(self, logical_id: str) -> str:
         old, new = self.old, self.new
         if old.type_of(logical_id) != new.type_of(logical_id):
@@ -668,7 +686,7 @@ class _Assessor:
                 verdict.problems.append(
                     Problem(
                         "not retained",
-                        f"{version} leaves the template without DeletionPolicy: Retain; "
+                        f"{version} {self._leaves(version)} without DeletionPolicy: Retain; "
                         "CloudFormation deletes it",
                         f"give {version} DeletionPolicy: Retain and UpdateReplacePolicy: Retain",
                     )
@@ -731,7 +749,9 @@ class _Assessor:
         qualifier = ""
         if verdict.kind != "function":
             qualifier = ":" + (
-                verdict.target.rpartition(":")[2] if verdict.kind == "numbered" else "1"
+                verdict.target.rpartition(":")[2]
+                if verdict.kind == "numbered"
+                else version_number(verdict.target)
             )
         old_arn = self.old_grants.function_arn(function) + qualifier
         if self.transition.fate(function).outcome == "kept" and function in self._functions(
@@ -806,7 +826,19 @@ class _Assessor:
         return None
 
 
+def _plain(value: Any) -> str | None:
+    """A resolved value as text: a string, or an ``Fn::Sub`` left with no placeholder."""
+    if isinstance(value, str):
+        return value
+    sub = sub_args(value)
+    if sub is not None and not sub[1] and all(t.kind != "ref" for t in parse_sub(sub[0])):
+        return "".join(t.text for t in parse_sub(sub[0]))
+    return None
+
+
 def _display(arn: str) -> str:
+    """An ARN for people: unknown names as <LogicalId>, unknown version numbers as <N>."""
+    arn = re.sub(_UNKNOWN + r"V[A-Za-z0-9]+", "<N>", arn)
     return re.sub(_UNKNOWN + r"(?:N|gone)([A-Za-z0-9]+)", r"<\1>", arn)
 
 
