@@ -13,7 +13,8 @@ it: local paths packaged first (``packaging``, as ``sam package`` does), then
 template without its Transform key, parameter Defaults overridden by ``--parameter``).
 
 Exit codes: 0 success; 1 the macro (PinVersions or SAM) reported failure, or an internal
-error (the Lambda answers failure for those too); 2 bad usage or unreadable input. Problems go
+error (the Lambda answers failure for those too), or ``plan --fail-on-broken`` found a broken
+verdict; 2 bad usage or unreadable input. Problems go
 to standard error, one ``pin-versions: error: ...`` line each; never a traceback unless
 ``PIN_VERSIONS_DEBUG`` is set. See docs/cli.md.
 """

@@ -362,7 +362,11 @@ def _grants(template: dict[str, Any]) -> dict[str, list[Any]]:
                 grants.setdefault(role, []).append(policy)
     for resource in resources.values():
         properties = _properties(resource)
-        if resource.get("Type") != IAM_POLICY or properties.get("PolicyName") != POLICY_NAME:
+        name = properties.get("PolicyName")
+        # PinVersionsInvoke, or one per (role, function): PinVersionsInvoke<...>.
+        if resource.get("Type") != IAM_POLICY or not (
+            isinstance(name, str) and name.startswith(POLICY_NAME)
+        ):
             continue
         for role in properties.get("Roles") or []:
             if isinstance(role, dict) and isinstance(role.get("Ref"), str):
