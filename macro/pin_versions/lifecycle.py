@@ -790,7 +790,19 @@ class _Assessor:
                 )
                 continue
             granted = self._granted_by(role, fate, old_arn, new_arn)
-            if granted is None:
+            if granted is None and not self._granted_before(role, old_arn):
+                verdict.problems.append(
+                    Problem(
+                        "not granted",
+                        f"nothing attached to {role} allows lambda:InvokeFunction on "
+                        f"{_display(old_arn)}, before or after this deploy: the invoke is "
+                        "denied already",
+                        f"allow lambda:InvokeFunction on {_display(_every_version(old_arn))} "
+                        f"in a policy attached to {role} (PinVersions does so for the roles it "
+                        "widens)",
+                    )
+                )
+            elif granted is None:
                 verdict.problems.append(
                     Problem(
                         "grant revoked",
@@ -803,6 +815,12 @@ class _Assessor:
                 )
             else:
                 verdict.notes.append(f"{role} still allows it ({granted})")
+
+    def _granted_before(self, role: str, old_arn: str) -> bool:
+        return any(
+            attached.document is None or self.old_grants.document_allows(attached.document, old_arn)
+            for attached in _attached(self.old, role)
+        )
 
     def _granted_by(self, role: str, fate: Fate, old_arn: str, new_arn: str) -> str | None:
         old, new = self.old, self.new
@@ -824,6 +842,12 @@ class _Assessor:
             ):
                 return f"{attached.label}, retained"
         return None
+
+
+def _every_version(arn: str) -> str:
+    """``function:NAME:N`` or ``function:NAME`` -> ``function:NAME:*``."""
+    head, marker, rest = arn.partition(":function:")
+    return f"{head}{marker}{rest.split(':')[0]}:*"
 
 
 def _plain(value: Any) -> str | None:
@@ -860,7 +884,8 @@ def assess(old: Side, new: Side) -> Lifecycle:
 
     Safe: the target survives and a role that invokes it still allows it. Broken, with the
     reason and the fix: deleted with its function, deleted by a replacement, not retained,
-    grant revoked, never republished. Unprotected: an unqualified function (or alias) that
-    survives: a day-1 execution runs whatever code it has.
+    grant revoked (not granted: before the deploy either), never republished. Unprotected:
+    an unqualified function (or alias) that survives: a day-1 execution runs whatever code
+    it has.
     """
     return _Assessor(old, new).run()
