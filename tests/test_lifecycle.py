@@ -255,3 +255,50 @@ def test_plan_says_an_existing_machine_is_pinned_for_the_first_time() -> None:
         result.stdout
     )
     assert "new state machine" not in result.stdout
+
+
+# --- invariants on every processed template the golden suite holds ---------------------------
+
+GOLDEN_OUTPUTS = sorted((Path(__file__).parent / "golden").glob("*/expected.json"))
+
+
+def _golden_side(path: Path) -> Side:
+    return Side(json.loads(path.read_text(encoding="utf-8")), Context("us-east-1", "123456789012"))
+
+
+def test_redeploying_a_processed_template_breaks_nothing() -> None:
+    """A deploy that changes nothing deletes, replaces and revokes nothing: the only broken
+    reason left is a grant that was never there (`not granted`)."""
+    assert len(GOLDEN_OUTPUTS) > 40
+    for path in GOLDEN_OUTPUTS:
+        side = _golden_side(path)
+        for verdict in assess(side, side).verdicts:
+            assert {p.reason for p in verdict.problems} <= {"not granted"}, path.parent.name
+
+
+def test_what_cannot_be_judged_is_said() -> None:
+    side = _golden_side(Path(__file__).parent / "golden" / "external-targets" / "expected.json")
+    assert assess(side, side).notes == [
+        "Machine: States.OtherRegion.Resource: names no function of this template; not judged",
+        "Machine: States.Imported.Resource: cannot tell which function Fn::ImportValue names; "
+        "not judged",
+        "Machine: States.FromParameter.Resource: cannot tell which function OtherFunctionArn "
+        "names; not judged",
+        "Machine: States.Chosen.Parameters.FunctionName: cannot tell which function Fn::If "
+        "names; not judged",
+    ]
+    s3 = _golden_side(Path(__file__).parent / "golden" / "definition-s3-location" / "expected.json")
+    assert assess(s3, s3).notes == [
+        "Machine: its definition is not in the template; no verdict for it"
+    ]
+
+
+def test_any_pair_of_processed_templates_gets_verdicts() -> None:
+    """Deploying one golden output over another (unrelated templates): every target of OLD
+    gets a verdict with a status, and nothing raises."""
+    sides = [_golden_side(p) for p in GOLDEN_OUTPUTS]
+    for old, new in zip(sides, [*sides[1:], sides[0]], strict=True):
+        lifecycle = assess(old, new)
+        for verdict in lifecycle.verdicts:
+            assert verdict.status in ("safe", "broken", "unprotected")
+            assert all(p.fix for p in verdict.problems)

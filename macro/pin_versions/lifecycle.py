@@ -378,10 +378,13 @@ def _version_owner(inventory: Inventory) -> dict[str, str]:
     return {v: f for f, versions in inventory.versions.items() for v in versions}
 
 
-def _uses(side: Side) -> list[_Use]:
-    """Every Lambda target of the side's state machines, with the roles that invoke it."""
+def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
+    """Every Lambda target of the side's state machines, with the roles that invoke it.
+    What cannot be judged is said in ``unseen``, one sentence each."""
+    unseen = [] if unseen is None else unseen
     inventory = side.inventory
     if inventory is None:
+        unseen.append("OLD cannot be read as CloudFormation; no verdict")
         return []
     owner = _version_owner(inventory)
     uses: list[_Use] = []
@@ -391,12 +394,19 @@ def _uses(side: Side) -> list[_Use]:
         try:
             view = analyse(machine, inventory)
         except TransformError:
+            unseen.append(f"{name}: its definition cannot be read; no verdict for it")
             continue
+        if view.form in ("s3", "opaque"):
+            unseen.append(f"{name}: its definition is not in the template; no verdict for it")
         tree = _Tree(view, inventory)
         machine_roles = _machine_roles(side, inventory, name)
         for target in view.targets:
             found = _target_key(target.items, target.resolution.kind, target.resolution.function)
             if found is None:
+                if target.resolution.kind == "external":
+                    where = ".".join(str(p) for p in target.path[4:])
+                    why = target.resolution.reason or "outside the template"
+                    unseen.append(f"{name}: {where}: {why}; not judged")
                 continue
             key, function = found
             if key[0] == "version":
@@ -582,7 +592,8 @@ class _Assessor:
 
     def run(self) -> Lifecycle:
         verdicts: dict[tuple[str, str], Verdict] = {}
-        uses = _uses(self.old)
+        self.unseen: list[str] = []
+        uses = _uses(self.old, self.unseen)
         for use in uses:
             kind, target = use.key
             verdict = verdicts.get(use.key)
@@ -597,7 +608,7 @@ class _Assessor:
         roles_of = {key: [r for u in uses if u.key == key for r in u.roles] for key in verdicts}
         for key, verdict in verdicts.items():
             self._judge(verdict, list(dict.fromkeys(roles_of[key])))
-        return Lifecycle(list(verdicts.values()), self._notes())
+        return Lifecycle(list(verdicts.values()), self._notes() + self.unseen)
 
     def _notes(self) -> list[str]:
         notes: list[str] = []
