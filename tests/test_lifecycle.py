@@ -66,6 +66,8 @@ PROCESSED: dict[str, Expected] = {
     "fn-if-role": [("HelloVersionaaaaaaaaaa", "broken", ["grant revoked"])],
     # NEW without PinVersions: the version stays, its grant does not.
     "pin-removed": [("HelloVersionaaaaaaaaaa", "broken", ["grant revoked"])],
+    # A Task target written Fn::If: the branch OLD's parameters pick is what runs.
+    "fn-if-target": [("HelloVersionaaaaaaaaaa", "broken", ["deleted with its function"])],
     # No PinVersions on either day.
     "unqualified": [("Hello", "unprotected", [])],
     # The state machine moves to a new role; the role running executions use is deleted.
@@ -284,9 +286,9 @@ def test_what_cannot_be_judged_is_said() -> None:
         "not judged",
         "Machine: States.FromParameter.Resource: cannot tell which function OtherFunctionArn "
         "names; not judged",
-        "Machine: States.Chosen.Parameters.FunctionName: cannot tell which function Fn::If "
-        "names; not judged",
     ]
+    # The Fn::If of States.Chosen is decided by the region: it names Hello, unqualified.
+    assert [(v.target, v.status) for v in assess(side, side).verdicts] == [("Hello", "broken")]
     s3 = _golden_side(Path(__file__).parent / "golden" / "definition-s3-location" / "expected.json")
     assert assess(s3, s3).notes == [
         "Machine: its definition is not in the template; no verdict for it"

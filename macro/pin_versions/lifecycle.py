@@ -84,10 +84,12 @@ class Side:
     resources: dict[str, dict[str, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.conditions = Conditions(self.template.get("Conditions"), self.context)
+        # As CloudFormation deploys it: each Fn::If the parameters decide is its branch.
+        self.template = _as_deployed(self.template, self.conditions)
         raw = self.template.get("Resources")
         raw = raw if isinstance(raw, dict) else {}
         self.resources = {k: v for k, v in raw.items() if isinstance(v, dict)}
-        self.conditions = Conditions(self.template.get("Conditions"), self.context)
         try:
             self.inventory = build_inventory(self.template, self.context, Options())
         except TransformError:
@@ -112,6 +114,44 @@ class Side:
         from .hashing import resolve_known_values
 
         return resolve_known_values(value, self.context, self.conditions)
+
+
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+_DROP = object()
+
+
+def _as_deployed(template: dict[str, Any], conditions: Conditions) -> dict[str, Any]:
+    """A copy where every ``Fn::If`` whose condition the parameters decide is replaced by
+    the branch it picks, and ``AWS::NoValue`` removes the key or item it stands for (what
+    CloudFormation does). Undecided ones stay. Iterative: nesting depth is the user's."""
+
+    def decide(node: Any) -> Any:
+        while type(node) is dict and len(node) == 1 and isinstance(node.get("Fn::If"), list):
+            branches = node["Fn::If"]
+            chosen = conditions.value(branches[0]) if len(branches) == 3 else None
+            if chosen is None:
+                break
+            node = branches[1 if chosen else 2]
+        return _DROP if node == _NO_VALUE else node
+
+    root: dict[str, Any] = {}
+    stack: list[tuple[Any, dict[str, Any] | list[Any]]] = [(template, root)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in items:
+            value = decide(value)
+            if value is _DROP:
+                continue
+            if isinstance(value, (dict, list)):
+                copy: dict[str, Any] | list[Any] = {} if isinstance(value, dict) else []
+                stack.append((value, copy))
+                value = copy
+            if isinstance(target, dict):
+                target[str(key)] = value
+            else:
+                target.append(value)
+    return root
 
 
 @dataclass(frozen=True, slots=True)
