@@ -32,6 +32,7 @@ from .hashing import EXCLUDED_PROPERTIES, Conditions, canonical_json, version_ha
 from .iam import INVOKE_ACTION, MANAGED_POLICIES_ALLOWING_INVOKE, role_of
 from .intrinsics import getatt_target, intrinsic_name, parse_sub, ref_target, sub_args
 from .inventory import (
+    FUNCTION_TYPES,
     IAM_ROLE,
     LAMBDA_FUNCTION,
     LAMBDA_VERSION,
@@ -314,6 +315,7 @@ class _Use:
 
 
 _TOKEN = re.compile("\ue010([0-9]+)\ue011")
+_TOKEN_MARKS = ("\ue010", "\ue011", OPEN, CLOSE, BARE)
 _STRING_OR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\ue010[0-9]+\ue011', re.DOTALL)
 
 
@@ -347,7 +349,8 @@ class _Tree:
             else:
                 parts.append(piece.text)
         text = "".join(parts)
-        if any(mark in text for mark in (OPEN, CLOSE, BARE)):
+        # Characters the tokens use, in the user's own text: the tree could not be trusted.
+        if any(mark in piece.text for piece in pieces for mark in _TOKEN_MARKS):
             return None
         # A hole outside a JSON string ("Seconds": ${Wait}) becomes a string of its own.
         quoted = _STRING_OR_TOKEN.sub(
@@ -783,7 +786,7 @@ class _Assessor:
 
     @staticmethod
     def _functions(side: Side) -> set[str]:
-        return {i for i in side.resources if side.type_of(i) == LAMBDA_FUNCTION and side.exists(i)}
+        return {i for i in side.resources if side.type_of(i) in FUNCTION_TYPES and side.exists(i)}
 
     @staticmethod
     def _hash(side: Side, function: str) -> str:
@@ -921,7 +924,7 @@ def _names(side: Side) -> dict[str, str]:
     """Function logical ID -> physical name, when the template writes it."""
     names: dict[str, str] = {}
     for logical_id in side.resources:
-        if side.type_of(logical_id) != LAMBDA_FUNCTION:
+        if side.type_of(logical_id) not in FUNCTION_TYPES:
             continue
         value = side.resolved(side.properties(logical_id).get("FunctionName"))
         if isinstance(value, str) and value:
