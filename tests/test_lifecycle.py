@@ -189,6 +189,13 @@ PIPELINE: dict[str, tuple[Expected, list[str]]] = {
         ["PinVersions leaves the Transform list"],
     ),
     "pin-added": ([("Hello", "unprotected", [])], ["PinVersions runs for the first time"]),
+    # RoleArn: Fn::If: today's macro leaves MachineRole alone (PV106).
+    "fn-if-role": ([("HelloVersionf799643ea6", "broken", ["not granted"])], []),
+    # A version the user pinned (PV103): no Retain, and the grant names only that version.
+    "user-pinned": (
+        [("HelloCurrentVersionaaaa", "broken", ["not retained", "grant revoked"])],
+        [],
+    ),
 }
 
 
