@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from .iam import POLICY_NAME
 from .inventory import Context
-from .lifecycle import Lifecycle, Side, Verdict, assess
+from .lifecycle import Lifecycle, Side, Transition, Verdict, assess
 from .packaging import Artifact
 from .report import Diagnostic, Report, format_path
 from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
@@ -408,6 +408,7 @@ def _hashes(processed: Processed) -> dict[str, str]:
 def _plan_versions(old: Processed, new: Processed) -> tuple[list[str], dict[str, int]]:
     before, after = _versions(old.template), _versions(new.template)
     hashes = _hashes(new)
+    transition = Transition(_side(old), _side(new))
     published = [
         [v, function, f"PinVersions, hash {hashes[v]}" if v in hashes else "declared in NEW"]
         for v, (function, _) in after.items()
@@ -418,7 +419,17 @@ def _plan_versions(old: Processed, new: Processed) -> tuple[list[str], dict[str,
     for version, (function, policy) in before.items():
         if version in after:
             continue
-        if policy == "Retain":
+        fate = transition.fate(function)
+        if policy == "Retain" and fate.outcome == "deleted":
+            deleted.append(
+                [
+                    version,
+                    function,
+                    f"DeletionPolicy Retain, but {function} is {fate.how} and deleted, "
+                    "and every version with it",
+                ]
+            )
+        elif policy == "Retain":
             retained.append([version, function, "DeletionPolicy Retain: stays published"])
         else:
             deleted.append(
