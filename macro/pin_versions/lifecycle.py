@@ -444,10 +444,12 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
         tree = _Tree(view, inventory)
         machine_roles = _machine_roles(side, inventory, name)
         for target in view.targets:
-            found = _target_key(target.items, target.resolution.kind, target.resolution.function)
+            found = _target_key(
+                target.items, target.resolution.kind, target.resolution.function, inventory
+            )
+            where = ".".join(str(p) for p in target.path[4:])
             if found is None:
-                if target.resolution.kind == "external":
-                    where = ".".join(str(p) for p in target.path[4:])
+                if target.resolution.kind in ("external", "mutable", "version"):
                     why = target.resolution.reason or "outside the template"
                     unseen.append(f"{name}: {where}: {why}; not judged")
                 continue
@@ -455,6 +457,10 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
             if key[0] == "version":
                 function = owner.get(key[1], function)
             if not function:
+                unseen.append(
+                    f"{name}: {where}: {key[1]} is a version of no function of this template; "
+                    "not judged"
+                )
                 continue
             roles = machine_roles
             state_path = target.path[:-1] if target.field == "Resource" else target.path[:-2]
@@ -467,10 +473,17 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
 
 
 def _target_key(
-    items: list[Any], kind: str, function: str | None
+    items: list[Any], kind: str, function: str | None, inventory: Inventory
 ) -> tuple[tuple[str, str], str] | None:
     if kind in ("function", "mutable") and function:
         return ("function", function), function
+    if kind == "mutable":
+        # An alias of the template: it invokes whatever version the alias points to.
+        for item in items:
+            if isinstance(item, Leaf) and item.kind == "alias" and item.ref in inventory.aliases:
+                owner = inventory.aliases[item.ref]
+                return ("function", owner), owner
+        return None
     if kind != "version":
         return None
     for item in items:
