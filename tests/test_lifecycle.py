@@ -70,6 +70,8 @@ PROCESSED: dict[str, Expected] = {
     "fn-if-target": [("HelloVersionaaaaaaaaaa", "broken", ["deleted with its function"])],
     # No PinVersions on either day.
     "unqualified": [("Hello", "unprotected", [])],
+    # ... and a function they invoke unqualified that leaves the template.
+    "unqualified-removed": [("Hello", "broken", ["function deleted"])],
     # The state machine moves to a new role; the role running executions use is deleted.
     "role-deleted": [("HelloVersionaaaaaaaaaa", "broken", ["grant revoked"])],
     # A version number in the definition; an AWS managed policy allows every function.

@@ -689,11 +689,16 @@ class _Assessor:
         function_fate = transition.fate(function)
         if function_fate.outcome == "deleted":
             if function_fate.how == "removed":
+                unqualified = verdict.kind == "function"
                 verdict.problems.append(
                     Problem(
-                        "deleted with its function",
+                        "function deleted" if unqualified else "deleted with its function",
                         f"{function} {self._leaves(function)} without DeletionPolicy: Retain; "
-                        "deleting a function deletes all its versions",
+                        + (
+                            "CloudFormation deletes it"
+                            if unqualified
+                            else "deleting a function deletes all its versions"
+                        ),
                         f"keep {function} in the template until executions started before "
                         "this deploy have finished, or give it DeletionPolicy: Retain "
                         "(prune reclaims it later)",
