@@ -334,3 +334,38 @@ def test_redeploying_a_corpus_template_breaks_nothing() -> None:
             judged += 1
             assert {p.reason for p in verdict.problems} <= {"not granted"}, row["file"]
     assert judged > 50
+
+
+def test_a_replacement_replaces_what_names_it_in_a_create_only_property() -> None:
+    """F gets a FunctionName: F is replaced, so is V (its FunctionName, create-only, names
+    F's new physical ID); R, whose policy names F (not create-only), is only updated."""
+    from pin_versions.lifecycle import Transition
+
+    def template(name: str | None) -> dict[str, Any]:
+        function: dict[str, Any] = {"Runtime": "python3.13", "Handler": "index.handler"}
+        if name:
+            function["FunctionName"] = name
+        return {
+            "Resources": {
+                "F": {"Type": "AWS::Lambda::Function", "Properties": function},
+                "V": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "F"}}},
+                "R": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {"Policies": [{"PolicyDocument": {"Resource": {"Ref": "F"}}}]},
+                },
+                "T": {"Type": "AWS::SNS::Topic"},
+            }
+        }
+
+    context = Context("us-east-1", "123456789012")
+    transition = Transition(Side(template(None), context), Side(template("renamed"), context))
+    assert transition.replaced == {"F", "V"}
+    assert [transition.fate(i).outcome for i in ("F", "V", "R", "T")] == [
+        "deleted",
+        "deleted",
+        "kept",
+        "kept",
+    ]
+    retyped = template(None)
+    retyped["Resources"]["T"]["Type"] = "AWS::SQS::Queue"
+    assert Transition(Side(template(None), context), Side(retyped, context)).replaced == {"T"}

@@ -272,21 +272,31 @@ class Transition:
 
     def _replaced(self) -> set[str]:
         old, new = self.old, self.new
-        both = [i for i in old.resources if old.exists(i) and new.exists(i)]
-        replaced = {i for i in both if old.type_of(i) != new.type_of(i)}
-        changed = True
-        while changed:  # a create-only property naming a replaced resource changes too
-            changed = False
-            for logical_id in both:
-                if logical_id in replaced:
-                    continue
-                before, after = old.properties(logical_id), new.properties(logical_id)
-                for name in sorted(CREATE_ONLY.get(new.type_of(logical_id) or "", ())):
-                    was, now = old.resolved(before.get(name)), new.resolved(after.get(name))
-                    if canonical_json(was) != canonical_json(now) or _mentions(now) & replaced:
-                        replaced.add(logical_id)
-                        changed = True
-                        break
+        replaced: set[str] = set()
+        # Who names whom in a create-only property: a change of the named resource's physical
+        # ID changes the value, so the naming resource is replaced too.
+        named_by: dict[str, set[str]] = {}
+        for logical_id in old.resources:
+            if not (old.exists(logical_id) and new.exists(logical_id)):
+                continue
+            rtype = new.type_of(logical_id)
+            if old.type_of(logical_id) != rtype:
+                replaced.add(logical_id)
+                continue
+            before, after = old.properties(logical_id), new.properties(logical_id)
+            for name in sorted(CREATE_ONLY.get(rtype or "", ())):
+                was, now = old.resolved(before.get(name)), new.resolved(after.get(name))
+                if canonical_json(was) != canonical_json(now):
+                    replaced.add(logical_id)
+                    break
+                for target in _mentions(now):
+                    named_by.setdefault(target, set()).add(logical_id)
+        pending = list(replaced)
+        while pending:
+            for dependent in named_by.get(pending.pop(), ()):
+                if dependent not in replaced:
+                    replaced.add(dependent)
+                    pending.append(dependent)
         return replaced
 
     def fate(self, logical_id: str) -> Fate:
