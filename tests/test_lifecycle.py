@@ -369,3 +369,20 @@ def test_a_replacement_replaces_what_names_it_in_a_create_only_property() -> Non
     retyped = template(None)
     retyped["Resources"]["T"]["Type"] = "AWS::SQS::Queue"
     assert Transition(Side(template(None), context), Side(retyped, context)).replaced == {"T"}
+
+
+def test_old_can_be_the_processed_template_as_deployed() -> None:
+    """OLD from `aws cloudformation get-template --template-stage Processed` has no Transform:
+    PinVersions does not run on it, and it is not taken for a stack before PinVersions."""
+    result = _plan(
+        FIXTURES / "code-change" / "old.yaml",
+        FIXTURES / "pipeline" / "code-change" / "day2.yaml",
+        "--format",
+        "json",
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    answer = json.loads(result.stdout)
+    assert answer["notes"] == []
+    assert [(v["target"], v["status"]) for v in answer["verdicts"]] == [
+        ("HelloVersionaaaaaaaaaa", "safe")
+    ]

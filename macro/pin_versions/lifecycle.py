@@ -674,9 +674,12 @@ class _Assessor:
         roles_of = {key: [r for u in uses if u.key == key for r in u.roles] for key in verdicts}
         for key, verdict in verdicts.items():
             self._judge(verdict, list(dict.fromkeys(roles_of[key])))
-        return Lifecycle(list(verdicts.values()), self._notes() + self.unseen)
+        pinned = any(v.kind != "function" for v in verdicts.values())
+        return Lifecycle(list(verdicts.values()), self._notes(pinned) + self.unseen)
 
-    def _notes(self) -> list[str]:
+    def _notes(self, old_pinned: bool) -> list[str]:
+        """``old_pinned``: OLD's Tasks already invoke versions (an OLD that is a processed
+        template as deployed, without its Transform list, is not "before PinVersions")."""
         notes: list[str] = []
         if self.old.pin and not self.new.pin:
             notes.append(
@@ -684,7 +687,7 @@ class _Assessor:
                 "their functions unqualified; what it retained stays, what it added without "
                 "Retain leaves with the template (see the verdicts)."
             )
-        if self.new.pin and not self.old.pin:
+        if self.new.pin and not self.old.pin and not old_pinned:
             notes.append(
                 "PinVersions runs for the first time: executions started before this deploy "
                 "invoke functions unqualified and are not protected by it; executions started "
