@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
 
+import strategies
 from pin_versions.inventory import Context
 from pin_versions.lifecycle import CREATE_ONLY, Side, assess
+from pin_versions.report import TransformError
+from pin_versions.transform import transform
 from pin_versions.yaml_io import TemplateLoadError, load
 from support import ROOT
 
@@ -386,3 +390,36 @@ def test_old_can_be_the_processed_template_as_deployed() -> None:
     assert [(v["target"], v["status"]) for v in answer["verdicts"]] == [
         ("HelloVersionaaaaaaaaaa", "safe")
     ]
+
+
+# --- generated and hostile templates -----------------------------------------------------------
+
+
+@strategies.budget(40)
+@given(case=strategies.cases())
+def test_redeploying_what_the_macro_produced_breaks_nothing(case: strategies.Case) -> None:
+    """On any template PinVersions can process: redeploying its output deletes, replaces and
+    revokes nothing (only a role the macro could not widen is `not granted`)."""
+    context = Context("us-east-1", "123456789012", case.parameters)
+    try:
+        result = transform(case.template, context)
+    except TransformError:
+        assume(False)
+        return
+    side = Side(result.template, context)
+    for verdict in assess(side, side).verdicts:
+        assert {p.reason for p in verdict.problems} <= {"not granted"}, verdict
+
+
+@strategies.budget(40)
+@given(old=strategies.mutated_cases(), new=strategies.mutated_cases())
+def test_hostile_pairs_get_verdicts_not_tracebacks(
+    old: strategies.Case, new: strategies.Case
+) -> None:
+    lifecycle = assess(
+        Side(old.template, Context("us-east-1", "123456789012", old.parameters)),
+        Side(new.template, Context("us-east-1", "123456789012", new.parameters)),
+    )
+    json.dumps(lifecycle.to_json())  # the --format json answer is always JSON
+    for verdict in lifecycle.verdicts:
+        assert all(p.reason and p.detail and p.fix for p in verdict.problems)
