@@ -423,3 +423,13 @@ def test_hostile_pairs_get_verdicts_not_tracebacks(
     json.dumps(lifecycle.to_json())  # the --format json answer is always JSON
     for verdict in lifecycle.verdicts:
         assert all(p.reason and p.detail and p.fix for p in verdict.problems)
+
+
+def test_plan_roles_say_a_grant_is_retained() -> None:
+    directory = FIXTURES / "function-removed-retained"
+    result = _plan(directory / "old.yaml", directory / "new.yaml")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "  WorkflowRole  changes its PinVersions grant: every version of Goodbye (was Hello); "
+        "WorkflowRolePinVersionsInvokeHello leaves the template, retained\n"
+    ) in result.stdout

@@ -462,6 +462,19 @@ def _plan_versions(old: Processed, new: Processed) -> tuple[list[str], dict[str,
     return out[:-1], counts
 
 
+def _retained_grants(old: dict[str, Any], new: dict[str, Any], role: str) -> list[str]:
+    """PinVersions grant resources of ``role`` that leave the template with DeletionPolicy
+    Retain: they stay attached to the role."""
+    after = _resources(new)
+    return [
+        logical_id
+        for logical_id, resource in _resources(old).items()
+        if logical_id not in after
+        and resource.get("DeletionPolicy") == "Retain"
+        and resource in _grants(old).get(role, [])
+    ]
+
+
 def _plan_roles(old: Processed, new: Processed) -> tuple[list[str], int]:
     before, after = _grants(old.template), _grants(new.template)
     rows: list[list[str]] = []
@@ -483,6 +496,9 @@ def _plan_roles(old: Processed, new: Processed) -> tuple[list[str], int]:
                 f"changes its PinVersions grant: every version of {_names(_granted(now))} "
                 f"(was {_names(_granted(was))})"
             )
+        kept = _retained_grants(old.template, new.template, role)
+        if kept:
+            text += f"; {_names(kept)} leave{'s' if len(kept) == 1 else ''} the template, retained"
         changed += 1
         rows.append([role, text])
     if not rows:
