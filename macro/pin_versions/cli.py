@@ -2,7 +2,7 @@
 
     pin-versions transform TEMPLATE [-o OUT] [--format json|yaml]
     pin-versions explain TEMPLATE
-    pin-versions plan OLD NEW
+    pin-versions plan OLD NEW [--fail-on-broken] [--format text|json]
     pin-versions check FILE...
     pin-versions prune --stack NAME ...
 
@@ -13,7 +13,8 @@ it: local paths packaged first (``packaging``, as ``sam package`` does), then
 template without its Transform key, parameter Defaults overridden by ``--parameter``).
 
 Exit codes: 0 success; 1 the macro (PinVersions or SAM) reported failure, or an internal
-error (the Lambda answers failure for those too); 2 bad usage or unreadable input. Problems go
+error (the Lambda answers failure for those too), or ``plan --fail-on-broken`` found a broken
+verdict; 2 bad usage or unreadable input. Problems go
 to standard error, one ``pin-versions: error: ...`` line each; never a traceback unless
 ``PIN_VERSIONS_DEBUG`` is set. See docs/cli.md.
 """
@@ -21,6 +22,7 @@ to standard error, one ``pin-versions: error: ...`` line each; never a traceback
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -32,7 +34,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .checks import Finding, processed_problems, unpinned_targets
-from .explain import LineMap, PinStep, Processed, render_explain, render_plan
+from .explain import LineMap, PinStep, Processed, plan_lifecycle, render_explain, render_plan
 from .inventory import Context
 from .packaging import PackagingError, package
 from .report import Diagnostic, TransformError, format_path
@@ -222,6 +224,7 @@ def process(source: str, options: Options, warn: Warn) -> Processed:
         pin_added=pin_added,
         packaged=packaged.packaged,
         input_format=detect_format(text),
+        parameters=values,
     )
 
 
@@ -300,7 +303,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     warn = _warner(options)
     old = process(args.old, options, warn)
     new = process(args.new, options, warn)
-    _write(render_plan(old, new), args.output)
+    lifecycle = plan_lifecycle(old, new)
+    if args.format == "json":
+        _write(json.dumps(lifecycle.to_json(), indent=2, ensure_ascii=False) + "\n", args.output)
+    else:
+        _write(render_plan(old, new, lifecycle), args.output)
+    if args.fail_on_broken and lifecycle.broken():
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -529,16 +538,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "plan",
         parents=[common],
-        help="what a deploy from OLD to NEW publishes, retains and retargets",
+        help="what a deploy from OLD to NEW publishes, retains and retargets, with verdicts",
         description="Process both templates and compare: versions published, versions that "
         "leave the template (retained or deleted), role grants, state machines whose pinned "
-        "targets change.",
+        "targets change; then a verdict (safe, broken with the reason and the fix, or not "
+        "protected) for every Lambda target executions started before the deploy may still "
+        "invoke. See docs/lifecycle.md.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument("old", metavar="OLD", help="the template deployed now")
     sub.add_argument("new", metavar="NEW", help="the template about to be deployed")
     sub.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    sub.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default): the whole plan; json: the verdicts only",
+    )
+    sub.add_argument(
+        "--fail-on-broken",
+        action="store_true",
+        help="exit 1 when a verdict is broken: a deploy that breaks running executions (CI)",
+    )
     sub.set_defaults(handler=cmd_plan)
 
     sub = commands.add_parser(

@@ -16,14 +16,24 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .iam import POLICY_NAME
+from .inventory import Context
+from .lifecycle import Lifecycle, Side, Transition, Verdict, assess
 from .packaging import Artifact
 from .report import Diagnostic, Report, format_path
 from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
 
-__all__ = ["LineMap", "PinStep", "Processed", "render_explain", "render_plan"]
+__all__ = [
+    "LineMap",
+    "PinStep",
+    "Processed",
+    "plan_lifecycle",
+    "render_explain",
+    "render_plan",
+]
 
 LAMBDA_VERSION = "AWS::Lambda::Version"
 IAM_POLICY = "AWS::IAM::Policy"
+_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 
 # The grant PinVersions writes: !Sub ${F.Arn}:* (see iam.version_resource).
 _EVERY_VERSION = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}:\*")
@@ -104,6 +114,7 @@ class Processed:
     pin_added: bool = False  # PinVersions ran because of --pin, not the Transform list
     packaged: dict[str, Artifact] = field(default_factory=dict)  # by template path
     input_format: Literal["json", "yaml"] = "yaml"
+    parameters: dict[str, Any] = field(default_factory=dict)  # the values the macro got
 
 
 # --- shared pieces --------------------------------------------------------------------------
@@ -351,7 +362,11 @@ def _grants(template: dict[str, Any]) -> dict[str, list[Any]]:
                 grants.setdefault(role, []).append(policy)
     for resource in resources.values():
         properties = _properties(resource)
-        if resource.get("Type") != IAM_POLICY or properties.get("PolicyName") != POLICY_NAME:
+        name = properties.get("PolicyName")
+        # PinVersionsInvoke, or one per (role, function): PinVersionsInvoke<...>.
+        if resource.get("Type") != IAM_POLICY or not (
+            isinstance(name, str) and name.startswith(POLICY_NAME)
+        ):
             continue
         for role in properties.get("Roles") or []:
             if isinstance(role, dict) and isinstance(role.get("Ref"), str):
@@ -393,6 +408,7 @@ def _hashes(processed: Processed) -> dict[str, str]:
 def _plan_versions(old: Processed, new: Processed) -> tuple[list[str], dict[str, int]]:
     before, after = _versions(old.template), _versions(new.template)
     hashes = _hashes(new)
+    transition = Transition(_side(old), _side(new))
     published = [
         [v, function, f"PinVersions, hash {hashes[v]}" if v in hashes else "declared in NEW"]
         for v, (function, _) in after.items()
@@ -403,7 +419,17 @@ def _plan_versions(old: Processed, new: Processed) -> tuple[list[str], dict[str,
     for version, (function, policy) in before.items():
         if version in after:
             continue
-        if policy == "Retain":
+        fate = transition.fate(function)
+        if policy == "Retain" and fate.outcome == "deleted":
+            deleted.append(
+                [
+                    version,
+                    function,
+                    f"DeletionPolicy Retain, but {function} is {fate.how} and deleted, "
+                    "and every version with it",
+                ]
+            )
+        elif policy == "Retain":
             retained.append([version, function, "DeletionPolicy Retain: stays published"])
         else:
             deleted.append(
@@ -436,6 +462,19 @@ def _plan_versions(old: Processed, new: Processed) -> tuple[list[str], dict[str,
     return out[:-1], counts
 
 
+def _retained_grants(old: dict[str, Any], new: dict[str, Any], role: str) -> list[str]:
+    """PinVersions grant resources of ``role`` that leave the template with DeletionPolicy
+    Retain: they stay attached to the role."""
+    after = _resources(new)
+    return [
+        logical_id
+        for logical_id, resource in _resources(old).items()
+        if logical_id not in after
+        and resource.get("DeletionPolicy") == "Retain"
+        and resource in _grants(old).get(role, [])
+    ]
+
+
 def _plan_roles(old: Processed, new: Processed) -> tuple[list[str], int]:
     before, after = _grants(old.template), _grants(new.template)
     rows: list[list[str]] = []
@@ -457,6 +496,9 @@ def _plan_roles(old: Processed, new: Processed) -> tuple[list[str], int]:
                 f"changes its PinVersions grant: every version of {_names(_granted(now))} "
                 f"(was {_names(_granted(was))})"
             )
+        kept = _retained_grants(old.template, new.template, role)
+        if kept:
+            text += f"; {_names(kept)} leave{'s' if len(kept) == 1 else ''} the template, retained"
         changed += 1
         rows.append([role, text])
     if not rows:
@@ -476,9 +518,12 @@ def _plan_machines(old: Processed, new: Processed) -> tuple[list[str], int]:
             continue
         retargeted += 1
         if was is None:
-            out.append(
-                f"  {machine}: new state machine, {_plural(len(now or {}), 'target')} pinned"
-            )
+            pinned = _plural(len(now or {}), "target") + " pinned"
+            if _resources(old.template).get(machine, {}).get("Type") in _MACHINE_TYPES:
+                why = "PinVersions did not run on OLD" if old.pin is None else "none pinned in OLD"
+                out.append(f"  {machine}: existed before ({why}), {pinned} now")
+            else:
+                out.append(f"  {machine}: new state machine, {pinned}")
             continue
         if now is None:
             out.append(f"  {machine}: leaves the template (or PinVersions no longer sees it)")
@@ -497,7 +542,53 @@ def _plan_machines(old: Processed, new: Processed) -> tuple[list[str], int]:
     return head + out, retargeted
 
 
-def render_plan(old: Processed, new: Processed) -> str:
+def _side(processed: Processed) -> Side:
+    context = Context(processed.region, processed.account, dict(processed.parameters))
+    return Side(processed.template, context, pin=processed.pin is not None)
+
+
+def plan_lifecycle(old: Processed, new: Processed) -> Lifecycle:
+    """The verdicts of a deploy from OLD to NEW (see lifecycle.assess)."""
+    return assess(_side(old), _side(new))
+
+
+_STATUS_LABEL = {"safe": "safe", "broken": "BROKEN", "unprotected": "not protected"}
+
+
+def _verdict_lines(verdict: Verdict) -> list[str]:
+    label = _STATUS_LABEL[verdict.status]
+    where = f"{verdict.function}; {', '.join(verdict.machines)}"
+    subject = verdict.target if verdict.kind != "function" else f"{verdict.target} (unqualified)"
+    head = f"  {label:<13}  {subject} ({where})"
+    if verdict.problems:
+        head += ": " + "; ".join(dict.fromkeys(p.reason for p in verdict.problems))
+    out = [head]
+    indent = " " * 17
+    for problem in verdict.problems:
+        out.append(f"{indent}{problem.detail}")
+        out.append(f"{indent}fix: {problem.fix}")
+    if not verdict.problems and verdict.notes:
+        out.append(indent + "; ".join(verdict.notes))
+    elif verdict.problems:
+        out.extend(indent + note for note in verdict.notes if "not checked" in note)
+    return out
+
+
+def _plan_verdicts(lifecycle: Lifecycle) -> tuple[list[str], str]:
+    out = ["Executions started before this deploy: what they may still invoke"]
+    out += [f"  {note}" for note in lifecycle.notes]
+    if not lifecycle.verdicts:
+        out.append("  nothing: no state machine of OLD invokes a Lambda function of OLD")
+    for verdict in lifecycle.verdicts:
+        out += _verdict_lines(verdict)
+    counts = lifecycle.to_json()["summary"]
+    summary = (
+        f"{counts['safe']} safe, {counts['broken']} broken, {counts['unprotected']} not protected"
+    )
+    return out, summary
+
+
+def render_plan(old: Processed, new: Processed, lifecycle: Lifecycle | None = None) -> str:
     out = [
         f"Plan: deploying {new.source} over {old.source}",
         f"  old: {old.source}",
@@ -512,7 +603,8 @@ def render_plan(old: Processed, new: Processed) -> str:
     versions, counts = _plan_versions(old, new)
     roles, roles_changed = _plan_roles(old, new)
     machines, retargeted = _plan_machines(old, new)
-    out += [*versions, "", *roles, "", *machines, ""]
+    verdicts, verdict_summary = _plan_verdicts(lifecycle or plan_lifecycle(old, new))
+    out += [*versions, "", *roles, "", *machines, "", *verdicts, ""]
     warnings = new.pin.report.warnings if new.pin is not None else []
     if warnings:
         codes = sorted({w.code for w in warnings})
@@ -534,4 +626,5 @@ def render_plan(old: Processed, new: Processed) -> str:
             ]
         )
     )
+    out.append(f"Verdicts: {verdict_summary}")
     return "\n".join(out) + "\n"
