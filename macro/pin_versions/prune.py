@@ -815,9 +815,25 @@ def _non_negative_days(text: str) -> float:
     return value
 
 
+# Region names as AWS spells them: us-east-1, us-gov-west-1, cn-north-1, eu-isoe-west-1,
+# ap-southeast-7 (the two-letter area, one or more words, a number).
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+
+
+def region_name(text: str) -> str:
+    """An AWS region name, checked by its shape (no AWS call: new regions pass)."""
+    if not _REGION.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"not a region name such as us-east-1 or eu-west-2, got {text!r}"
+        )
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True, metavar="NAME", help="stack name or ID")
-    parser.add_argument("--region", help="AWS region (default: the usual boto3 lookup)")
+    parser.add_argument(
+        "--region", type=region_name, help="AWS region (default: the usual boto3 lookup)"
+    )
     parser.add_argument(
         "--keep",
         type=_non_negative_int,
