@@ -214,7 +214,10 @@ def test_top_level_need_not_be_a_mapping() -> None:
 
 # --- errors -------------------------------------------------------------------------------------
 
-UNKNOWN_TAG_HINT = " (CloudFormation knows only the short forms of its intrinsic functions, such as !Ref, !Sub and !GetAtt)"
+UNKNOWN_TAG_HINT = (
+    " (CloudFormation knows only the short forms of its intrinsic functions, such as !Ref, "
+    "!Sub and !GetAtt)"
+)
 
 ERRORS = [
     pytest.param(
@@ -311,7 +314,10 @@ def test_errors_are_one_line_with_position(text: str, message: str) -> None:
     assert (caught.value.line, caught.value.column) == (int(line_column[1]), int(line_column[3]))
 
 
-NON_FINITE = "is not a number CloudFormation accepts: JSON has no NaN or infinity; write the value as a string if it is meant as text"
+NON_FINITE = (
+    "is not a number CloudFormation accepts: JSON has no NaN or infinity; write the value as "
+    "a string if it is meant as text"
+)
 
 # Issue 12 item 8: JSON that Python's reader takes but JSON has not, and tags CloudFormation
 # does not know, are refused with the line and column (never read as a string or Fn::Bogus).
