@@ -33,6 +33,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from moto.awslambda.responses import LambdaResponse
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.responses import ActionResult
 from moto.stepfunctions.models import StateMachine, stepfunctions_backends
@@ -414,6 +415,26 @@ def _patch_moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         return json.dumps(page)
 
+    def detect_stack_resource_drift(self: CloudFormationResponse) -> ActionResult:
+        # Not implemented by moto (it raises even when a test hook answers): in sync.
+        return ActionResult(
+            {
+                "StackResourceDrift": {
+                    "StackId": self._get_param("StackName"),
+                    "LogicalResourceId": self._get_param("LogicalResourceId"),
+                    "ResourceType": "AWS::StepFunctions::StateMachine",
+                    "StackResourceDriftStatus": "IN_SYNC",
+                    "Timestamp": datetime.now(UTC),
+                }
+            }
+        )
+
+    monkeypatch.setattr(
+        CloudFormationResponse,
+        "detect_stack_resource_drift",
+        detect_stack_resource_drift,
+        raising=False,
+    )
     monkeypatch.setattr(StateMachine, "start_execution", start_execution)
     monkeypatch.setattr(
         StepFunctionResponse,
@@ -445,7 +466,13 @@ class Hooks:
         self.clients: list[prune.Clients] = []
 
     def install(self, clients: prune.Clients) -> prune.Clients:
-        for client in (clients.cloudformation, clients.stepfunctions, clients.lambda_):
+        for client in (
+            clients.cloudformation,
+            clients.stepfunctions,
+            clients.lambda_,
+            clients.iam,
+            clients.tagging,
+        ):
             client.meta.events.register_first("before-send", self._before_send)
         self.clients.append(clients)
         return clients
@@ -490,6 +517,28 @@ def provisioned_concurrency(request: Any) -> AWSResponse:
     return respond(200, body, {"Content-Type": "application/json"})(request)
 
 
+def drift(status: str = "IN_SYNC", *paths: str) -> Responder:
+    """A DetectStackResourceDrift answer (moto has none): ``status``, with a property
+    difference at each of ``paths``."""
+    differences = "".join(
+        f"<member><PropertyPath>{path}</PropertyPath><ExpectedValue>a</ExpectedValue>"
+        f"<ActualValue>b</ActualValue><DifferenceType>NOT_EQUAL</DifferenceType></member>"
+        for path in paths
+    )
+    body = (
+        '<DetectStackResourceDriftResponse xmlns="http://cloudformation.amazonaws.com/doc/'
+        '2010-05-15/"><DetectStackResourceDriftResult><StackResourceDrift>'
+        "<StackId>app</StackId><LogicalResourceId>Orders</LogicalResourceId>"
+        "<ResourceType>AWS::StepFunctions::StateMachine</ResourceType>"
+        f"<StackResourceDriftStatus>{status}</StackResourceDriftStatus>"
+        "<Timestamp>2025-06-01T00:00:00Z</Timestamp>"
+        f"<PropertyDifferences>{differences}</PropertyDifferences>"
+        "</StackResourceDrift></DetectStackResourceDriftResult>"
+        "</DetectStackResourceDriftResponse>"
+    )
+    return respond(200, body, {"Content-Type": "text/xml"})
+
+
 @pytest.fixture
 def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
     for key, value in {
@@ -503,6 +552,8 @@ def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
     _patch_moto_gaps(monkeypatch)
     installed = Hooks()
     installed.answers["ListProvisionedConcurrencyConfigs"] = provisioned_concurrency
+    # The stacks here were created a moment ago; the settle window has its own test.
+    monkeypatch.setattr(prune, "SETTLE_WINDOW", timedelta(0))
     make = prune.make_clients
     monkeypatch.setattr(prune, "make_clients", lambda region: installed.install(make(region)))
     with mock_aws():
@@ -659,6 +710,11 @@ def expected_hello(mapping: str) -> dict[str, tuple[str, str]]:
         "12": newest,
         "13": newest,
         "14": newest,
+        # Set by hand on a version no PinVersions deploy published: never released.
+        "provisioned concurrency on 6": (
+            KEEP,
+            "the version has no PinVersions stamp in its Description",
+        ),
     }
 
 
@@ -748,9 +804,10 @@ def test_pagination_of_versions_and_executions(
     assert got["11"] == (KEEP, "running execution of orders (x2)")
     assert got["12"] == (KEEP, "state machine version orders:2; among the newest 3")
     assert set(got) == set(expected_hello(scenario.mapping))
-    # hello's 15 versions (with $LATEST) take 8 pages; 6 RUNNING executions take 3.
+    # hello's 15 versions (with $LATEST) take 8 pages; orders' 7 executions (6 running,
+    # 1 aborted; one pass over every status) take 4, audit's none 1.
     assert hooks.calls["ListVersionsByFunction"] >= 8 + 2 + 2
-    assert hooks.calls["ListExecutions"] >= 3 + 4
+    assert hooks.calls["ListExecutions"] >= 4 + 1
     assert hooks.calls["ListStateMachineVersions"] >= 2
     assert outcome.errors == [] and outcome.denied == []
 
