@@ -1447,7 +1447,10 @@ def test_prune_reclaims_what_pinversions_retained_and_nothing_in_use(
     ]
     assert shop.released == []  # type: ignore[attr-defined]
     text = prune.summary(outcome.decisions, applied=False)
-    assert "; 6 retained grants, functions and provisioned concurrency configurations: " in text
+    assert (
+        "; 6 retained by PinVersions (grants, replaced functions, provisioned concurrency): "
+        "4 keep, 2 delete (dry run" in text
+    )
     assert text.endswith("(dry run: nothing was deleted; add --apply to delete)")
 
 
@@ -1492,3 +1495,15 @@ def test_a_failed_check_reclaims_nothing(shop: Shop, hooks: Hooks) -> None:
         outcome.errors
     )
     assert len(shop.policies()) == 5
+
+
+def test_docs_example_is_the_real_output(
+    scenario: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/prune.md's example table and summary are what prune prints for Scenario (the
+    event source mapping's random UUID aside)."""
+    code, _, out, err = cli(capsys)
+    assert code == 0, err
+    text = (ROOT / "docs" / "prune.md").read_text()
+    example = text.split("It prints one row per", 1)[1].split("```\n", 2)[1]
+    assert out.replace(scenario.mapping, "d4f734c5-2449-4720-94a6-9a8099de9490") == example

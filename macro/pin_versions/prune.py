@@ -1227,8 +1227,10 @@ def summary(decisions: Sequence[Decision], applied: bool) -> str:
     text = f"{sum(counts.values())} versions of {functions} functions: {_parts(counts) or 'none'}"
     reclaimed = count_decisions(decisions, frozenset({GRANT, FUNCTION, PROVISIONED}))
     if reclaimed:
-        text += f"; {sum(reclaimed.values())} retained grants, functions and provisioned "
-        text += f"concurrency configurations: {_parts(reclaimed)}"
+        text += (
+            f"; {sum(reclaimed.values())} retained by PinVersions (grants, replaced functions, "
+            f"provisioned concurrency): {_parts(reclaimed)}"
+        )
     if not applied and (counts.get(DELETE) or reclaimed.get(DELETE)):
         text += " (dry run: nothing was deleted; add --apply to delete)"
     return text
