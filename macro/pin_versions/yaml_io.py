@@ -219,7 +219,7 @@ class _Builder:
             line = key_node.start_mark.line + 1
             if key in explicit:
                 # CloudFormation accepts a repeated key and keeps the last value: so do we,
-                # and say so (cfn-lint and SAM CLI read it the same way).
+                # and say so (cfn-lint 1.58 reports it as E0000).
                 mark = key_node.start_mark
                 self.warnings.append(
                     f"{self.filename}: line {mark.line + 1} column {mark.column + 1}: "
