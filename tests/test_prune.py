@@ -1415,7 +1415,7 @@ def test_prune_reclaims_what_pinversions_retained_and_nothing_in_use(
             "function": (
                 "hello-old",
                 KEEP,
-                "kept through a replacement (was Hello of stack shop), "
+                "retained, no longer a resource of its stack (was Hello of stack shop), "
                 "no version in use; --reclaim-functions deletes it",
             ),
             "provisioned concurrency on 1": ("world", KEEP, "current definition of checkout"),
@@ -1431,8 +1431,8 @@ def test_prune_reclaims_what_pinversions_retained_and_nothing_in_use(
     assert [(d.decision, d.reason) for d in mid] == [
         (
             KEEP,
-            "kept through a replacement (was Hello of stack shop); in use: running "
-            "execution of checkout",
+            "retained, no longer a resource of its stack (was Hello of stack shop); in use: "
+            "running execution of checkout",
         )
     ]
     # The sibling stack shop-staging's function is not shop's: no row at all.

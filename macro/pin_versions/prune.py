@@ -431,7 +431,10 @@ def _retained_function(
     facts: Facts, retained: RetainedFunction, reclaim_functions: bool
 ) -> Decision:
     name = retained.name
-    origin = f"kept through a replacement (was {retained.logical_id} of stack {retained.stack})"
+    origin = (
+        f"retained, no longer a resource of its stack (was {retained.logical_id} of stack "
+        f"{retained.stack})"
+    )
     failures = facts.errors + facts.functions.get(name, FunctionFacts(name)).errors
     if failures:
         return Decision(name, "function", KEEP, _could_not_check(failures), FUNCTION)
