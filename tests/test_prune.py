@@ -1495,6 +1495,20 @@ def test_a_failed_check_reclaims_nothing(shop: Shop, hooks: Hooks) -> None:
         outcome.errors
     )
     assert len(shop.policies()) == 5
+    # Functions kept through a replacement that cannot be listed are only left alone.
+    hooks.answers.pop("GetTemplate")
+    hooks.answers["GetResources"] = error(400, "AccessDeniedException")
+    outcome = prune.prune(prune.make_clients(REGION), stack="shop", delete=True)
+    assert [d for d in outcome.decisions if d.kind == prune.FUNCTION] == []
+    assert [d for d in outcome.decisions if d.function == "hello-old" and d.kind == "version"] == []
+    assert "tag:GetResources" in outcome.denied
+    assert outcome.errors == [
+        "functions tagged with the stack: GetResources: AccessDeniedException: injected by the test"
+    ]
+    assert (
+        reclaim_rows(outcome.decisions)[f"grant {shop.role}/PinVersionsInvokeHelloOld0a1b2c"][1]
+        == prune.DELETED
+    )
 
 
 def test_docs_example_is_the_real_output(

@@ -134,6 +134,8 @@ class Facts:
     stack_versions: set[tuple[str, str]] = field(default_factory=set)
     # Failed checks of retained grants (the roles or the templates could not be read).
     grant_errors: list[str] = field(default_factory=list)
+    # Failed checks that only leave something retained unreclaimed (reported, exit 1).
+    reclaim_errors: list[str] = field(default_factory=list)
 
 
 # What a row decides about. VERSION rows are the versions of the stack's functions; the
@@ -822,7 +824,9 @@ class _Collector:
                         str(tags.get("aws:cloudformation:logical-id", "?")),
                     )
         except self.errors_caught as exc:
-            self.facts.errors.append(f"functions tagged with the stack: {self.failed(exc)}")
+            # Only these functions go unchecked (they are then simply not pruned): no other
+            # decision depends on finding them.
+            self.facts.reclaim_errors.append(f"functions tagged with the stack: {self.failed(exc)}")
 
     def event_source_mappings(self) -> None:
         # All mappings of the region, not per function: a filter on the unqualified name
@@ -1182,6 +1186,7 @@ def prune(
             facts.errors
             + [e for f in facts.functions.values() for e in f.errors]
             + facts.grant_errors
+            + facts.reclaim_errors
         )
     )
     if delete:
