@@ -296,8 +296,8 @@ _ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9-_]+")
 
 
 def _qualifier_text(value: object) -> str | None:
-    """A Qualifier as text: Step Functions passes the JSON value to Lambda, so ``3`` (a JSON
-    number) means version 3, as ``"3"`` does. None when there is no Qualifier."""
+    """A Qualifier as text: ``3`` (a JSON number) is read as version 3, like ``"3"``; if the
+    integration refused it instead, keeping version 3 only keeps more. None when absent."""
     if value is None:
         return None
     if isinstance(value, bool):
