@@ -45,7 +45,7 @@ ENV = {k: v for k, v in os.environ.items() if k != "PIN_VERSIONS_DEBUG"}
 
 
 def run(
-    *args: str | Path, cwd: Path = ROOT, stdin: str | None = None
+    *args: str | Path, cwd: Path = ROOT, stdin: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     assert SCRIPT.exists(), f"{SCRIPT} is missing: pip install -e . --no-deps"
     return subprocess.run(
@@ -56,7 +56,7 @@ def run(
         text=True,
         encoding="utf-8",
         env=ENV,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -267,6 +267,37 @@ def test_sam_failure_exits_1(tmp_path: Path) -> None:
         ),
         pytest.param({}, ["transform", "t.yaml", "-p", "NoEquals"], "expected KEY=VALUE", id="kv"),
         pytest.param({}, ["plan", "only-one.yaml"], "required: NEW", id="plan-needs-two"),
+        # Issue 12 item 8: each refused with its own clear line, exit 2.
+        pytest.param(
+            {"t.json": '{"Resources": {"T": {"Type": "AWS::SNS::Topic", "N": NaN}}}'},
+            ["transform", "t.json"],
+            "t.json: line 1 column 54: NaN is not a number CloudFormation accepts",
+            id="json-nan",
+        ),
+        pytest.param(
+            {"t.yaml": "Resources:\n  T:\n    Type: !Bogus x\n"},
+            ["transform", "t.yaml"],
+            "t.yaml: line 3 column 11: found undefined tag !Bogus",
+            id="unknown-tag",
+        ),
+        pytest.param(
+            {},
+            ["transform", "t.yaml", "--region", "us-east-1; rm -rf"],
+            "argument --region: not a region name such as us-east-1",
+            id="bad-region",
+        ),
+        pytest.param(
+            {},
+            ["check", "t.yaml", "--region", "US-EAST-1"],
+            "argument --region: not a region name",
+            id="bad-region-check",
+        ),
+        pytest.param(
+            {},
+            ["prune", "--stack", "app", "--region", "nowhere"],
+            "argument --region: not a region name",
+            id="bad-region-prune",
+        ),
     ],
 )
 def test_bad_usage_or_input_exits_2(
@@ -279,6 +310,76 @@ def test_bad_usage_or_input_exits_2(
     error_lines = [line for line in errors(result) if line.startswith("pin-versions: error: ")]
     assert len(error_lines) == 1 and message in error_lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "region", ["us-east-1", "us-gov-west-1", "cn-north-1", "eu-isoe-west-1", "ap-southeast-7"]
+)
+def test_region_names_as_aws_spells_them_are_accepted(region: str) -> None:
+    result = run("explain", "samples/blue-green/day1.yaml", "--region", region)
+    assert result.returncode == 0, result.stderr
+    assert f"  region {region}, account 123456789012 (no AWS call is made)\n" in result.stdout
+
+
+def test_an_input_over_1_mb_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    from pin_versions.cli import MAX_INPUT_BYTES
+
+    # 50 MB that would take minutes and gigabytes to parse: refused at once, by its size.
+    big = tmp_path / "big.yaml"
+    with big.open("w", encoding="utf-8") as stream:
+        stream.write("Resources:\n")
+        stream.write("  # padding\n" * (50 * 1024 * 1024 // 12))
+    result = run("transform", big, timeout=10)
+    assert (result.returncode, result.stdout) == (2, "")
+    size = big.stat().st_size
+    assert errors(result) == [
+        f"pin-versions: error: {big}: {size:,} bytes, over CloudFormation's template size limit "
+        "of 1,048,576 bytes (1 MB): CloudFormation would refuse it; split the stack (nested stacks)"
+    ]
+    # Exactly at the limit is read; one byte more is not. Standard input is bounded too.
+    edge = "Resources: {}\n" + "#" * (MAX_INPUT_BYTES - 15) + "\n"
+    assert len(edge.encode()) == MAX_INPUT_BYTES
+    (tmp_path / "edge.yaml").write_text(edge, encoding="utf-8")
+    assert run("transform", "edge.yaml", cwd=tmp_path).returncode == 0
+    (tmp_path / "over.yaml").write_text(edge + "#", encoding="utf-8")
+    over = run("transform", "over.yaml", cwd=tmp_path)
+    assert over.returncode == 2 and "1,048,577 bytes, over" in over.stderr
+    piped = run("transform", "-", stdin=edge + "#")
+    assert piped.returncode == 2
+    assert "-: more than 1,048,576 bytes, over CloudFormation's" in piped.stderr
+
+
+@pytest.mark.parametrize(
+    ("sample", "args", "expected"),
+    [
+        pytest.param("day1.yaml", ["-o", "out.json"], "json", id="yaml-to-json-by-extension"),
+        pytest.param("day1.yaml", ["-o", "out.JSON"], "json", id="extension-any-case"),
+        pytest.param("day1.json", ["-o", "out.yml"], "yaml", id="json-to-yml"),
+        pytest.param("day1.json", ["-o", "out.yaml"], "yaml", id="json-to-yaml"),
+        pytest.param("day1.yaml", ["-o", "out.template"], "yaml", id="other-suffix-keeps-input"),
+        pytest.param("day1.json", ["-o", "out.txt"], "json", id="other-suffix-keeps-input-json"),
+        pytest.param("day1.yaml", ["-o", "out.json", "--format", "yaml"], "yaml", id="format-wins"),
+    ],
+)
+def test_output_format_follows_the_output_extension(
+    tmp_path: Path, sample: str, args: list[str], expected: str
+) -> None:
+    source = tmp_path / sample
+    day1 = load_path(SAMPLES / "blue-green" / "day1.yaml")
+    source.write_text(
+        json.dumps(day1)
+        if sample.endswith(".json")
+        else (SAMPLES / "blue-green" / "day1.yaml").read_text(),
+        encoding="utf-8",
+    )
+    result = run("transform", sample, *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / args[1]).read_text(encoding="utf-8")
+    assert text.startswith("{") == (expected == "json")
+    if expected == "json":
+        assert versions(json.loads(text)) == ["HelloVersionca4e740840"]
+    else:
+        assert versions(load(text)) == ["HelloVersionca4e740840"]
 
 
 def test_loader_warnings_on_stderr_unless_quiet(tmp_path: Path) -> None:

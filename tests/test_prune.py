@@ -33,6 +33,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from moto.awslambda.responses import LambdaResponse
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.responses import ActionResult
 from moto.stepfunctions.models import StateMachine, stepfunctions_backends
@@ -414,6 +415,26 @@ def _patch_moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         return json.dumps(page)
 
+    def detect_stack_resource_drift(self: CloudFormationResponse) -> ActionResult:
+        # Not implemented by moto (it raises even when a test hook answers): in sync.
+        return ActionResult(
+            {
+                "StackResourceDrift": {
+                    "StackId": self._get_param("StackName"),
+                    "LogicalResourceId": self._get_param("LogicalResourceId"),
+                    "ResourceType": "AWS::StepFunctions::StateMachine",
+                    "StackResourceDriftStatus": "IN_SYNC",
+                    "Timestamp": datetime.now(UTC),
+                }
+            }
+        )
+
+    monkeypatch.setattr(
+        CloudFormationResponse,
+        "detect_stack_resource_drift",
+        detect_stack_resource_drift,
+        raising=False,
+    )
     monkeypatch.setattr(StateMachine, "start_execution", start_execution)
     monkeypatch.setattr(
         StepFunctionResponse,
@@ -445,7 +466,13 @@ class Hooks:
         self.clients: list[prune.Clients] = []
 
     def install(self, clients: prune.Clients) -> prune.Clients:
-        for client in (clients.cloudformation, clients.stepfunctions, clients.lambda_):
+        for client in (
+            clients.cloudformation,
+            clients.stepfunctions,
+            clients.lambda_,
+            clients.iam,
+            clients.tagging,
+        ):
             client.meta.events.register_first("before-send", self._before_send)
         self.clients.append(clients)
         return clients
@@ -490,6 +517,28 @@ def provisioned_concurrency(request: Any) -> AWSResponse:
     return respond(200, body, {"Content-Type": "application/json"})(request)
 
 
+def drift(status: str = "IN_SYNC", *paths: str) -> Responder:
+    """A DetectStackResourceDrift answer (moto has none): ``status``, with a property
+    difference at each of ``paths``."""
+    differences = "".join(
+        f"<member><PropertyPath>{path}</PropertyPath><ExpectedValue>a</ExpectedValue>"
+        f"<ActualValue>b</ActualValue><DifferenceType>NOT_EQUAL</DifferenceType></member>"
+        for path in paths
+    )
+    body = (
+        '<DetectStackResourceDriftResponse xmlns="http://cloudformation.amazonaws.com/doc/'
+        '2010-05-15/"><DetectStackResourceDriftResult><StackResourceDrift>'
+        "<StackId>app</StackId><LogicalResourceId>Orders</LogicalResourceId>"
+        "<ResourceType>AWS::StepFunctions::StateMachine</ResourceType>"
+        f"<StackResourceDriftStatus>{status}</StackResourceDriftStatus>"
+        "<Timestamp>2025-06-01T00:00:00Z</Timestamp>"
+        f"<PropertyDifferences>{differences}</PropertyDifferences>"
+        "</StackResourceDrift></DetectStackResourceDriftResult>"
+        "</DetectStackResourceDriftResponse>"
+    )
+    return respond(200, body, {"Content-Type": "text/xml"})
+
+
 @pytest.fixture
 def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
     for key, value in {
@@ -503,6 +552,8 @@ def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
     _patch_moto_gaps(monkeypatch)
     installed = Hooks()
     installed.answers["ListProvisionedConcurrencyConfigs"] = provisioned_concurrency
+    # The stacks here were created a moment ago; the settle window has its own test.
+    monkeypatch.setattr(prune, "SETTLE_WINDOW", timedelta(0))
     make = prune.make_clients
     monkeypatch.setattr(prune, "make_clients", lambda region: installed.install(make(region)))
     with mock_aws():
@@ -659,6 +710,11 @@ def expected_hello(mapping: str) -> dict[str, tuple[str, str]]:
         "12": newest,
         "13": newest,
         "14": newest,
+        # Set by hand on a version no PinVersions deploy published: never released.
+        "provisioned concurrency on 6": (
+            KEEP,
+            "the version has no PinVersions stamp in its Description",
+        ),
     }
 
 
@@ -748,9 +804,10 @@ def test_pagination_of_versions_and_executions(
     assert got["11"] == (KEEP, "running execution of orders (x2)")
     assert got["12"] == (KEEP, "state machine version orders:2; among the newest 3")
     assert set(got) == set(expected_hello(scenario.mapping))
-    # hello's 15 versions (with $LATEST) take 8 pages; 6 RUNNING executions take 3.
+    # hello's 15 versions (with $LATEST) take 8 pages; orders' 7 executions (6 running,
+    # 1 aborted; one pass over every status) take 4, audit's none 1.
     assert hooks.calls["ListVersionsByFunction"] >= 8 + 2 + 2
-    assert hooks.calls["ListExecutions"] >= 3 + 4
+    assert hooks.calls["ListExecutions"] >= 4 + 1
     assert hooks.calls["ListStateMachineVersions"] >= 2
     assert outcome.errors == [] and outcome.denied == []
 
@@ -974,19 +1031,56 @@ def test_schedule_role_grants_exactly_what_prune_needs() -> None:
 
     template = cfn_yaml.load(str(TEMPLATE))
     policies = _policies(template)
-    assert set(policies) == {"PruneRead", "PruneDelete", "PruneLogs"}
+    assert set(policies) == {"PruneRead", "PruneDelete", "PruneDeleteFunctions", "PruneLogs"}
     assert _actions(policies["PruneRead"]) == set(prune.READ_ACTIONS)
     assert _actions(policies["PruneDelete"]) == set(prune.DELETE_ACTIONS)
     assert policies["PruneDelete"]["Condition"] == "Deletes"
     assert _actions(policies["PruneRead"]) | _actions(policies["PruneDelete"]) == REQUIRED_ACTIONS
+    # Versions only: the qualified ARN pattern function:*:* (a whole function's ARN has no
+    # qualifier), on functions whose stack-name tag is exactly the stack or a listed nested
+    # stack (no StackName-* pattern, which also matched sibling stacks such as app-staging).
+    by_sid = {
+        statement["Sid"]: statement
+        for policy in policies.values()
+        for statement in policy["PolicyDocument"]["Statement"]
+    }
+    versions = by_sid["DeleteVersionsOfTheStacksFunctions"]
+    assert versions["Resource"]["Fn::Sub"].endswith(":function:*:*")
+    exact = {
+        "aws:ResourceTag/aws:cloudformation:stack-name": {
+            "Fn::Split": [
+                ",",
+                {
+                    "Fn::Join": [
+                        ",",
+                        [{"Ref": "StackName"}, {"Fn::Join": [",", {"Ref": "NestedStackNames"}]}],
+                    ]
+                },
+            ]
+        }
+    }
+    assert versions["Condition"] == {"StringEquals": exact}
+    # Whole functions only when asked (ReclaimFunctions), with the same exact condition.
+    assert policies["PruneDeleteFunctions"]["Condition"] == "DeletesFunctions"
+    assert _actions(policies["PruneDeleteFunctions"]) == {"lambda:DeleteFunction"}
+    whole = by_sid["DeleteFunctionsKeptThroughAReplacement"]
+    assert whole["Resource"]["Fn::Sub"].endswith(":function:*")
+    assert whole["Condition"] == {"StringEquals": exact}
+    assert template["Conditions"]["DeletesFunctions"] == {
+        "Fn::And": [{"Condition": "Deletes"}, {"Fn::Equals": [{"Ref": "ReclaimFunctions"}, "true"]}]
+    }
+    assert "*" not in json.dumps(versions["Condition"]) + json.dumps(whole["Condition"])
     logs = policies["PruneLogs"]["PolicyDocument"]["Statement"]
     assert _actions(policies["PruneLogs"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert [s["Resource"] for s in logs] == [{"Fn::GetAtt": ["PruneLogGroup", "Arn"]}]
-    # Only ListEventSourceMappings, which supports no resource restriction, is on "*".
+    # Only the actions that support no resource restriction are on "*".
     for policy in policies.values():
         for statement in policy["PolicyDocument"]["Statement"]:
             if statement["Resource"] == "*":
-                assert statement["Action"] == "lambda:ListEventSourceMappings"
+                assert set(statement["Action"]) == {
+                    "lambda:ListEventSourceMappings",
+                    "tag:GetResources",
+                }
     function = template["Resources"]["PruneFunction"]["Properties"]
     handler_module, handler = function["Handler"].rsplit(".", 1)
     assert handler_module == "pin_versions.prune" and callable(getattr(prune, handler))
@@ -999,6 +1093,7 @@ def test_schedule_role_grants_exactly_what_prune_needs() -> None:
         "KEEP",
         "OLDER_THAN_DAYS",
         "APPLY",
+        "RECLAIM_FUNCTIONS",
     }
 
 
@@ -1036,3 +1131,393 @@ def test_module_runs_standalone() -> None:
     )
     assert done.returncode == 0
     assert "--older-than DAYS" in done.stdout and "--apply" in done.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 12 item 9: races and blind spots, each closed by a rule that errs on keeping
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("qualifier", "expected"),
+    [
+        (3, {("hello", "3")}),
+        (3.0, {("hello", "3")}),
+        ("3", {("hello", "3")}),
+        (3.5, {("hello", None)}),  # neither a version nor an alias: every version kept
+        ("live", set()),  # an alias: the alias check covers it
+    ],
+)
+def test_a_qualifier_written_as_a_json_number_names_its_version(
+    qualifier: object, expected: set[tuple[str, str | None]]
+) -> None:
+    params = {"FunctionName": "hello", "Qualifier": qualifier, "Payload.$": "$"}
+    assert named(machine(A=task("arn:aws:states:::lambda:invoke", Parameters=params))) == expected
+
+
+def test_an_execution_that_changes_status_between_calls_is_still_found(
+    scenario: Scenario, hooks: Hooks
+) -> None:
+    """Whatever status the execution moves to before each ListExecutions call (the one a
+    status filter would not ask for), it is listed, and its version kept."""
+    scenario.set_definition(10)
+    flipping = scenario.start()
+    scenario.set_definition(1)
+    backend = stepfunctions_backends[ACCOUNT][REGION]
+
+    def flip(request: Any) -> None:
+        asked = json.loads(request.body or b"{}").get("statusFilter")
+        execution = next(
+            e for m in backend.state_machines for e in m.executions if e.execution_arn == flipping
+        )
+        execution.status = "FAILED" if asked in (None, "RUNNING", "PENDING_REDRIVE") else "RUNNING"
+        execution.stop_date = (
+            datetime.now(UTC).isoformat() if execution.status == "FAILED" else None
+        )
+
+    hooks.answers["ListExecutions"] = lambda request: flip(request)
+    outcome = prune.prune(prune.make_clients(REGION), stack="app", keep=0)
+    assert rows(outcome.decisions)["10"] == (KEEP, "redrivable FAILED execution of orders")
+    assert outcome.errors == []
+
+
+def test_executions_that_can_no_longer_run_free_their_versions(
+    scenario: Scenario, hooks: Hooks
+) -> None:
+    # A SUCCEEDED execution is never redriven; a FAILED one past 14 days no longer can be.
+    backend = stepfunctions_backends[ACCOUNT][REGION]
+    for version, status, stopped in ((10, "SUCCEEDED", 0), (11, "FAILED", 15), (12, "FAILED", 13)):
+        scenario.set_definition(version)
+        arn = scenario.start()
+        execution = next(
+            e for m in backend.state_machines for e in m.executions if e.execution_arn == arn
+        )
+        execution.status = status
+        execution.stop_date = (datetime.now(UTC) - timedelta(days=stopped)).isoformat()
+    scenario.set_definition(1)
+    got = rows(prune.prune(prune.make_clients(REGION), stack="app", keep=0).decisions)
+    assert got["10"] == got["11"] == (DELETE, "unused: nothing names it")
+    assert got["12"] == (KEEP, "redrivable FAILED execution of orders")
+
+
+def test_a_state_machine_changed_moments_ago_keeps_everything_until_listing_settles(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ListExecutions is eventually consistent: an execution started on the previous
+    # definition just before the change may not be listed yet.
+    monkeypatch.setattr(prune, "SETTLE_WINDOW", timedelta(minutes=5))
+    now = datetime.now(UTC)
+    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=now, keep=0)
+    assert {d.decision for d in outcome.decisions} == {KEEP}
+    assert rows(outcome.decisions)["10"][1].startswith(
+        "could not check: state machine orders: executions started just before are not "
+        "listed at once and it changed less than 5 minutes ago; run prune again later"
+    )
+    later = prune.prune(
+        prune.make_clients(REGION), stack="app", now=now + timedelta(minutes=6), keep=0
+    )
+    assert rows(later.decisions)["10"] == (DELETE, "unused: nothing names it")
+
+
+def _make_express(name: str = "orders") -> None:
+    machine = next(
+        m for m in stepfunctions_backends[ACCOUNT][REGION].state_machines if m.name == name
+    )
+    machine.type = "EXPRESS"
+
+
+def test_an_express_definition_changed_outside_cloudformation_keeps_everything(
+    scenario: Scenario, hooks: Hooks
+) -> None:
+    _make_express()
+    later = datetime.now(UTC) + timedelta(days=1)
+    hooks.answers["DetectStackResourceDrift"] = drift("MODIFIED", "/DefinitionString")
+    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=later, keep=0)
+    assert {d.decision for d in outcome.decisions} == {KEEP}
+    assert outcome.errors[0] == (
+        "express state machine orders: its definition was changed outside CloudFormation "
+        "(/DefinitionString); prune cannot tell when it changed, so an express execution of "
+        "the previous definition may still run; deploy the stack again (or make the template "
+        "match) and run prune 10 minutes later"
+    )
+    # Drift in what does not run (tags, logging) does not matter; in sync neither.
+    for answer in (drift("MODIFIED", "/Tags/0/Value"), drift("IN_SYNC")):
+        hooks.answers["DetectStackResourceDrift"] = answer
+        outcome = prune.prune(prune.make_clients(REGION), stack="app", now=later, keep=0)
+        assert outcome.errors == []
+        assert rows(outcome.decisions)["10"] == (DELETE, "unused: nothing names it")
+    # A drift check that fails keeps everything too.
+    hooks.answers["DetectStackResourceDrift"] = error(400, "AccessDenied", xml=True)
+    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=later, keep=0)
+    assert {d.decision for d in outcome.decisions} == {KEEP}
+    assert "cloudformation:DetectStackResourceDrift" in outcome.denied
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 11: reclaiming what PinVersions retains
+# ---------------------------------------------------------------------------------------
+
+STAMP = "[pin 0123456789]"
+
+
+def invoke_grant(function: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": f"{ARN}:{function}:*",
+            }
+        ],
+    }
+
+
+class Shop:
+    """Stack ``shop``: role Role, function world, state machine checkout (invokes world:1)
+    and the current grant PinVersionsInvokeWorld. Outside the stack, what earlier deploys
+    retained: grants on Role for hello-old (nothing uses it) and for world (still in use),
+    function hello-old (kept through a rename, unused) and hello-mid (kept, one version run
+    by an execution), and provisioned concurrency on world 2 (stamped, left the stack)."""
+
+    def __init__(self) -> None:
+        self.iam = boto3.client("iam", region_name=REGION)
+        self.cfn = boto3.client("cloudformation", region_name=REGION)
+        self.lam = boto3.client("lambda", region_name=REGION)
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.iam.create_role(RoleName="app", AssumeRolePolicyDocument="{}")
+        template = {
+            "Resources": {
+                "Role": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "AssumeRolePolicyDocument": {},
+                        "Policies": [{"PolicyName": "Logs", "PolicyDocument": {"Statement": []}}],
+                    },
+                },
+                "World": function_resource("world"),
+                "Checkout": state_machine_resource("checkout", definition(1, "world")),
+                "Grant": {
+                    "Type": "AWS::IAM::Policy",
+                    "Properties": {
+                        "PolicyName": "PinVersionsInvokeWorld",
+                        "Roles": [{"Ref": "Role"}],
+                        "PolicyDocument": invoke_grant("world"),
+                    },
+                },
+            }
+        }
+        self.cfn.create_stack(StackName="shop", TemplateBody=json.dumps(template))
+        # A sibling stack whose name starts with shop-: its functions are not shop's.
+        self.cfn.create_stack(
+            StackName="shop-staging",
+            TemplateBody=json.dumps({"Resources": {"W": function_resource("staging-world")}}),
+        )
+        self.role = next(
+            r["PhysicalResourceId"]
+            for r in self.cfn.list_stack_resources(StackName="shop")["StackResourceSummaries"]
+            if r["ResourceType"] == "AWS::IAM::Role"
+        )
+        for policy, function in (
+            ("PinVersionsInvokeHelloOld0a1b2c", "hello-old"),
+            ("PinVersionsInvokeWorldOld", "world"),
+        ):
+            self.iam.put_role_policy(
+                RoleName=self.role,
+                PolicyName=policy,
+                PolicyDocument=json.dumps(invoke_grant(function)),
+            )
+        self.iam.put_role_policy(  # not PinVersions': never touched
+            RoleName=self.role, PolicyName="Other", PolicyDocument=json.dumps(invoke_grant("x"))
+        )
+        for name, logical in (("hello-old", "Hello"), ("hello-mid", "Hello")):
+            self.lam.create_function(
+                **function_resource(name)["Properties"],
+                Tags={
+                    "aws:cloudformation:stack-name": "shop",
+                    "aws:cloudformation:logical-id": logical,
+                },
+            )
+            self.publish(name, 2)
+        self.publish("world", 3)
+        checkout = f"{SM}:checkout"
+        self.sfn.update_state_machine(
+            stateMachineArn=checkout, definition=definition(1, "hello-mid")
+        )
+        self.sfn.start_execution(stateMachineArn=checkout)
+        self.sfn.update_state_machine(stateMachineArn=checkout, definition=definition(1, "world"))
+
+    def publish(self, function: str, count: int) -> None:
+        for number in range(count):
+            self.lam.update_function_configuration(
+                FunctionName=function, Description=f"{function} build {number} {STAMP}"
+            )
+            self.lam.publish_version(FunctionName=function)
+
+    def policies(self) -> list[str]:
+        return sorted(self.iam.list_role_policies(RoleName=self.role)["PolicyNames"])
+
+    def functions(self) -> list[str]:
+        return sorted(f["FunctionName"] for f in self.lam.list_functions()["Functions"])
+
+
+def shop_provisioned(request: Any) -> AWSResponse:
+    configs = []
+    if "/functions/world/" in request.url:
+        configs = [
+            {"FunctionArn": f"{ARN}:world:1", "Status": "READY"},
+            {"FunctionArn": f"{ARN}:world:2", "Status": "READY"},
+        ]
+    body = json.dumps({"ProvisionedConcurrencyConfigs": configs})
+    return respond(200, body, {"Content-Type": "application/json"})(request)
+
+
+@pytest.fixture
+def shop(hooks: Hooks) -> Shop:
+    hooks.answers["ListProvisionedConcurrencyConfigs"] = shop_provisioned
+    released: list[str] = []
+
+    def release(request: Any) -> AWSResponse:
+        released.append(request.url.split("?", 1)[-1])
+        return respond(204, "")(request)
+
+    hooks.answers["DeleteProvisionedConcurrencyConfig"] = release
+    built = Shop()
+    built.released = released  # type: ignore[attr-defined]
+    return built
+
+
+def reclaim_rows(decisions: list[Decision]) -> dict[str, tuple[str, str, str]]:
+    return {
+        d.version: (d.function, d.decision, d.reason) for d in decisions if d.kind != prune.VERSION
+    }
+
+
+def test_prune_reclaims_what_pinversions_retained_and_nothing_in_use(
+    shop: Shop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = prune.prune(prune.make_clients(REGION), stack="shop")
+    assert outcome.errors == [] and outcome.denied == []
+    role = shop.role
+    assert (
+        reclaim_rows(outcome.decisions)
+        == {
+            f"grant {role}/PinVersionsInvokeHelloOld0a1b2c": (
+                "hello-old",
+                DELETE,
+                "retained grant; no version of its function is in use",
+            ),
+            f"grant {role}/PinVersionsInvokeWorldOld": (
+                "world",
+                KEEP,
+                "retained grant; in use: current definition of checkout",
+            ),
+            "function": (
+                "hello-old",
+                KEEP,
+                "retained, no longer a resource of its stack (was Hello of stack shop), "
+                "no version in use; --reclaim-functions deletes it",
+            ),
+            "provisioned concurrency on 1": ("world", KEEP, "current definition of checkout"),
+            "provisioned concurrency on 2": (
+                "world",
+                DELETE,
+                "the version left the stack and nothing invokes it (paid)",
+            ),
+        }
+        | {}
+    )
+    mid = [d for d in outcome.decisions if d.function == "hello-mid" and d.kind == prune.FUNCTION]
+    assert [(d.decision, d.reason) for d in mid] == [
+        (
+            KEEP,
+            "retained, no longer a resource of its stack (was Hello of stack shop); in use: "
+            "running execution of checkout",
+        )
+    ]
+    # The sibling stack shop-staging's function is not shop's: no row at all.
+    assert "staging-world" not in {d.function for d in outcome.decisions}
+    # Dry run: nothing changed.
+    assert shop.policies() == [
+        "Logs",
+        "Other",
+        "PinVersionsInvokeHelloOld0a1b2c",
+        "PinVersionsInvokeWorld",
+        "PinVersionsInvokeWorldOld",
+    ]
+    assert shop.released == []  # type: ignore[attr-defined]
+    text = prune.summary(outcome.decisions, applied=False)
+    assert (
+        "; 6 retained by PinVersions (grants, replaced functions, provisioned concurrency): "
+        "4 keep, 2 delete (dry run" in text
+    )
+    assert text.endswith("(dry run: nothing was deleted; add --apply to delete)")
+
+
+def test_apply_reclaims_grants_functions_and_provisioned_concurrency(shop: Shop) -> None:
+    outcome = prune.prune(
+        prune.make_clients(REGION), stack="shop", delete=True, reclaim_functions=True
+    )
+    assert outcome.errors == [] and outcome.denied == []
+    got = reclaim_rows(outcome.decisions)
+    assert got[f"grant {shop.role}/PinVersionsInvokeHelloOld0a1b2c"][1] == prune.DELETED
+    assert got["provisioned concurrency on 2"][1] == prune.DELETED
+    function_rows = {d.function: d.decision for d in outcome.decisions if d.kind == prune.FUNCTION}
+    assert function_rows == {"hello-old": prune.DELETED, "hello-mid": KEEP}
+    # Its versions went with it: no version rows for hello-old.
+    assert [
+        d for d in outcome.decisions if d.function == "hello-old" and d.kind == prune.VERSION
+    ] == []
+    assert shop.policies() == [
+        "Logs",
+        "Other",
+        "PinVersionsInvokeWorld",
+        "PinVersionsInvokeWorldOld",
+    ]
+    assert "hello-old" not in shop.functions() and "hello-mid" in shop.functions()
+    assert shop.released == ["Qualifier=2"]  # type: ignore[attr-defined]
+
+
+def test_a_failed_check_reclaims_nothing(shop: Shop, hooks: Hooks) -> None:
+    hooks.answers["ListExecutions"] = error(400, "AccessDeniedException")
+    outcome = prune.prune(
+        prune.make_clients(REGION), stack="shop", delete=True, reclaim_functions=True
+    )
+    assert {d.decision for d in outcome.decisions} == {KEEP}
+    assert len(shop.policies()) == 5 and "hello-old" in shop.functions()
+    assert shop.released == []  # type: ignore[attr-defined]
+    # A processed template that cannot be read keeps every grant (others may still go).
+    hooks.answers.pop("ListExecutions")
+    hooks.answers["GetTemplate"] = error(400, "AccessDenied", xml=True)
+    outcome = prune.prune(prune.make_clients(REGION), stack="shop", delete=True)
+    assert [d for d in outcome.decisions if d.kind == prune.GRANT] == []
+    assert "template of stack shop: GetTemplate: AccessDenied: injected by the test" in (
+        outcome.errors
+    )
+    assert len(shop.policies()) == 5
+    # Functions kept through a replacement that cannot be listed are only left alone.
+    hooks.answers.pop("GetTemplate")
+    hooks.answers["GetResources"] = error(400, "AccessDeniedException")
+    outcome = prune.prune(prune.make_clients(REGION), stack="shop", delete=True)
+    assert [d for d in outcome.decisions if d.kind == prune.FUNCTION] == []
+    assert [d for d in outcome.decisions if d.function == "hello-old" and d.kind == "version"] == []
+    assert "tag:GetResources" in outcome.denied
+    assert outcome.errors == [
+        "functions tagged with the stack: GetResources: AccessDeniedException: injected by the test"
+    ]
+    assert (
+        reclaim_rows(outcome.decisions)[f"grant {shop.role}/PinVersionsInvokeHelloOld0a1b2c"][1]
+        == prune.DELETED
+    )
+
+
+def test_docs_example_is_the_real_output(
+    scenario: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/prune.md's example table and summary are what prune prints for Scenario (the
+    event source mapping's random UUID aside)."""
+    code, _, out, err = cli(capsys)
+    assert code == 0, err
+    text = (ROOT / "docs" / "prune.md").read_text()
+    example = text.split("It prints one row per", 1)[1].split("```\n", 2)[1]
+    assert out.replace(scenario.mapping, "d4f734c5-2449-4720-94a6-9a8099de9490") == example

@@ -37,6 +37,7 @@ from .checks import Finding, processed_problems, unpinned_targets
 from .explain import LineMap, PinStep, Processed, plan_lifecycle, render_explain, render_plan
 from .inventory import Context
 from .packaging import PackagingError, package
+from .prune import region_name
 from .report import Diagnostic, TransformError, format_path
 from .transform import transform
 from .yaml_io import TemplateLoadError, detect_format, dump_json, dump_yaml, load_with_warnings
@@ -86,13 +87,37 @@ class Options:
 # --- the pipeline ---------------------------------------------------------------------------
 
 
+# CloudFormation's largest template (one passed by S3 URL; a TemplateBody is limited to
+# 51,200 bytes): "Template body size in an Amazon S3 object: 1 MB", CloudFormation quotas,
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+MAX_INPUT_BYTES = 1_048_576
+
+
+def _too_large(source: str, size: str) -> UsageError:
+    return UsageError(
+        f"{source}: {size} bytes, over CloudFormation's template size limit of "
+        f"{MAX_INPUT_BYTES:,} bytes (1 MB): CloudFormation would refuse it; split the stack "
+        "(nested stacks)"
+    )
+
+
 def _read(source: str) -> str:
+    """The template's text, after checking its size: nothing larger than
+    ``MAX_INPUT_BYTES`` is read whole or parsed. Raises UsageError (exit 2)."""
     try:
         if source == "-":
-            raw = sys.stdin.buffer.read()
+            raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+            if len(raw) > MAX_INPUT_BYTES:
+                raise _too_large(source, f"more than {MAX_INPUT_BYTES:,}")
         else:
             with open(source, "rb") as stream:
-                raw = stream.read()
+                size = os.fstat(stream.fileno()).st_size
+                if size > MAX_INPUT_BYTES:
+                    raise _too_large(source, f"{size:,}")
+                # A file that is not regular (a pipe) has no size: read one byte past the limit.
+                raw = stream.read(MAX_INPUT_BYTES + 1)
+                if len(raw) > MAX_INPUT_BYTES:
+                    raise _too_large(source, f"more than {MAX_INPUT_BYTES:,}")
     except OSError as exc:
         raise UsageError(f"{source}: cannot read file: {exc.strerror or exc}") from None
     try:
@@ -278,12 +303,24 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
+# -o's extension picks the output format when --format does not.
+_FORMAT_OF_SUFFIX = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
+def _format_of(output: str | None) -> str | None:
+    """ "json" or "yaml" by the output file's extension; None for stdout or another suffix
+    (``.template`` is either), which then keeps the input's format."""
+    if output is None or output == "-":
+        return None
+    return _FORMAT_OF_SUFFIX.get(Path(output).suffix.lower())
+
+
 def cmd_transform(args: argparse.Namespace) -> int:
     options = _options(args)
     warn = _warner(options)
     processed = process(args.template, options, warn)
     _report_warnings(processed, warn)
-    output_format = args.format or processed.input_format
+    output_format = args.format or _format_of(args.output) or processed.input_format
     text = (
         dump_json(processed.template) if output_format == "json" else dump_yaml(processed.template)
     )
@@ -428,6 +465,7 @@ def _request_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--region",
         default=DEFAULT_REGION,
+        type=region_name,
         help=f"the region the macro request names (default {DEFAULT_REGION}; no AWS call is made)",
     )
     group.add_argument(
@@ -518,7 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--format",
         choices=("json", "yaml"),
-        help="output format (default: the input's format)",
+        help="output format (default: -o's extension, .json or .yaml/.yml, else the "
+        "input's format)",
     )
     sub.set_defaults(handler=cmd_transform)
 

@@ -26,6 +26,16 @@ def _optional_str(event: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__
+
+
 def request_id_of(event: Any) -> str:
     if isinstance(event, Mapping):
         value = event.get("requestId")
@@ -47,6 +57,15 @@ def parse_request(event: Any) -> MacroRequest:
     if type(fragment) is not dict:
         raise fail("PV901", "fragment", "the fragment must be a JSON object (a template)")
     params = event.get("params")
+    # CloudFormation sends params as an object (empty for a template-level macro, the
+    # Fn::Transform Parameters otherwise). Anything else did not come from CloudFormation:
+    # refuse it rather than ignore it silently.
+    if params is not None and not isinstance(params, Mapping):
+        raise fail(
+            "PV901",
+            "params",
+            f"the macro request's params must be a JSON object, not {_json_kind(params)}",
+        )
     # Template-level macros get the whole template (which always has Resources) and no
     # params; Fn::Transform gets a snippet and whatever parameters it was given.
     if "Resources" not in fragment or (isinstance(params, Mapping) and params):

@@ -22,7 +22,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
@@ -30,7 +30,11 @@ from typing import Any, TextIO
 # message and deploy/prune-schedule.yaml (checked by a test) all follow this list.
 READ_ACTIONS: tuple[str, ...] = (
     "cloudformation:DescribeStacks",
+    "cloudformation:DetectStackResourceDrift",
+    "cloudformation:GetTemplate",
     "cloudformation:ListStackResources",
+    "iam:GetRolePolicy",
+    "iam:ListRolePolicies",
     "lambda:ListAliases",
     "lambda:ListEventSourceMappings",
     "lambda:ListProvisionedConcurrencyConfigs",
@@ -41,8 +45,14 @@ READ_ACTIONS: tuple[str, ...] = (
     "states:ListExecutions",
     "states:ListStateMachineAliases",
     "states:ListStateMachineVersions",
+    "states:ListTagsForResource",
+    "tag:GetResources",
 )
-DELETE_ACTIONS: tuple[str, ...] = ("lambda:DeleteFunction",)
+DELETE_ACTIONS: tuple[str, ...] = (
+    "iam:DeleteRolePolicy",
+    "lambda:DeleteFunction",
+    "lambda:DeleteProvisionedConcurrencyConfig",
+)
 REQUIRED_ACTIONS: frozenset[str] = frozenset(READ_ACTIONS + DELETE_ACTIONS)
 
 DEFAULT_KEEP = 3
@@ -52,6 +62,13 @@ REDRIVE_WINDOW = timedelta(days=14)
 # Express executions cannot be listed and run for at most 5 minutes; after a stack change,
 # wait twice that before trusting that no express execution runs an older definition.
 EXPRESS_WINDOW = timedelta(minutes=10)
+# ListExecutions is eventually consistent: an execution started just before a definition
+# change may not be listed yet. After a change of a standard state machine (its resource or
+# its stack), wait this long before trusting that every execution of the previous definition
+# is listed. Tests set it to zero.
+SETTLE_WINDOW = timedelta(minutes=5)
+# The inline role policies PinVersions retains per (role, pinned function).
+GRANT_PREFIX = "PinVersionsInvoke"
 # Page size for list calls; None lets each service choose. Tests lower it to cross pages.
 PAGE_SIZE: int | None = None
 
@@ -64,8 +81,8 @@ _DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "Unauthorize
 _ACTION_OF = {action.split(":", 1)[1]: action for action in REQUIRED_ACTIONS}
 # Paginators with no page-size parameter (botocore refuses PageSize for them).
 _UNSIZED_PAGINATORS = frozenset({"list_stack_resources"})
-_RUNNING_STATUSES = ("RUNNING", "PENDING_REDRIVE")
-_REDRIVABLE_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+_REDRIVABLE_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+_FINISHED_STATUSES = frozenset({"SUCCEEDED"})  # cannot be redriven: nothing to keep
 
 
 # ---------------------------------------------------------------------------------------
@@ -80,6 +97,9 @@ class Version:
     number: str
     last_modified: datetime | None = None
     durable: bool = False
+    # The version's Description carries PinVersions' stamp ("[pin <hash>]"): it was
+    # published by a deploy of a template PinVersions processed.
+    stamped: bool = False
 
 
 @dataclass
@@ -105,14 +125,57 @@ class Facts:
     uses: list[Use] = field(default_factory=list)
     # Failed checks that could hide a use of any function's versions: nothing is deleted.
     errors: list[str] = field(default_factory=list)
+    # What PinVersions retains and prune may reclaim (issue 11).
+    grants: list[Grant] = field(default_factory=list)
+    retained: dict[str, RetainedFunction] = field(default_factory=dict)
+    # (function, version) of every provisioned concurrency configuration on a version.
+    provisioned: list[tuple[str, str]] = field(default_factory=list)
+    # (function, version) of every AWS::Lambda::Version that is a resource of the stack now.
+    stack_versions: set[tuple[str, str]] = field(default_factory=set)
+    # Failed checks of retained grants (the roles or the templates could not be read).
+    grant_errors: list[str] = field(default_factory=list)
+    # Failed checks that only leave something retained unreclaimed (reported, exit 1).
+    reclaim_errors: list[str] = field(default_factory=list)
+
+
+# What a row decides about. VERSION rows are the versions of the stack's functions; the
+# others reclaim what PinVersions retains (issue 11): a retained grant, a function kept
+# through a replacement, provisioned concurrency on a version that left the stack.
+VERSION = "version"
+GRANT = "grant"
+FUNCTION = "function"
+PROVISIONED = "provisioned"
 
 
 @dataclass(frozen=True)
 class Decision:
     function: str
-    version: str
+    version: str  # a version number, $LATEST, or what a reclaim row is about
     decision: str  # keep, delete (dry run), deleted or failed (--apply)
     reason: str
+    kind: str = VERSION
+    # For GRANT rows: the role and its inline policy; for PROVISIONED rows: the version.
+    target: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An inline role policy named PinVersionsInvoke* that is no resource of the stack now:
+    PinVersions retained it when its Task left the template."""
+
+    role: str
+    policy: str
+    functions: tuple[str, ...]  # the functions its statements allow invoking (F of F:*)
+
+
+@dataclass(frozen=True)
+class RetainedFunction:
+    """A function tagged as created by the stack but no resource of it any more: kept
+    through a replacement (UpdateReplacePolicy: Retain), with every version it had."""
+
+    name: str
+    stack: str
+    logical_id: str
 
 
 # ---------------------------------------------------------------------------------------
@@ -214,11 +277,36 @@ def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
         name, qualifier = ref
         if qualifier is not None and qualifier.isdigit():
             found.append((name, qualifier, f"{where}.FunctionName"))
-        explicit = args.get("Qualifier")
+        explicit = _qualifier_text(args.get("Qualifier"))
         if "Qualifier.$" in args or _is_jsonata(explicit):
             found.append((name, None, f"{where}.Qualifier"))
-        elif isinstance(explicit, str) and explicit.isdigit():
+        elif explicit is not None and explicit.isdigit():
             found.append((name, explicit, f"{where}.Qualifier"))
+        elif explicit is not None and explicit != "$LATEST" and not _ALIAS.fullmatch(explicit):
+            # Neither a version nor an alias name (3.5, -1): what it will invoke is unclear.
+            found.append((name, None, f"{where}.Qualifier"))
+
+
+# PinVersions' stamp in a function's Description (pin_versions.hashing), which each version
+# published from it keeps.
+_PIN_STAMP = re.compile(r"\[pin [0-9a-f]{10}\]")
+
+# An alias name as Lambda accepts it (not only digits: that is a version).
+_ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9-_]+")
+
+
+def _qualifier_text(value: object) -> str | None:
+    """A Qualifier as text: ``3`` (a JSON number) is read as version 3, like ``"3"``; if the
+    integration refused it instead, keeping version 3 only keeps more. None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and value >= 0 else repr(value)
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def uses_of_definition(definition: str, reason: str) -> tuple[list[Use], list[str]]:
@@ -252,17 +340,30 @@ def plan(
     keep: int = DEFAULT_KEEP,
     older_than_days: float | None = None,
     now: datetime | None = None,
+    reclaim_functions: bool = False,
 ) -> list[Decision]:
-    """Decide keep or delete for every version of every function in ``facts``."""
+    """Decide keep or delete for every version of every function in ``facts``, then for
+    what PinVersions retained (grants, functions kept through a replacement, provisioned
+    concurrency on versions that left the stack). Whole functions are deleted only with
+    ``reclaim_functions``."""
     if keep < 0:
         raise ValueError("keep must be 0 or more")
     if older_than_days is not None and older_than_days < 0:
         raise ValueError("older_than_days must be 0 or more")
     now = now or datetime.now(UTC)
     decisions: list[Decision] = []
+    retained_rows = {
+        name: _retained_function(facts, retained, reclaim_functions)
+        for name, retained in facts.retained.items()
+    }
     for name in sorted(facts.functions):
         function = facts.functions[name]
         failures = function.errors + facts.errors
+        whole = retained_rows.get(name)
+        if whole is not None:
+            decisions.append(whole)
+            if whole.decision == DELETE:
+                continue  # its versions go with it
         if failures and not function.versions:
             decisions.append(Decision(name, "*", KEEP, _could_not_check(failures)))
             continue
@@ -276,7 +377,7 @@ def plan(
                 name, version, facts.uses, failures, newest, keep, older_than_days, now
             )
             decisions.append(Decision(name, version.number, decision, reason))
-    return decisions
+    return decisions + reclaims(facts)
 
 
 def _decide(
@@ -313,6 +414,98 @@ def _decide(
     return DELETE, "unused: nothing names it"
 
 
+def _uses_of(facts: Facts, function: str, version: str | None = None) -> list[str]:
+    """Why ``function`` (at ``version``, or any version when None) may still be invoked:
+    definitions, executions, aliases, event source mappings. Provisioned concurrency and
+    being a resource of the stack are not invokers and are not counted here."""
+    key = function.casefold()
+    return [
+        use.reason
+        for use in facts.uses
+        if (use.function is None or use.function.casefold() == key)
+        and (version is None or use.version is None or use.version == version)
+        and use.reason != "provisioned concurrency"
+        and not use.reason.startswith("resource ")
+    ]
+
+
+def _retained_function(
+    facts: Facts, retained: RetainedFunction, reclaim_functions: bool
+) -> Decision:
+    name = retained.name
+    origin = (
+        f"retained, no longer a resource of its stack (was {retained.logical_id} of stack "
+        f"{retained.stack})"
+    )
+    failures = facts.errors + facts.functions.get(name, FunctionFacts(name)).errors
+    if failures:
+        return Decision(name, "function", KEEP, _could_not_check(failures), FUNCTION)
+    uses = _uses_of(facts, name)
+    if uses:
+        return Decision(
+            name, "function", KEEP, f"{origin}; in use: {_join_counted(uses)}", FUNCTION
+        )
+    if not reclaim_functions:
+        return Decision(
+            name,
+            "function",
+            KEEP,
+            f"{origin}, no version in use; --reclaim-functions deletes it",
+            FUNCTION,
+        )
+    return Decision(name, "function", DELETE, f"{origin}, no version in use", FUNCTION)
+
+
+def reclaims(facts: Facts) -> list[Decision]:
+    """Retained grants and provisioned concurrency prune may reclaim (issue 11).
+
+    A grant (a PinVersionsInvoke* inline policy no resource of the stack declares) goes when
+    none of the functions it allows has a version in use; provisioned concurrency on a
+    version goes when that version is no resource of the stack now and nothing invokes it.
+    Any failed check keeps all of them.
+    """
+    decisions: list[Decision] = []
+    for grant in facts.grants:
+        label = f"grant {grant.role}/{grant.policy}"
+        functions = ", ".join(grant.functions) or "no function"
+        failures = facts.errors + facts.grant_errors
+        if failures:
+            decision = (KEEP, _could_not_check(failures))
+        elif "*" in grant.functions or not grant.functions:
+            decision = (KEEP, "retained grant whose functions prune cannot tell")
+        else:
+            uses = [u for f in grant.functions for u in _uses_of(facts, f)]
+            if uses:
+                decision = (KEEP, f"retained grant; in use: {_join_counted(uses)}")
+            else:
+                decision = (DELETE, "retained grant; no version of its function is in use")
+        decisions.append(
+            Decision(functions, label, *decision, kind=GRANT, target=(grant.role, grant.policy))
+        )
+    for function, version in sorted(set(facts.provisioned)):
+        label = f"provisioned concurrency on {version}"
+        failures = facts.errors + facts.functions.get(function, FunctionFacts(function)).errors
+        if failures:
+            decision = (KEEP, _could_not_check(failures))
+        elif (function, version) in facts.stack_versions:
+            decision = (KEEP, "the version is a resource of the stack")
+        elif not _stamped(facts, function, version):
+            # Not evidently a version a PinVersions deploy published: set up by hand,
+            # perhaps on purpose. Only the owner can tell; prune leaves it.
+            decision = (KEEP, "the version has no PinVersions stamp in its Description")
+        elif uses := _uses_of(facts, function, version):
+            decision = (KEEP, _join_counted(uses))
+        else:
+            decision = (DELETE, "the version left the stack and nothing invokes it (paid)")
+        decisions.append(Decision(function, label, *decision, kind=PROVISIONED, target=(version,)))
+    return decisions
+
+
+def _stamped(facts: Facts, function: str, version: str) -> bool:
+    listed = facts.functions.get(function)
+    return listed is not None and any(v.number == version and v.stamped for v in listed.versions)
+
+
 def _could_not_check(failures: Sequence[str]) -> str:
     # The first failure on the row keeps the table readable; all are printed after it.
     unique = list(dict.fromkeys(failures))
@@ -341,6 +534,8 @@ class Clients:
     cloudformation: Any
     stepfunctions: Any
     lambda_: Any
+    iam: Any = None
+    tagging: Any = None
 
 
 def make_clients(region: str | None) -> Clients:
@@ -357,6 +552,8 @@ def make_clients(region: str | None) -> Clients:
         cloudformation=session.client("cloudformation", config=config),
         stepfunctions=session.client("stepfunctions", config=config),
         lambda_=session.client("lambda", config=config),
+        iam=session.client("iam", config=config),
+        tagging=session.client("resourcegroupstaggingapi", config=config),
     )
 
 
@@ -495,6 +692,7 @@ class _Collector:
                             number=str(item.get("Version", "")),
                             last_modified=parse_time(item.get("LastModified")),
                             durable=bool(item.get("DurableConfig")),
+                            stamped=bool(_PIN_STAMP.search(str(item.get("Description") or ""))),
                         )
                     )
         except self.errors_caught as exc:
@@ -532,8 +730,103 @@ class _Collector:
                     ref = parse_function_ref(str(config.get("FunctionArn", "")))
                     if ref and ref[1] and ref[1].isdigit():
                         self.facts.uses.append(Use(ref[0], ref[1], "provisioned concurrency"))
+                        self.facts.provisioned.append((function.name, ref[1]))
         except self.errors_caught as exc:
             function.errors.append(self.failed(exc))
+
+    # -- what PinVersions retains (issue 11) ----------------------------------------
+
+    def current_policy_names(self, stack_names: Sequence[str]) -> set[str] | None:
+        """Every inline policy name the stacks' processed templates declare (AWS::IAM::Policy
+        and the Policies of AWS::IAM::Role); None when one cannot be read or a name is not
+        a plain string (then no retained grant can be told apart from a current one)."""
+        names: set[str] = set()
+        for stack in stack_names:
+            try:
+                body = self._call(
+                    self.clients.cloudformation,
+                    "get_template",
+                    StackName=stack,
+                    TemplateStage="Processed",
+                ).get("TemplateBody")
+                template = _template_body(body)
+            except self.errors_caught as exc:
+                self.facts.grant_errors.append(f"template of stack {stack}: {self.failed(exc)}")
+                return None
+            except (ValueError, ImportError) as exc:
+                self.facts.grant_errors.append(f"template of stack {stack}: {exc}")
+                return None
+            resources = template.get("Resources") if isinstance(template, dict) else None
+            for resource in (resources or {}).values():
+                if not isinstance(resource, dict):
+                    continue
+                properties = resource.get("Properties") or {}
+                declared: list[object] = []
+                if resource.get("Type") == "AWS::IAM::Policy":
+                    declared.append(properties.get("PolicyName"))
+                elif resource.get("Type") == "AWS::IAM::Role":
+                    policies = properties.get("Policies")
+                    for policy in policies if isinstance(policies, list) else []:
+                        declared.append(
+                            policy.get("PolicyName") if isinstance(policy, dict) else None
+                        )
+                for name in declared:
+                    if isinstance(name, str):
+                        names.add(name)
+                    elif GRANT_PREFIX in json.dumps(name):
+                        # An intrinsic that may make a PinVersions name: unknown, keep all.
+                        self.facts.grant_errors.append(
+                            f"stack {stack}: policy name {json.dumps(name)[:80]} is not a "
+                            "plain string"
+                        )
+                        return None
+        return names
+
+    def retained_grants(self, roles: Sequence[str], current: set[str]) -> None:
+        """The PinVersionsInvoke* inline policies of the stack's roles that are no resource
+        of the stack now, with the functions each allows invoking."""
+        iam = self.clients.iam
+        for role in roles:
+            try:
+                names = [
+                    str(name)
+                    for page in self._pages(iam, "list_role_policies", RoleName=role)
+                    for name in page.get("PolicyNames", [])
+                ]
+                for policy in names:
+                    if not policy.startswith(GRANT_PREFIX) or policy in current:
+                        continue
+                    document = self._call(
+                        iam, "get_role_policy", RoleName=role, PolicyName=policy
+                    ).get("PolicyDocument")
+                    self.facts.grants.append(Grant(role, policy, _granted_functions(document)))
+            except self.errors_caught as exc:
+                self.facts.grant_errors.append(f"role {role}: {self.failed(exc)}")
+
+    def retained_functions(self, stack_names: Sequence[str], current: set[str]) -> None:
+        """Functions CloudFormation created in these stacks (their aws:cloudformation tags)
+        that are no resource of them now: kept through a replacement."""
+        try:
+            for page in self._pages(
+                self.clients.tagging,
+                "get_resources",
+                TagFilters=[{"Key": "aws:cloudformation:stack-name", "Values": list(stack_names)}],
+                ResourceTypeFilters=["lambda:function"],
+            ):
+                for mapping in page.get("ResourceTagMappingList", []):
+                    ref = parse_function_ref(str(mapping.get("ResourceARN", "")))
+                    if ref is None or ref[1] is not None or ref[0] in current:
+                        continue
+                    tags = {t.get("Key"): t.get("Value") for t in mapping.get("Tags", [])}
+                    self.facts.retained[ref[0]] = RetainedFunction(
+                        ref[0],
+                        str(tags.get("aws:cloudformation:stack-name", "?")),
+                        str(tags.get("aws:cloudformation:logical-id", "?")),
+                    )
+        except self.errors_caught as exc:
+            # Only these functions go unchecked (they are then simply not pruned): no other
+            # decision depends on finding them.
+            self.facts.reclaim_errors.append(f"functions tagged with the stack: {self.failed(exc)}")
 
     def event_source_mappings(self) -> None:
         # All mappings of the region, not per function: a filter on the unqualified name
@@ -562,14 +855,14 @@ class _Collector:
         self.facts.uses.extend(uses)
         self.facts.errors.extend(errors)
 
-    def state_machine(self, arn: str, stack_changed: datetime | None) -> None:
-        name = arn.split(":stateMachine:", 1)[-1]
+    def state_machine(self, machine: StateMachineResource) -> None:
+        arn, name = machine.arn, machine.arn.split(":stateMachine:", 1)[-1]
         sfn = self.clients.stepfunctions
         try:
             described = self._definition(arn, f"current definition of {name}")
-            if described.get("type") == "EXPRESS":
-                self._express(name, stack_changed)
-            else:
+            express = described.get("type") == "EXPRESS"
+            self._recent_change(machine, name, express)
+            if not express:
                 self._executions(arn, name)
                 # Read again: a deploy during the listing may have started executions on a
                 # definition neither the first read nor the listing saw.
@@ -606,36 +899,149 @@ class _Collector:
             self.facts.errors.append(f"state machine {name}: {self.failed(exc)}")
 
     def _executions(self, arn: str, name: str) -> None:
-        horizon = self.now - REDRIVE_WINDOW
-        for status in _RUNNING_STATUSES + _REDRIVABLE_STATUSES:
-            for page in self._pages(
-                self.clients.stepfunctions,
-                "list_executions",
-                stateMachineArn=arn,
-                statusFilter=status,
-            ):
-                for execution in page.get("executions", []):
-                    if status in _REDRIVABLE_STATUSES:
-                        stopped = execution.get("stopDate")
-                        if isinstance(stopped, datetime) and stopped < horizon:
-                            continue
-                        reason = f"redrivable {status} execution of {name}"
-                    else:
-                        reason = f"running execution of {name}"
-                    described = self._call(
-                        self.clients.stepfunctions,
-                        "describe_state_machine_for_execution",
-                        executionArn=execution["executionArn"],
-                    )
-                    self._add_definition(str(described.get("definition", "")), reason)
+        """Every execution that may still run: one pass over all of them, no status filter.
 
-    def _express(self, name: str, stack_changed: datetime | None) -> None:
-        if stack_changed is None or self.now - stack_changed < EXPRESS_WINDOW:
-            self.facts.errors.append(
-                f"express state machine {name}: its executions cannot be listed and its stack "
-                f"changed less than {int(EXPRESS_WINDOW.total_seconds() // 60)} minutes ago; "
-                "run prune again later"
+        Listing status by status lets an execution that changes status between two passes
+        (fails during the RUNNING pass, is redriven before the FAILED pass) be in neither.
+        In one unfiltered pass each execution is listed once, whatever it does meanwhile, and
+        whatever status it is listed with, the rule keeps: only SUCCEEDED ones (never
+        redriven) and those that stopped more than 14 days ago (no longer redrivable) are
+        left out. A status that is stale (eventual consistency) can only be an earlier one.
+        """
+        horizon = self.now - REDRIVE_WINDOW
+        for page in self._pages(self.clients.stepfunctions, "list_executions", stateMachineArn=arn):
+            for execution in page.get("executions", []):
+                status = str(execution.get("status", ""))
+                if status in _FINISHED_STATUSES:
+                    continue
+                if status in _REDRIVABLE_STATUSES:
+                    stopped = execution.get("stopDate")
+                    if isinstance(stopped, datetime) and stopped < horizon:
+                        continue
+                    reason = f"redrivable {status} execution of {name}"
+                elif status in ("RUNNING", "PENDING_REDRIVE"):
+                    reason = f"running execution of {name}"
+                else:  # a status this code does not know: it may still run
+                    reason = f"{status or 'unknown status'} execution of {name}"
+                described = self._call(
+                    self.clients.stepfunctions,
+                    "describe_state_machine_for_execution",
+                    executionArn=execution["executionArn"],
+                )
+                self._add_definition(str(described.get("definition", "")), reason)
+
+    def _recent_change(self, machine: StateMachineResource, name: str, express: bool) -> None:
+        """A failed check when an execution of a previous definition could be missed.
+
+        Express executions cannot be listed and last at most 5 minutes: after a change, wait
+        EXPRESS_WINDOW. Standard ones are listed, but ListExecutions is eventually
+        consistent: after a change, wait SETTLE_WINDOW. "A change" is the later of the
+        stack's and the state machine resource's last update; an express state machine whose
+        live definition differs from the stack's (changed outside CloudFormation, found by
+        DetectStackResourceDrift) changed at a time prune cannot know, so it always fails.
+        """
+        window = EXPRESS_WINDOW if express else SETTLE_WINDOW
+        kind = "express state machine" if express else "state machine"
+        if express:
+            drift = self._definition_drift(machine)
+            if drift:
+                self.facts.errors.append(
+                    f"express state machine {name}: {drift}; prune cannot tell when it "
+                    "changed, so an express execution of the previous definition may still "
+                    "run; deploy the stack again (or make the template match) and run prune "
+                    f"{int(EXPRESS_WINDOW.total_seconds() // 60)} minutes later"
+                )
+                return
+        changed = [t for t in (machine.stack_changed, machine.resource_changed) if t is not None]
+        if not changed or self.now - max(changed) < window:
+            reason = (
+                "its executions cannot be listed"
+                if express
+                else "executions started just before are not listed at once"
             )
+            self.facts.errors.append(
+                f"{kind} {name}: {reason} and it changed less than "
+                f"{int(window.total_seconds() // 60)} minutes ago; run prune again later"
+            )
+
+    def _definition_drift(self, machine: StateMachineResource) -> str | None:
+        """Why the live definition may differ from the stack's, or None when it does not."""
+        try:
+            drift = self._call(
+                self.clients.cloudformation,
+                "detect_stack_resource_drift",
+                StackName=machine.stack,
+                LogicalResourceId=machine.logical_id,
+            ).get("StackResourceDrift", {})
+        except self.errors_caught as exc:
+            return f"its drift could not be checked ({self.failed(exc)})"
+        status = drift.get("StackResourceDriftStatus")
+        if status == "IN_SYNC":
+            return None
+        if status == "MODIFIED":
+            paths = [
+                str(d.get("PropertyPath", ""))
+                for d in drift.get("PropertyDifferences", [])
+                if str(d.get("PropertyPath", "")).startswith("/Definition")
+            ]
+            if not paths:
+                return None  # other properties (tags, logging) changed: not what runs
+            return f"its definition was changed outside CloudFormation ({', '.join(paths)})"
+        return f"its drift status is {status or 'unknown'}"
+
+
+@dataclass(frozen=True)
+class StateMachineResource:
+    """A state machine of the stack and when it, or its stack, last changed."""
+
+    arn: str
+    stack: str
+    logical_id: str
+    stack_changed: datetime | None
+    resource_changed: datetime | None
+
+
+def _template_body(body: object) -> object:
+    """GetTemplate's TemplateBody as data: boto3 decodes JSON bodies itself; a YAML one
+    (a stack without transforms keeps the text it was given) needs the YAML reader, which
+    the command line has (the scheduled job's bundle may not: then ImportError)."""
+    if not isinstance(body, str):
+        return body
+    try:
+        return json.loads(body)
+    except ValueError:
+        from .yaml_io import TemplateLoadError, load
+
+        try:
+            return load(body, "processed template")
+        except TemplateLoadError as exc:
+            raise ValueError(str(exc)) from None
+
+
+def _granted_functions(document: object) -> tuple[str, ...]:
+    """The function names of ``arn:…:function:NAME:*`` (or any other Lambda ARN) that a
+    policy document's Allow statements name; ``*`` when one names functions by a wildcard
+    prune cannot resolve (then every function counts)."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return ("*",)
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    found: list[str] = []
+    for statement in statements if isinstance(statements, list) else []:
+        if not isinstance(statement, dict):
+            continue
+        resources = statement.get("Resource")
+        for resource in [resources] if isinstance(resources, str) else resources or []:
+            text = str(resource)
+            if not _LAMBDA_ARN.match(text) and text != "*":
+                continue
+            name = text.split(":function:", 1)[-1].split(":", 1)[0] if text != "*" else "*"
+            found.append(name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else "*")
+    return tuple(dict.fromkeys(found))
 
 
 def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[str]]:
@@ -647,7 +1053,8 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
     collector = _Collector(clients, now)
     stacks = collector.stacks(stack)
     functions: dict[str, FunctionFacts] = {}
-    machines: list[tuple[str, datetime | None]] = []
+    machines: list[StateMachineResource] = []
+    roles: list[str] = []
     for stack_name, changed, resources in stacks:
         for resource in resources:
             kind = resource.get("ResourceType")
@@ -657,28 +1064,75 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
             if kind == "AWS::Lambda::Function":
                 functions.setdefault(physical, FunctionFacts(physical))
             elif kind == "AWS::StepFunctions::StateMachine":
-                machines.append((physical, changed))
+                updated = resource.get("LastUpdatedTimestamp")
+                machines.append(
+                    StateMachineResource(
+                        physical,
+                        stack_name,
+                        str(resource.get("LogicalResourceId", "")),
+                        changed,
+                        updated if isinstance(updated, datetime) else None,
+                    )
+                )
+            elif kind == "AWS::IAM::Role":
+                roles.append(physical)
             elif kind == "AWS::Lambda::Version":
                 ref = parse_function_ref(physical)
                 if ref and ref[1] and ref[1].isdigit():
                     logical = resource.get("LogicalResourceId")
+                    collector.facts.stack_versions.add((ref[0], ref[1]))
                     collector.facts.uses.append(
                         Use(ref[0], ref[1], f"resource {logical} of stack {stack_name}")
                     )
+    stack_names = [name for name, _, _ in stacks]
+    if clients.tagging is not None:
+        collector.retained_functions(stack_names, set(functions))
+    for name in collector.facts.retained:
+        functions.setdefault(name, FunctionFacts(name))
     collector.facts.functions = functions
     for function in functions.values():
         collector.versions(function)
-    for arn, changed in machines:
-        collector.state_machine(arn, changed)
+    for machine in machines:
+        collector.state_machine(machine)
     collector.event_source_mappings()
     for function in functions.values():
         collector.lambda_aliases(function)
         collector.provisioned(function)
+    if clients.iam is not None:
+        current = collector.current_policy_names(stack_names)
+        if current is not None:
+            collector.retained_grants(roles, current)
     return collector.facts, collector.denied
 
 
+def _delete(decision: Decision, clients: Clients) -> None:
+    """The one call that carries out a delete decision."""
+    if decision.kind == VERSION:
+        clients.lambda_.delete_function(FunctionName=decision.function, Qualifier=decision.version)
+    elif decision.kind == FUNCTION:
+        clients.lambda_.delete_function(FunctionName=decision.function)
+    elif decision.kind == GRANT:
+        role, policy = decision.target
+        clients.iam.delete_role_policy(RoleName=role, PolicyName=policy)
+    elif decision.kind == PROVISIONED:
+        (version,) = decision.target
+        clients.lambda_.delete_provisioned_concurrency_config(
+            FunctionName=decision.function, Qualifier=version
+        )
+    else:  # pragma: no cover - every kind is above
+        raise ValueError(decision.kind)
+
+
+_ACTION_OF_KIND = {
+    VERSION: "lambda:DeleteFunction",
+    FUNCTION: "lambda:DeleteFunction",
+    GRANT: "iam:DeleteRolePolicy",
+    PROVISIONED: "lambda:DeleteProvisionedConcurrencyConfig",
+}
+
+
 def apply(decisions: Sequence[Decision], clients: Clients) -> tuple[list[Decision], list[str]]:
-    """Delete every version planned for deletion; never raises, so the table is printed."""
+    """Carry out every delete decision; never raises, so the table is printed."""
     done: list[Decision] = []
     denied: list[str] = []
     errors = _aws_errors()
@@ -686,25 +1140,24 @@ def apply(decisions: Sequence[Decision], clients: Clients) -> tuple[list[Decisio
         if decision.decision != DELETE:
             done.append(decision)
             continue
-        if not decision.version.isdigit():  # never $LATEST, never the whole function
-            done.append(Decision(decision.function, decision.version, FAILED, "not a version"))
+        if decision.kind == VERSION and not decision.version.isdigit():
+            # never $LATEST, never the whole function through a version row
+            done.append(replace(decision, decision=FAILED, reason="not a version"))
             continue
         try:
-            clients.lambda_.delete_function(
-                FunctionName=decision.function, Qualifier=decision.version
-            )
+            _delete(decision, clients)
         except errors as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                done.append(Decision(decision.function, decision.version, DELETED, "already gone"))
+            if error_code(exc) in ("ResourceNotFoundException", "NoSuchEntity"):
+                done.append(replace(decision, decision=DELETED, reason="already gone"))
                 continue
-            if error_code(exc) in _DENIED_CODES and "lambda:DeleteFunction" not in denied:
-                denied.append("lambda:DeleteFunction")
-            done.append(Decision(decision.function, decision.version, FAILED, _describe(exc)))
+            action = _ACTION_OF_KIND[decision.kind]
+            if error_code(exc) in _DENIED_CODES and action not in denied:
+                denied.append(action)
+            done.append(replace(decision, decision=FAILED, reason=_describe(exc)))
         except Exception as exc:  # keep going: the table must still be printed
-            reason = f"{type(exc).__name__}: {exc}"
-            done.append(Decision(decision.function, decision.version, FAILED, reason))
+            done.append(replace(decision, decision=FAILED, reason=f"{type(exc).__name__}: {exc}"))
         else:
-            done.append(Decision(decision.function, decision.version, DELETED, decision.reason))
+            done.append(replace(decision, decision=DELETED))
     return done, denied
 
 
@@ -716,13 +1169,25 @@ def prune(
     older_than_days: float | None = None,
     delete: bool = False,
     now: datetime | None = None,
+    reclaim_functions: bool = False,
 ) -> Outcome:
     """Collect, plan and (with ``delete``) apply. Raises PruneError if the stack is unreadable."""
     now = now or datetime.now(UTC)
     facts, denied = collect(clients, stack, now)
-    decisions = plan(facts, keep=keep, older_than_days=older_than_days, now=now)
+    decisions = plan(
+        facts,
+        keep=keep,
+        older_than_days=older_than_days,
+        now=now,
+        reclaim_functions=reclaim_functions,
+    )
     errors = list(
-        dict.fromkeys(facts.errors + [e for f in facts.functions.values() for e in f.errors])
+        dict.fromkeys(
+            facts.errors
+            + [e for f in facts.functions.values() for e in f.errors]
+            + facts.grant_errors
+            + facts.reclaim_errors
+        )
     )
     if delete:
         decisions, delete_denied = apply(decisions, clients)
@@ -749,21 +1214,32 @@ def format_table(decisions: Sequence[Decision]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def count_decisions(decisions: Sequence[Decision]) -> dict[str, int]:
-    """How many published versions got each decision ($LATEST rows are not counted)."""
+def count_decisions(
+    decisions: Sequence[Decision], kinds: frozenset[str] = frozenset({VERSION})
+) -> dict[str, int]:
+    """How many rows of ``kinds`` got each decision ($LATEST rows are not counted)."""
     counts: dict[str, int] = {}
     for decision in decisions:
-        if decision.version != "$LATEST":
+        if decision.version != "$LATEST" and decision.kind in kinds:
             counts[decision.decision] = counts.get(decision.decision, 0) + 1
     return counts
 
 
+def _parts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts[k]} {k}" for k in (KEEP, DELETE, DELETED, FAILED) if k in counts)
+
+
 def summary(decisions: Sequence[Decision], applied: bool) -> str:
     counts = count_decisions(decisions)
-    parts = ", ".join(f"{counts[k]} {k}" for k in (KEEP, DELETE, DELETED, FAILED) if k in counts)
-    functions = len({d.function for d in decisions})
-    text = f"{sum(counts.values())} versions of {functions} functions: {parts or 'none'}"
-    if not applied and counts.get(DELETE):
+    functions = len({d.function for d in decisions if d.kind == VERSION})
+    text = f"{sum(counts.values())} versions of {functions} functions: {_parts(counts) or 'none'}"
+    reclaimed = count_decisions(decisions, frozenset({GRANT, FUNCTION, PROVISIONED}))
+    if reclaimed:
+        text += (
+            f"; {sum(reclaimed.values())} retained by PinVersions (grants, replaced functions, "
+            f"provisioned concurrency): {_parts(reclaimed)}"
+        )
+    if not applied and (counts.get(DELETE) or reclaimed.get(DELETE)):
         text += " (dry run: nothing was deleted; add --apply to delete)"
     return text
 
@@ -815,9 +1291,25 @@ def _non_negative_days(text: str) -> float:
     return value
 
 
+# Region names as AWS spells them: us-east-1, us-gov-west-1, cn-north-1, eu-isoe-west-1,
+# ap-southeast-7 (the two-letter area, one or more words, a number).
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+
+
+def region_name(text: str) -> str:
+    """An AWS region name, checked by its shape (no AWS call: new regions pass)."""
+    if not _REGION.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"not a region name such as us-east-1 or eu-west-2, got {text!r}"
+        )
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True, metavar="NAME", help="stack name or ID")
-    parser.add_argument("--region", help="AWS region (default: the usual boto3 lookup)")
+    parser.add_argument(
+        "--region", type=region_name, help="AWS region (default: the usual boto3 lookup)"
+    )
     parser.add_argument(
         "--keep",
         type=_non_negative_int,
@@ -834,6 +1326,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--apply", action="store_true", help="delete (default: dry run, only print the plan)"
+    )
+    parser.add_argument(
+        "--reclaim-functions",
+        action="store_true",
+        help="also delete whole functions kept through a replacement that nothing invokes "
+        "(they carry the stack's aws:cloudformation tags but are no resource of it)",
     )
 
 
@@ -852,7 +1350,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         outcome = prune(
-            clients, stack=args.stack, keep=keep, older_than_days=older_than, delete=applied
+            clients,
+            stack=args.stack,
+            keep=keep,
+            older_than_days=older_than,
+            delete=applied,
+            reclaim_functions=bool(getattr(args, "reclaim_functions", False)),
         )
     except PruneError as exc:
         print(f"pin-versions prune: {exc}", file=sys.stderr)
@@ -892,12 +1395,14 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     keep = int(os.environ.get("KEEP", str(DEFAULT_KEEP)))
     older = os.environ.get("OLDER_THAN_DAYS", "").strip()
     applied = os.environ.get("APPLY", "false").strip().lower() == "true"
+    reclaim = os.environ.get("RECLAIM_FUNCTIONS", "false").strip().lower() == "true"
     outcome = prune(
         make_clients(None),
         stack=stack,
         keep=keep,
         older_than_days=float(older) if older else None,
         delete=applied,
+        reclaim_functions=reclaim,
     )
     code = report(outcome, applied, sys.stdout, sys.stdout)
     counts = count_decisions(outcome.decisions)

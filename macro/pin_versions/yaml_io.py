@@ -8,6 +8,7 @@ all decided in one place.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from typing import Any, Literal
@@ -39,14 +40,19 @@ _MAP, _SEQ, _STR, _MERGE = _STD + "map", _STD + "seq", _STD + "str", _STD + "mer
 # Only tags that build plain JSON-like data; !!binary, !!set, !!timestamp, python/... are out.
 _SCALAR_TAGS = frozenset(_STD + name for name in ("str", "int", "float", "bool", "null"))
 
-# Intrinsics written in short form by dump_yaml. Loading accepts any alphanumeric tag.
+# Intrinsics written in short form by dump_yaml, and the only local tags loading accepts:
+# CloudFormation's documented intrinsic functions (Template Reference, "Intrinsic function
+# reference", including the AWS::LanguageExtensions ones Fn::ToJsonString and Fn::Length)
+# and its rule functions ("Rule functions"). Any other tag (`!Bogus x`, `!Rain::Embed`) is
+# refused with its line: read as `Fn::Bogus` it would only fail later, far from the cause.
 _FN_NAMES = [
     *("Base64", "Cidr", "FindInMap", "GetAZs", "GetAtt", "ImportValue", "Join", "Select"),
     *("Split", "Sub", "Transform", "And", "Equals", "If", "Not", "Or", "ToJsonString"),
-    *("Length", "ForEach"),
+    "Length",
 ]
+_RULE_FN_NAMES = ("Contains", "EachMemberEquals", "EachMemberIn", "RefAll", "ValueOf", "ValueOfAll")
 _SHORT_TAGS = {"Ref": "!Ref", "Condition": "!Condition"} | {f"Fn::{n}": f"!{n}" for n in _FN_NAMES}
-_TAG_NAME = re.compile(r"[A-Za-z0-9]+")
+_KNOWN_TAGS = frozenset(("Ref", "Condition", *_FN_NAMES, *_RULE_FN_NAMES))
 
 
 class TemplateLoadError(Exception):
@@ -144,9 +150,12 @@ class _Builder:
             if tag not in _SCALAR_TAGS:
                 raise self.fail(self.bad_tag(tag, "a scalar"), node)
             try:
-                return self.loader.construct_object(node)
+                value = self.loader.construct_object(node)
             except (ValueError, KeyError):  # an explicit tag on the wrong text: !!int abc
                 raise self.fail(f"cannot read {node.value!r} as {_short_tag(tag)}", node) from None
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(_non_finite_problem(node.value), node)
+            return value
         if isinstance(node, SequenceNode):
             if tag != _SEQ:
                 raise self.fail(self.bad_tag(tag, "a sequence"), node)
@@ -166,12 +175,13 @@ class _Builder:
 
     def intrinsic(self, node: Node, path: JsonPath, lines: dict[JsonPath, int]) -> dict[str, Any]:
         name = node.tag[1:]
-        if name in ("Ref", "Condition"):
-            key = name
-        elif _TAG_NAME.fullmatch(name):
-            key = "Fn::" + name
-        else:
-            raise self.fail(f"found undefined tag {node.tag}", node)
+        if name not in _KNOWN_TAGS:
+            raise self.fail(
+                f"found undefined tag {node.tag} (CloudFormation knows only the short "
+                "forms of its intrinsic functions, such as !Ref, !Sub and !GetAtt)",
+                node,
+            )
+        key = name if name in ("Ref", "Condition") else "Fn::" + name
         inner = (*path, key)
         lines[inner] = node.start_mark.line + 1
         if not isinstance(node, ScalarNode):
@@ -209,7 +219,7 @@ class _Builder:
             line = key_node.start_mark.line + 1
             if key in explicit:
                 # CloudFormation accepts a repeated key and keeps the last value: so do we,
-                # and say so (cfn-lint and SAM CLI read it the same way).
+                # and say so (cfn-lint 1.58 reports it as E0000).
                 mark = key_node.start_mark
                 self.warnings.append(
                     f"{self.filename}: line {mark.line + 1} column {mark.column + 1}: "
@@ -280,12 +290,64 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _try_json(text: str) -> tuple[bool, Any]:
+def _non_finite_problem(token: str) -> str:
+    return (
+        f"{token} is not a number CloudFormation accepts: JSON has no NaN or infinity; "
+        "write the value as a string if it is meant as text"
+    )
+
+
+class _NonFinite(Exception):
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _NonFinite(token)  # NaN, Infinity, -Infinity: Python's json reads them, JSON has none
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NonFinite(token)  # 1e999 overflows to infinity
+    return value
+
+
+# Outside strings, valid JSON text has only numbers, literals and punctuation, so the first
+# match that is not a string is the offending token.
+_JSON_STRING_OR_NUMBER = re.compile(
+    r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?'
+)
+
+
+def _locate_token(text: str, token: str) -> tuple[int, int]:
+    for match in _JSON_STRING_OR_NUMBER.finditer(text):
+        if match[0] == token:
+            start = match.start()
+            return text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+    return 1, 1
+
+
+def _try_json(text: str, filename: str = "<template>") -> tuple[bool, Any]:
+    """``(True, data)`` for a JSON object, ``(False, None)`` for anything else (YAML).
+
+    Raises TemplateLoadError for JSON that Python's reader accepts but JSON does not have
+    (NaN, Infinity, a number too large for a double): read back as YAML it would become a
+    string, and written out it would not be JSON.
+    """
     if not text.lstrip().startswith("{"):
         return False, None
     try:
-        # Python's json also reads NaN and Infinity, which dump_json writes for YAML's .nan, .inf.
-        data = json.loads(text, object_pairs_hook=_unique_pairs)
+        data = json.loads(
+            text,
+            object_pairs_hook=_unique_pairs,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except _NonFinite as exc:
+        line, column = _locate_token(text, exc.token)
+        raise _error_at(filename, _non_finite_problem(exc.token), line, column) from None
     except (ValueError, RecursionError):
         return False, None
     return True, data
@@ -299,7 +361,7 @@ def detect_format(text: str) -> Literal["json", "yaml"]:
 def load(text: str, filename: str = "<template>") -> Any:
     """Parse a JSON or YAML template into plain data; short-form tags become long form."""
     text = text.removeprefix("\ufeff")
-    is_json, data = _try_json(text)
+    is_json, data = _try_json(text, filename)
     if is_json:
         return data
     return _parse_yaml(text, filename)[0]
@@ -308,7 +370,7 @@ def load(text: str, filename: str = "<template>") -> Any:
 def load_with_warnings(text: str, filename: str = "<template>") -> tuple[Any, list[str]]:
     """Like load, plus what the reader accepted but a user should hear (duplicate keys)."""
     text = text.removeprefix("\ufeff")
-    is_json, data = _try_json(text)
+    is_json, data = _try_json(text, filename)
     warnings: list[str] = []
     if is_json:
         return data, warnings
@@ -318,7 +380,7 @@ def load_with_warnings(text: str, filename: str = "<template>") -> tuple[Any, li
 def load_with_lines(text: str, filename: str = "<template>") -> tuple[Any, dict[JsonPath, int]]:
     """Like load, plus the 1-based line of every mapping key and sequence item, by path."""
     text = text.removeprefix("\ufeff")
-    is_json, data = _try_json(text)
+    is_json, data = _try_json(text, filename)
     if not is_json:
         return _parse_yaml(text, filename)
     # JSON is YAML for line numbers; a tab in valid JSON is always whitespace, which PyYAML
