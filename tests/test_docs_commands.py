@@ -59,6 +59,7 @@ PLACEHOLDERS: dict[str, str] = {
     "old.yaml": DAY1,
     "NEW": DAY2,
     "new.yaml": DAY2,
+    "deployed.yaml": DAY1,  # the template deployed now (plan's OLD in CI)
     "FILE": DAY1,
     "FILE...": DAY1,
     "*.yaml": DAY1,
