@@ -33,7 +33,7 @@ MAX_DESCRIPTION = 256
 MAX_RESOURCES = 500
 
 # Warnings that fail the transform when Strict is true.
-STRICT_CODES = frozenset({"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113"})
+STRICT_CODES = frozenset({"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV130"})
 
 Pos = int | tuple[int, int]  # offset in a string; (element, offset) in a Join list
 
@@ -119,6 +119,7 @@ class Planner:
         self.machine_list: list[Resource] = []  # state machines planned, in template order
         self.pinned: dict[str, list[str]] = {}  # state machine -> functions pinned in it
         self.dependencies = Dependencies(inventory.resources)
+        self.current = ""  # the resource being planned, for an internal error's message
 
     # --- the whole plan ------------------------------------------------------------------
 
@@ -130,6 +131,8 @@ class Planner:
         report = self.report
         for name in sorted(self.options.exclude - set(inventory.resources)):
             report.warn("PV112", "Metadata.PinVersions.Exclude", f"{name} is not a resource")
+        for code, path, message in inventory.notes:
+            report.warn(code, path, message)
         for machine in inventory.state_machines.values():
             if machine.skip:
                 report.warn(
@@ -138,6 +141,7 @@ class Planner:
                     "state machine skipped; its Tasks are left as they are",
                 )
                 continue
+            self.current = f"Resources.{machine.logical_id}"
             report.state_machines.append(machine.logical_id)
             self.machine_list.append(machine)
             view = analyse(machine, inventory)
@@ -174,6 +178,7 @@ class Planner:
         """Versions, descriptions, roles, limits and strictness, once every machine is
         planned. Raises TransformError with every problem found."""
         report = self.report
+        self.current = ""
         # Versions nobody ended up using are not added.
         for function in list(self.plan.versions):
             if not any(function in fs for fs in self.pinned.values()):
@@ -594,7 +599,16 @@ class Planner:
                 continue
             role_key = "Role" if machine.sam else "RoleArn"
             role_value = machine.properties.get(role_key)
-            role = role_of(role_value, inventory) if role_value is not None else None
+            if role_value is None:
+                self.report.warn(
+                    "PV106",
+                    f"Resources.{machine.logical_id}",
+                    f"has no {role_key}, so no execution role the macro can widen (CloudFormation "
+                    f"requires {role_key}); give it a role that allows every version: "
+                    f"{statement_for_user(functions)}",
+                )
+                continue
+            role = role_of(role_value, inventory)
             if role is None:
                 self.report.warn(
                     "PV106",

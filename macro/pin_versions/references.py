@@ -12,8 +12,8 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .intrinsics import PSEUDO_PARAMETERS, getatt_target, intrinsic_name, ref_target
-from .pieces import Opaque, Piece, render
+from .intrinsics import PSEUDO_PARAMETERS, describe, getatt_target, intrinsic_name, ref_target
+from .pieces import BadSub, Opaque, Piece, TooDeep, render
 
 if TYPE_CHECKING:
     from .inventory import Inventory
@@ -26,7 +26,9 @@ class Leaf(NamedTuple):
 
     kind: ``fn-arn`` (GetAtt F.Arn), ``fn-name`` (Ref F), ``version`` (Ref V: a version ARN),
     ``version-number`` (GetAtt V.Version), ``alias`` (Ref of an alias, SAM ``F.Alias``),
-    ``sam-version`` (SAM ``F.Version``), ``resource`` (another resource), ``opaque``.
+    ``sam-version`` (SAM ``F.Version``), ``resource`` (another resource), ``opaque`` (an
+    intrinsic or a parameter nobody knows: ``ref`` names it), ``invalid`` (a value
+    CloudFormation would not take there, or nested too deeply: ``ref`` says what it is).
     """
 
     kind: str
@@ -84,7 +86,7 @@ def resolve(value: Any, inventory: Inventory, depth: int = 0) -> list[Item]:
     if isinstance(value, str):
         return [value]
     if depth > MAX_DEPTH:
-        return [Leaf("opaque", "nested too deeply")]
+        return [Leaf("invalid", f"the value nests intrinsic functions more than {MAX_DEPTH} deep")]
     name = intrinsic_name(value)
     if name == "Ref":
         target = ref_target(value)
@@ -97,10 +99,16 @@ def resolve(value: Any, inventory: Inventory, depth: int = 0) -> list[Item]:
     if name in ("Fn::Sub", "Fn::Join"):
         try:
             pieces = render(value, ())
+        except (TooDeep, BadSub) as why:
+            return [Leaf("invalid", str(why))]
         except Opaque:
             return [Leaf("opaque", name)]
         return resolve_pieces(pieces, inventory, None, depth + 1)
-    return [Leaf("opaque", name or type(value).__name__)]
+    if name is not None:
+        return [Leaf("opaque", name)]
+    return [
+        Leaf("invalid", f"the value is {describe(value)}, not a string or an intrinsic function")
+    ]
 
 
 def resolve_piece(
@@ -111,7 +119,16 @@ def resolve_piece(
     if piece.kind == "subref":
         variables = piece.container.variables
         if piece.name in variables:
-            return resolve(variables[piece.name], inventory, depth + 1)
+            value = variables[piece.name]
+            if not isinstance(value, str) and intrinsic_name(value) is None:
+                return [
+                    Leaf(
+                        "invalid",
+                        f"the Fn::Sub variable {piece.name} is {describe(value)}, which "
+                        "CloudFormation rejects: a variable is a string or one intrinsic function",
+                    )
+                ]
+            return resolve(value, inventory, depth + 1)
         return [_name_leaf(piece.name, inventory)]
     if piece.kind == "subst":
         if substitutions is not None and piece.name in substitutions:
@@ -222,6 +239,9 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
         return _classify_leaf(single)
     if not name_allowed and _INVOKE_INTEGRATION.fullmatch(text):
         return Resolution("integration")
+    invalid = next((leaf for leaf in leaves if leaf.kind == "invalid"), None)
+    if invalid is not None:
+        return Resolution("external", None, invalid.ref)
 
     first = leaves[0] if leaves and ord(text[0]) == _LEAF_BASE else None
     if first is not None and first.kind in ("fn-arn", "version", "alias", "sam-version"):
@@ -263,6 +283,8 @@ def _classify_leaf(leaf: Leaf) -> Resolution:
         return Resolution("mutable", None, f"invokes the alias {leaf.ref}")
     if leaf.kind == "opaque":
         return Resolution("external", None, f"cannot tell which function {leaf.ref} names")
+    if leaf.kind == "invalid":
+        return Resolution("external", None, leaf.ref)
     return Resolution("other")
 
 
