@@ -191,6 +191,8 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         return view
     try:
         pieces = render(value, path, standalone=False)
+    except TooDeep:
+        raise
     except Opaque:
         return _opaque(
             machine, path, substitutions, "DefinitionString is built by an intrinsic function"
@@ -354,7 +356,7 @@ class _Scan:
             return
         pieces: list[tuple[Piece, int, int]] = []
         note = ""
-        if resolution.kind == "function":
+        if resolution.kind in ("function", "conditional"):
             pieces, note = self.content(path, value)
         self.view.targets.append(Target(path, field_name, pieces, items, resolution, note))
 

@@ -7,7 +7,7 @@ The plan refers to places in the *input* template; ``rewrite`` applies it to a c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from .definition import DefinitionView, Target, analyse
@@ -25,7 +25,7 @@ from .intrinsics import intrinsic_name, sub_placeholder_names
 from .inventory import Inventory, Resource
 from .options import Options
 from .pieces import Container, Opaque, Piece, render, render_or_slot
-from .references import Item, Leaf, classify, resolve, resolve_pieces
+from .references import Item, Leaf, Resolution, classify, resolve, resolve_pieces
 from .report import Diagnostic, Pin, Report, RoleEntry, TransformError, VersionEntry, format_path
 
 MAX_LOGICAL_ID = 255
@@ -148,6 +148,9 @@ class Planner:
             for code, path, message in view.notes:
                 report.warn(code, path, message)
             for target in self._targets(view):
+                if target.resolution.kind == "conditional":
+                    self._pin_conditional(view, target)
+                    continue
                 function = self._pinnable(target)
                 version = self._version(function) if function is not None else None
                 if version is None:
@@ -208,7 +211,7 @@ class Planner:
             path = (*base, key)
             items = resolve(value, self.inventory)
             resolution = classify(items, self.inventory, name_allowed=True)
-            if resolution.kind != "function":
+            if resolution.kind not in ("function", "conditional"):
                 continue
             pieces = render_or_slot(value, path)
             content = [(p, 0, len(p.text)) for p in pieces]
@@ -400,7 +403,10 @@ class Planner:
         version: VersionPlan,
         depth: int,
         items: list[Item] | None = None,
+        rebuild: Callable[[Any], dict[str, Any]] | None = None,
     ) -> list[Edit]:
+        """The edits that make ``content`` invoke ``version``; with ``rebuild``, the edits
+        that replace the Fn::If it holds with ``rebuild(that Fn::If)``."""
         if not content:
             raise Unpinnable("the value is empty")
         if depth > 8:
@@ -409,7 +415,8 @@ class Planner:
         if len(content) == 1 and content[0][0].is_hole:
             piece = content[0][0]
             if (
-                items is not None
+                rebuild is None
+                and items is not None
                 and len(items) == 1
                 and isinstance(items[0], Leaf)
                 and items[0].kind in ("fn-arn", "fn-name")
@@ -425,10 +432,16 @@ class Planner:
                 key, nested = shared
                 if key in view.rewritten:
                     return []  # another Task of this definition already rewrote that value
-                edits = self._edits(view, nested, version, depth + 1)
+                edits = self._edits(view, nested, version, depth + 1, None, rebuild)
                 view.rewritten.add(key)
                 return edits
+            if rebuild is not None:
+                if intrinsic_name(piece.value) != "Fn::If":
+                    raise Unpinnable("the Fn::If is built by another intrinsic function")
+                new = rebuild(piece.value)
             return [self._replace(view, content, [new])]
+        if rebuild is not None:
+            raise Unpinnable("the Fn::If is only part of the value")
         last = content[-1][0]
         if (
             version.created
@@ -447,6 +460,47 @@ class Planner:
             self._check_sub_names(last.container, version.version)
             return [Edit(last.container, end, end, insert)]
         return [self._replace(view, content, [new])]
+
+    def _pin_conditional(self, view: DefinitionView, target: Target) -> None:
+        """An Fn::If whose branches name functions: each branch is pinned to its function's
+        version (created under the function's own Condition, as any version), and the
+        Fn::If keeps its condition."""
+        functions = target.resolution.functions
+        for function in functions:
+            if self._pinnable(target._replace(resolution=Resolution("function", function))) is None:
+                return  # its warning says why; the whole Fn::If is left as it is
+        versions = {f: self._version(f) for f in functions}
+        planned = {f: v for f, v in versions.items() if v is not None}
+        if len(planned) != len(functions):
+            return  # an error (PV907, PV911) says why
+        name_allowed = target.field != "Resource"
+
+        def rebuild(value: Any) -> dict[str, Any]:
+            condition, *branches = value["Fn::If"]
+            out: list[Any] = [condition]
+            for branch in branches:
+                if intrinsic_name(branch) == "Fn::If":
+                    out.append(rebuild(branch))
+                    continue
+                resolution = classify(
+                    resolve(branch, self.inventory), self.inventory, name_allowed=name_allowed
+                )
+                version = planned.get(resolution.function or "")
+                pinned = resolution.kind == "function" and version is not None
+                out.append(version.ref if pinned and version is not None else branch)
+            return {"Fn::If": out}
+
+        try:
+            first = planned[functions[0]]
+            edits = self._edits(view, target.pieces, first, 0, target.items, rebuild)
+        except Unpinnable as why:
+            self.report.warn("PV111", format_path(target.path), f"left alone: {why}")
+            return
+        self.plan.edits.extend(edits)
+        machine = view.machine.logical_id
+        for function, version in planned.items():
+            self.report.pins.append(Pin(machine, target.path, function, version.version))
+            self.pinned.setdefault(machine, []).append(function)
 
     def _direct_leaf(self, view: DefinitionView, piece: Piece) -> Leaf | None:
         if piece.kind == "subref" and piece.name in piece.container.variables:
@@ -518,7 +572,7 @@ class Planner:
         if view.target_uses is None:
             counts: Counter[tuple[str, int, str]] = Counter()
             for target in view.targets:
-                if target.resolution.kind != "function" or target.note:
+                if target.resolution.kind not in ("function", "conditional") or target.note:
                     continue
                 if len(target.pieces) == 1 and target.pieces[0][0].kind in ("subst", "subref"):
                     piece = target.pieces[0][0]
