@@ -127,6 +127,21 @@ def sam_merge(global_value: Any, local_value: Any, top: bool = True) -> Any:
     return local_value
 
 
+def made_by_serverless_framework(function: str, version: str, resource: dict[str, Any]) -> bool:
+    """Is ``version`` the one the Serverless Framework compiles for ``function``
+    (``versionFunctions``, on by default): ``<Name>LambdaVersion<CodeSha256 letters and
+    digits>`` next to ``<Name>LambdaFunction``, with a ``CodeSha256``? The framework publishes
+    a new one when the code's SHA-256 changes, never for a configuration change."""
+    base = function.removesuffix("LambdaFunction")
+    properties = resource.get("Properties")
+    return (
+        base != function
+        and version.startswith(f"{base}LambdaVersion")
+        and type(properties) is dict
+        and "CodeSha256" in properties
+    )
+
+
 def _condition(resource: dict[str, Any]) -> str | None:
     condition = resource.get("Condition")
     return condition if isinstance(condition, str) else None

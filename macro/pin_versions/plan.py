@@ -22,7 +22,7 @@ from .hashing import (
 )
 from .iam import POLICY_NAME, Coverage, invoke_statement, role_of, statement_for_user
 from .intrinsics import intrinsic_name, sub_placeholder_names
-from .inventory import Inventory, Resource
+from .inventory import Inventory, Resource, made_by_serverless_framework
 from .options import Options
 from .pieces import Container, Opaque, Piece, render, render_or_slot
 from .references import Item, Leaf, Resolution, classify, resolve, resolve_pieces
@@ -283,7 +283,7 @@ class Planner:
                 self.report.warn(
                     "PV109",
                     f"Resources.{version}",
-                    f"{function} already has this version; its Tasks are pinned to it",
+                    _existing_version_message(function, version, inventory.resources[version]),
                 )
             self.plan.versions[function] = VersionPlan(
                 function, version, None, False, resource.condition
@@ -834,6 +834,17 @@ class Planner:
                 self.errors.append(
                     Diagnostic("PV905", warning.path, f"Strict: {warning.message} ({warning.code})")
                 )
+
+
+def _existing_version_message(function: str, version: str, resource: dict[str, Any]) -> str:
+    if made_by_serverless_framework(function, version, resource):
+        return (
+            f"{function} already has this version, made by the Serverless Framework; its Tasks "
+            "are pinned to it, and it is retained on delete and on replacement. The framework "
+            "publishes a new version only when the code changes (CodeSha256), not when only "
+            "the configuration does"
+        )
+    return f"{function} already has this version; its Tasks are pinned to it"
 
 
 # Resolutions a Task is left alone for, with the warning that says so.
