@@ -68,7 +68,7 @@ class DefinitionView:
     def __init__(
         self,
         machine: Resource,
-        form: str,  # "object", "string", "s3", "none", "opaque"
+        form: str,  # "object", "string", "s3", "none", "opaque", "unwalkable"
         path: Path,  # template path of Definition / DefinitionString
         substitutions: dict[str, Any] | None,
     ) -> None:
