@@ -139,6 +139,47 @@ def test_fn_if_inside_a_longer_value_says_so() -> None:
 _IS_PROD = {"IsProd": {"Fn::Equals": ["a", "a"]}}
 
 
+def test_fn_if_in_a_substitution_of_a_definition_kept_in_s3_is_pinned_branch_by_branch() -> None:
+    value = template(
+        {
+            "DefinitionS3Location": {"Bucket": "bucket", "Key": "machine.asl.json"},
+            "DefinitionSubstitutions": {
+                "WorkerArn": {
+                    "Fn::If": [
+                        "IsProd",
+                        {"Fn::GetAtt": ["Hello", "Arn"]},
+                        {"Fn::GetAtt": ["Other", "Arn"]},
+                    ]
+                }
+            },
+        },
+        Conditions=_IS_PROD,
+    )
+    result = transform(value, CONTEXT)
+    versions = {v.function: v.version for v in result.report.versions}
+    substitution = result.template["Resources"]["Machine"]["Properties"]["DefinitionSubstitutions"]
+    assert substitution == {
+        "WorkerArn": {"Fn::If": ["IsProd", {"Ref": versions["Hello"]}, {"Ref": versions["Other"]}]}
+    }
+    assert [(p.path, p.function) for p in result.report.pins] == [
+        ("DefinitionSubstitutions.WorkerArn", "Hello"),
+        ("DefinitionSubstitutions.WorkerArn", "Other"),
+    ]
+
+
+def test_fn_if_with_a_skipped_function_is_left_alone_whole() -> None:
+    resource = {
+        "Fn::If": ["IsProd", {"Fn::GetAtt": ["Hello", "Arn"]}, {"Fn::GetAtt": ["Other", "Arn"]}]
+    }
+    value = template({"Definition": task_definition(resource)}, Conditions=_IS_PROD)
+    value["Resources"]["Other"]["Metadata"] = {"PinVersions": {"Skip": True}}
+    result = transform(value, CONTEXT)
+    assert result.template == value
+    assert [(w.code, w.message) for w in result.report.warnings] == [
+        ("PV110", "left alone: function Other is skipped")
+    ]
+
+
 # --- item 3: silently unpinned Tasks ------------------------------------------------------
 
 
