@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from .intrinsics import describe, intrinsic_name
 from .inventory import Inventory, Resource
 from .pieces import (
     Container,
@@ -194,9 +195,12 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
     except TooDeep:
         raise
     except Opaque:
-        return _opaque(
-            machine, path, substitutions, "DefinitionString is built by an intrinsic function"
+        why = (
+            "DefinitionString is built by an intrinsic function"
+            if intrinsic_name(value)
+            else f"DefinitionString is {describe(value)}, not a string"
         )
+        return _opaque(machine, path, substitutions, why)
     view = DefinitionView(machine, "string", path, substitutions)
     _TextScan(view, inventory, pieces).run()
     return view

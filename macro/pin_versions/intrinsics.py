@@ -43,7 +43,7 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
-        return f"a list of {len(value)} items"
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
     if type(value) is dict:
         if not value:
             return "an empty object"
