@@ -464,3 +464,25 @@ def test_error_message_is_capped_and_says_what_was_cut() -> None:
     assert len(message) <= 4096
     assert "characters cut]" in message
     assert message.endswith("[PV903]")
+
+
+@pytest.mark.parametrize(
+    ("sub", "rendered", "names"),
+    [
+        ("${!Literal}", "${Literal}", []),
+        ("${!!V{${!!Bar}", "${!V{${!Bar}", []),
+        ('"${!x", "${Hello.Arn}"', '"${x", "${Hello.Arn}"', ["Hello.Arn"]),
+        ("a${AWS::Region}b${!", "a${AWS::Region}b${", ["AWS::Region"]),
+    ],
+)
+def test_sub_escapes_render_as_cfn_lint_models_them(
+    sub: str, rendered: str, names: list[str]
+) -> None:
+    """Every ${! renders ${ and an escape never hides a placeholder behind it."""
+    from pin_versions.intrinsics import parse_sub, sub_syntax_error
+
+    tokens = parse_sub(sub)
+    text = "".join("${" + t.text + "}" if t.kind == "ref" else t.text for t in tokens)
+    assert text == rendered
+    assert [t.text for t in tokens if t.kind == "ref"] == names
+    assert sub_syntax_error(sub) is None
