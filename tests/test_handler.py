@@ -101,10 +101,31 @@ def test_unexpected_exceptions_become_failures(
     assert response == {
         "requestId": "test-request",
         "status": "failure",
-        "errorMessage": "internal error: RuntimeError: boom",
+        "errorMessage": "internal error (RuntimeError: boom); this is a bug in the macro, "
+        "please report it [PV900]",
     }
     logged = log.getvalue()
     assert "Traceback" in logged  # the stack trace goes to the log, not to the user
+
+
+def test_internal_errors_name_the_state_machine_being_processed(
+    monkeypatch: pytest.MonkeyPatch, log: io.StringIO
+) -> None:
+    """troubleshooting.md says to Exclude the state machine a PV900 names: it must name one."""
+    from pin_versions import plan as plan_module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("States")
+
+    monkeypatch.setattr(plan_module, "analyse", broken)
+    response = lambda_handler(macro_event(DAY1), None)
+    assert response["status"] == "failure"
+    assert response["errorMessage"] == (
+        "Resources.Workflow: internal error while processing Resources.Workflow (KeyError: "
+        "'States'); this is a bug in the macro, please report it; meanwhile list Workflow in "
+        "Metadata.PinVersions.Exclude [PV900]"
+    )
+    assert "Traceback" in log.getvalue() and "KeyError" in log.getvalue()
 
 
 def _log_lines(output: str) -> list[dict[str, Any]]:

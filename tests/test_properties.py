@@ -367,7 +367,8 @@ def check_versions_meet_changes(before: dict[str, Any], after: dict[str, Any]) -
 KNOWN = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
 OPEN, CLOSE = "\u27ea", "\u27eb"  # ⟪X⟫ stands for a value only CloudFormation knows
 # Fn::Sub: ${!Literal} renders ${Literal}, a bare ${! renders ${, ${Name} is a placeholder.
-_SUB = re.compile(r"\$\{!([^}]*)\}|\$\{([^}]*)\}|\$\{!")
+# An escape never spans a $: every ${! renders ${, as cfn-lint's model of Fn::Sub has it.
+_SUB = re.compile(r"\$\{!([^}$]*)\}|\$\{([^}]*)\}|\$\{!")
 _NAME = re.compile(r"[A-Za-z0-9_:.\-]+")
 # A DefinitionSubstitutions placeholder.
 _KEY = re.compile(r"\$\{([A-Za-z0-9_:.\-]+)\}")

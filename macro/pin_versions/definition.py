@@ -16,10 +16,20 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from .intrinsics import describe, intrinsic_name
 from .inventory import Inventory, Resource
-from .pieces import Container, Opaque, Path, Piece, render, render_or_slot, split_substitutions
+from .pieces import (
+    Container,
+    Opaque,
+    Path,
+    Piece,
+    TooDeep,
+    render,
+    render_or_slot,
+    split_substitutions,
+)
 from .references import Item, Resolution, classify, resolve_pieces
-from .report import Diagnostic, TransformError, format_path
+from .report import Diagnostic, TransformError, fail, format_path
 
 OPEN, CLOSE, BARE = "\ue000", "\ue001", "\ue002"
 _SENTINEL = re.compile("\ue000([0-9]+)\ue001")
@@ -59,7 +69,7 @@ class DefinitionView:
     def __init__(
         self,
         machine: Resource,
-        form: str,  # "object", "string", "s3", "none", "opaque"
+        form: str,  # "object", "string", "s3", "none", "opaque", "unwalkable"
         path: Path,  # template path of Definition / DefinitionString
         substitutions: dict[str, Any] | None,
     ) -> None:
@@ -82,20 +92,68 @@ class DefinitionView:
         self.consumed: dict[tuple[str, int, str], tuple[Container | None, int]] = {}
 
 
+DEFINITION_PROPERTIES = ("Definition", "DefinitionString", "DefinitionS3Location")
+SAM_DEFINITION_PROPERTIES = ("Definition", "DefinitionUri")
+
+
 def definition_property(machine: Resource) -> str | None:
+    """The property that holds the definition. Raises TransformError (PV920) when there are
+    several: CloudFormation's StateMachine handler fails such a resource ("only one of
+    Definition, DefinitionString, DefinitionS3Location"), SAM refuses Definition with
+    DefinitionUri, and the macro cannot tell which one the user meant to pin."""
     properties = machine.properties
-    if machine.sam:
-        for name in ("Definition", "DefinitionUri"):
-            if name in properties:
-                return name
-        return None
-    for name in ("Definition", "DefinitionString", "DefinitionS3Location"):
-        if name in properties:
-            return name
-    return None
+    names = SAM_DEFINITION_PROPERTIES if machine.sam else DEFINITION_PROPERTIES
+    present = [name for name in names if name in properties]
+    if len(present) > 1:
+        raise fail(
+            "PV920",
+            f"Resources.{machine.logical_id}.Properties",
+            f"has both {' and '.join(present)}; a state machine takes exactly one of "
+            f"{', '.join(names)} (CloudFormation fails the resource otherwise): keep one",
+        )
+    return present[0] if present else None
+
+
+class Unwalkable(Exception):
+    """The definition is not ASL the macro can walk: the state machine is left alone."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
 
 
 def analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
+    """The definition's targets; a definition the macro cannot walk as ASL (no ``States``,
+    a state that is not an object, duplicate keys, nesting too deep) gives a view with no
+    targets and a PV130 note: the macro is not an ASL validator, Step Functions judges it."""
+    try:
+        return _analyse(machine, inventory)
+    except Unwalkable as why:
+        view = DefinitionView(machine, "unwalkable", why.path, None)
+        view.notes.append(
+            (
+                "PV130",
+                format_path(why.path),
+                f"not a definition the macro can walk ({why}); the state machine is left "
+                "alone and Step Functions judges its definition",
+            )
+        )
+        return view
+    except TooDeep as why:
+        view = DefinitionView(machine, "unwalkable", (), None)
+        where = f"Resources.{machine.logical_id}.Properties"
+        view.notes.append(
+            (
+                "PV130",
+                where,
+                f"not a definition the macro can walk ({why}); the state machine is left alone",
+            )
+        )
+        return view
+
+
+def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
     base: Path = ("Resources", machine.logical_id, "Properties")
     properties = machine.properties
     raw_subs = properties.get("DefinitionSubstitutions")
@@ -134,10 +192,15 @@ def analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         return view
     try:
         pieces = render(value, path, standalone=False)
+    except TooDeep:
+        raise
     except Opaque:
-        return _opaque(
-            machine, path, substitutions, "DefinitionString is built by an intrinsic function"
+        why = (
+            "DefinitionString is built by an intrinsic function"
+            if intrinsic_name(value)
+            else f"DefinitionString is {describe(value)}, not a string"
         )
+        return _opaque(machine, path, substitutions, why)
     view = DefinitionView(machine, "string", path, substitutions)
     _TextScan(view, inventory, pieces).run()
     return view
@@ -151,8 +214,29 @@ def _opaque(
     return view
 
 
-def _problem(path: Path, message: str) -> TransformError:
+def _problem(path: Path, message: str) -> Unwalkable:
+    return Unwalkable(path, message)
+
+
+def _invalid_json(path: Path, message: str) -> TransformError:
     return TransformError([Diagnostic("PV904", format_path(path), message)])
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it repeats a key: json.loads would keep the last one
+    silently, and a Task hidden behind it would stay unpinned."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return result
 
 
 # --- the ASL walk ---------------------------------------------------------------------
@@ -165,10 +249,12 @@ def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]
 
     def push(container: Any, where: Path) -> None:
         if type(container) is not dict:
-            raise _problem(where, "must be an object with States")
+            raise _problem(where, "it is not an object with States")
         states = container.get("States")
         if type(states) is not dict:
-            raise _problem((*where, "States"), "must be an object of states")
+            raise _problem(
+                where, "it has no States object" if states is None else "States is not an object"
+            )
         stack.append((iter(states.items()), (*where, "States")))
 
     push(machine, path)
@@ -181,14 +267,14 @@ def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]
         name, state = entry
         state_path = (*where, str(name))
         if type(state) is not dict:
-            raise _problem(state_path, "must be an object")
+            raise _problem(state_path, "the state is not an object")
         kind = state.get("Type")
         if kind == "Task":
             yield state_path, state
         elif kind == "Parallel":
             branches = state.get("Branches")
             if not isinstance(branches, list):
-                raise _problem((*state_path, "Branches"), "must be a list")
+                raise _problem((*state_path, "Branches"), "Branches is not a list")
             for index in reversed(range(len(branches))):
                 push(branches[index], (*state_path, "Branches", index))
         elif kind == "Map":
@@ -274,7 +360,7 @@ class _Scan:
             return
         pieces: list[tuple[Piece, int, int]] = []
         note = ""
-        if resolution.kind == "function":
+        if resolution.kind in ("function", "conditional"):
             pieces, note = self.content(path, value)
         self.view.targets.append(Target(path, field_name, pieces, items, resolution, note))
 
@@ -392,7 +478,7 @@ class _TextScan(_Scan):
         ):
             raise _problem(
                 path,
-                "contains the characters U+E000 to U+E002, which the "
+                "the definition contains the characters U+E000 to U+E002, which the "
                 "macro reserves; remove them from the definition",
             )
         try:
@@ -408,7 +494,7 @@ class _TextScan(_Scan):
             try:
                 tree = self._loads(skeleton)
             except json.JSONDecodeError as error:
-                raise _problem(
+                raise _invalid_json(
                     path,
                     f"not valid JSON after substitution at line {error.lineno} column "
                     f"{error.colno}: {error.msg}",
@@ -420,9 +506,17 @@ class _TextScan(_Scan):
 
     def _loads(self, skeleton: str) -> Any:
         try:
-            return json.loads(skeleton)
+            return json.loads(skeleton, object_pairs_hook=_unique_keys)
         except RecursionError:
-            raise _problem(self.view.path, "nested too deeply to read") from None
+            raise _problem(self.view.path, "its JSON nests too deeply to read") from None
+        except _DuplicateKey as key:
+            name = _SENTINEL.sub("${...}", str(key))
+            raise _problem(
+                self.view.path,
+                f"the definition has the key {json.dumps(name[:80])} twice in one JSON object; "
+                "the macro cannot tell which one Step Functions reads (it rejects duplicate "
+                "state names: DUPLICATE_STATE_NAME)",
+            ) from None
 
     def _parts(self, value: Any) -> list[str | int] | None:
         """The value as literal strings and hole numbers, or None if it is not a string."""

@@ -16,7 +16,7 @@ from .event import failure as failure_response
 from .event import parse_request, request_id_of
 from .event import success as success_response
 from .inventory import Context
-from .report import TransformError, error_message
+from .report import InternalError, TransformError, error_message
 from .transform import transform
 
 logger = Logger(service="pin-versions")
@@ -42,12 +42,19 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         response = success_response(request.request_id, result.template)
         log.update(status="success", **result.report.summary())
     except TransformError as error:
+        if isinstance(error, InternalError):
+            logger.error(
+                "PinVersions internal error",
+                extra={"requestId": request_id, "where": error.diagnostics[0].path},
+                exc_info=error.cause,
+            )
         response = failure_response(request_id, error_message(error.diagnostics))
         log.update(status="failure", errors=sorted({d.code for d in error.diagnostics}))
     except Exception as error:  # the macro must answer, whatever happened
         logger.exception("PinVersions internal error", extra={"requestId": request_id})
-        message = f"internal error: {type(error).__name__}: {error}".splitlines()[0][:500]
-        response = failure_response(request_id, message)
+        response = failure_response(
+            request_id, error_message([InternalError("", error).diagnostics[0]])
+        )
         log.update(status="failure", errors=["PV900"])
     finally:
         if collecting:

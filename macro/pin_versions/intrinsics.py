@@ -32,6 +32,28 @@ def intrinsic_name(value: Any) -> str | None:
     return None
 
 
+def describe(value: Any) -> str:
+    """A template value's shape in CloudFormation's words (never a Python type name)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "the boolean " + ("true" if value else "false")
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    if type(value) is dict:
+        if not value:
+            return "an empty object"
+        keys = [str(k)[:40] for k in list(value)[:4]]
+        more = ", ..." if len(value) > 4 else ""
+        noun = "key" if len(value) == 1 else "keys"
+        return f"an object with {len(value)} {noun} ({', '.join(keys)}{more})"
+    return "a value of no JSON type"
+
+
 def ref_target(value: Any) -> str | None:
     """The logical ID or parameter named by ``{"Ref": name}``."""
     if type(value) is dict and len(value) == 1:
@@ -91,10 +113,10 @@ def join_args(value: Any) -> tuple[str, list[Any]] | None:
     return None
 
 
-# One token of a Sub string: a placeholder, an escaped placeholder, or a bare escape.
-_SUB_TOKEN = re.compile(r"\$\{!([^}]*)\}|\$\{([^}]*)\}|\$\{!")
-# What CloudFormation accepts as a placeholder name: Param, Resource.Attr, AWS::Region.
-_SUB_NAME = re.compile(r"[A-Za-z0-9_:.\-]+")
+# One token of a Sub string: an escaped placeholder, a placeholder, a bare escape, or a ``${``
+# that starts none of them. An escape never spans a ``$``: in ``${!a ... ${B}`` the ``${B}``
+# is still a placeholder, as it is to CloudFormation.
+_SUB_TOKEN = re.compile(r"\$\{!([^}$]*)\}|\$\{([A-Za-z0-9_:.\-]+)\}|\$\{!|\$\{")
 
 
 class SubToken(NamedTuple):
@@ -111,14 +133,16 @@ class SubToken(NamedTuple):
 
 
 def parse_sub(template: str) -> list[SubToken]:
-    """Split a Sub string into literal text, escapes and placeholders."""
+    """Split a Sub string into literal text, escapes and placeholders. A ``${`` that starts
+    no placeholder (see ``sub_syntax_error``) is kept as text, and the scan goes on right
+    after it, so that the placeholders behind it are still found."""
     tokens: list[SubToken] = []
     pos = 0
     for match in _SUB_TOKEN.finditer(template):
         start, end = match.span()
         escaped, name = match.group(1), match.group(2)
-        if name is not None and not _SUB_NAME.fullmatch(name):
-            continue  # not a placeholder CloudFormation would resolve: literal text
+        if escaped is None and name is None and not match.group(0).endswith("!"):
+            continue  # a stray ${: literal text (sub_syntax_error reports it)
         if start > pos:
             tokens.append(SubToken("text", pos, start, template[pos:start]))
         if escaped is not None:
@@ -131,6 +155,30 @@ def parse_sub(template: str) -> list[SubToken]:
     if pos < len(template):
         tokens.append(SubToken("text", pos, len(template), template[pos:]))
     return tokens
+
+
+def sub_syntax_error(template: str) -> str | None:
+    """What is wrong with a Sub string CloudFormation would refuse, or None.
+
+    CloudFormation reads every ``${`` of an ``Fn::Sub`` string as a variable and rejects the
+    template when the name is not made of letters, digits, ``_``, ``.`` and ``:``
+    ("Template error: variable names in Fn::Sub syntax must contain only alphanumeric
+    characters, underscores, periods, and colons"); a literal ``${`` is written ``${!``.
+    """
+    for match in _SUB_TOKEN.finditer(template):
+        if match.group(1) is None and match.group(2) is None and match.group(0) == "${":
+            offset = match.start()
+            line = template.count("\n", 0, offset) + 1
+            column = offset - (template.rfind("\n", 0, offset) + 1) + 1
+            after = template[offset : offset + 24]
+            closed = template.find("}", offset) >= 0
+            what = "is not closed by }" if not closed else "does not start a variable name"
+            return (
+                f"the ${{ at line {line} column {column} ({after!r}) {what}; CloudFormation "
+                "rejects Fn::Sub variables whose names are not letters, digits, _, . and : "
+                "(write ${! for a literal ${)"
+            )
+    return None
 
 
 def escape_sub_text(text: str) -> str:

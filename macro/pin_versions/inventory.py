@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .intrinsics import intrinsic_name
+from .intrinsics import describe, intrinsic_name
 from .options import Options, skipped_by_metadata
-from .report import Diagnostic, TransformError
+from .report import Diagnostic, TransformError, format_path
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 SAM_FUNCTION = "AWS::Serverless::Function"
@@ -21,6 +21,8 @@ SAM_STATE_MACHINE = "AWS::Serverless::StateMachine"
 LAMBDA_VERSION = "AWS::Lambda::Version"
 LAMBDA_ALIAS = "AWS::Lambda::Alias"
 IAM_ROLE = "AWS::IAM::Role"
+
+FOR_EACH = "Fn::ForEach::"
 
 FUNCTION_TYPES = frozenset({LAMBDA_FUNCTION, SAM_FUNCTION})
 STATE_MACHINE_TYPES = frozenset({STATE_MACHINE, SAM_STATE_MACHINE})
@@ -91,6 +93,8 @@ class Inventory(NamedTuple):
     aliases: dict[str, str]  # AWS::Lambda::Alias logical ID -> function (when known)
     globals_function: dict[str, Any]
     names: dict[str, str]  # physical name -> function (literal FunctionName values)
+    # Left alone while reading, with the reason: (code, path, message).
+    notes: list[tuple[str, str, str]]
 
     def function_properties(self, function: Resource) -> dict[str, Any]:
         """Its properties as the function will have them: SAM's Globals merged in."""
@@ -123,6 +127,21 @@ def sam_merge(global_value: Any, local_value: Any, top: bool = True) -> Any:
     return local_value
 
 
+def made_by_serverless_framework(function: str, version: str, resource: dict[str, Any]) -> bool:
+    """Is ``version`` the one the Serverless Framework compiles for ``function``
+    (``versionFunctions``, on by default): ``<Name>LambdaVersion<CodeSha256 letters and
+    digits>`` next to ``<Name>LambdaFunction``, with a ``CodeSha256``? The framework publishes
+    a new one when the code's SHA-256 changes, never for a configuration change."""
+    base = function.removesuffix("LambdaFunction")
+    properties = resource.get("Properties")
+    return (
+        base != function
+        and version.startswith(f"{base}LambdaVersion")
+        and type(properties) is dict
+        and "CodeSha256" in properties
+    )
+
+
 def _condition(resource: dict[str, Any]) -> str | None:
     condition = resource.get("Condition")
     return condition if isinstance(condition, str) else None
@@ -138,8 +157,22 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
     machines: dict[str, Resource] = {}
     version_ids: list[str] = []
     alias_ids: list[str] = []
+    notes: list[tuple[str, str, str]] = []
     for logical_id, resource in resources.items():
         path = f"Resources.{logical_id}"
+        if isinstance(logical_id, str) and logical_id.startswith(FOR_EACH):
+            # AWS::LanguageExtensions expands these into resources; before it has run, the
+            # macro cannot see what they will make.
+            notes.append(
+                (
+                    "PV131",
+                    format_path(("Resources", logical_id)),
+                    "left alone: AWS::LanguageExtensions has not expanded this loop yet, so the "
+                    "macro cannot see the resources it makes; list PinVersions after "
+                    "AWS::LanguageExtensions under Transform to pin them",
+                )
+            )
+            continue
         if type(resource) is not dict:
             errors.append(Diagnostic("PV910", path, "must be a mapping with a Type"))
             continue
@@ -163,6 +196,8 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
         if type(properties) is not dict:
             errors.append(Diagnostic("PV910", f"{path}.Properties", "must be a mapping"))
             continue
+        if rtype in STATE_MACHINE_TYPES:
+            _check_depends_on(resource, path, errors)
         entry = Resource(
             logical_id,
             rtype,
@@ -181,7 +216,17 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
         globals_function = globals_section["Function"]
 
     inventory = Inventory(
-        template, resources, context, types, functions, machines, {}, {}, globals_function, {}
+        template,
+        resources,
+        context,
+        types,
+        functions,
+        machines,
+        {},
+        {},
+        globals_function,
+        {},
+        notes,
     )
     # Late import: references needs the Inventory type.
     from .references import function_of, literal_text
@@ -205,6 +250,37 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
             if owner is not None:
                 inventory.aliases[logical_id] = owner
     return inventory
+
+
+def _check_depends_on(resource: dict[str, Any], path: str, errors: list[Diagnostic]) -> None:
+    """A state machine's DependsOn, which the macro may add to, is what CloudFormation takes:
+    a logical ID or a list of logical IDs (strings). Anything else is an error naming it,
+    never a crash or a silently rewritten value."""
+    if "DependsOn" not in resource:
+        return
+    value = resource["DependsOn"]
+    if isinstance(value, str):
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                errors.append(
+                    Diagnostic(
+                        "PV922",
+                        f"{path}.DependsOn[{index}]",
+                        f"is {describe(item)}; DependsOn lists logical IDs (strings), and "
+                        "CloudFormation takes no intrinsic function there",
+                    )
+                )
+        return
+    errors.append(
+        Diagnostic(
+            "PV922",
+            f"{path}.DependsOn",
+            f"is {describe(value)}; DependsOn is a logical ID or a list of logical IDs "
+            "(strings), and CloudFormation takes no intrinsic function there",
+        )
+    )
 
 
 def _check_resource_metadata(resource: dict[str, Any], path: str, errors: list[Diagnostic]) -> None:

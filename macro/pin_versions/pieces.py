@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from .intrinsics import join_args, parse_sub, sub_args
+from .intrinsics import join_args, parse_sub, sub_args, sub_syntax_error
+from .report import fail, format_path
 
 Path = tuple[str | int, ...]
 
@@ -95,15 +96,26 @@ class Opaque(Exception):
     """The value cannot be seen as text (an Fn::If, a Join over a parameter list, ...)."""
 
 
+class BadSub(Opaque):
+    """An Fn::Sub string CloudFormation would refuse, read where no path is known."""
+
+
+class TooDeep(Opaque):
+    """Fn::Sub and Fn::Join nested deeper than MAX_NESTING: said as such, never read as a
+    value that names no function."""
+
+
 def render(value: Any, path: Path, standalone: bool = True, depth: int = 0) -> list[Piece]:
     """The pieces of ``value``.
 
     ``standalone`` strings (values of their own) get a ``"value"`` container; a
     DefinitionString that is a plain string gets ``"plain"``. Raises Opaque when the value
-    is neither a string, an ``Fn::Sub`` nor an ``Fn::Join`` that can be rendered.
+    is neither a string, an ``Fn::Sub`` nor an ``Fn::Join`` that can be rendered, TooDeep
+    when they nest deeper than MAX_NESTING, and TransformError (PV921) for an ``Fn::Sub``
+    string CloudFormation would refuse (``path`` empty: Opaque).
     """
     if depth > MAX_NESTING:
-        raise Opaque("nested too deeply")
+        raise TooDeep(f"Fn::Join and Fn::Sub are nested more than {MAX_NESTING} deep")
     if isinstance(value, str):
         container = Container("value" if standalone else "plain", path, value)
         return [Piece(container, "text", value, 0, len(value))] if value else []
@@ -121,6 +133,8 @@ def render_or_slot(value: Any, path: Path, depth: int = 0) -> list[Piece]:
     if isinstance(value, str) or sub_args(value) is not None or join_args(value) is not None:
         try:
             return render(value, path, True, depth)
+        except TooDeep:
+            raise
         except Opaque:
             pass
     container = Container("slot", path, value)
@@ -131,6 +145,11 @@ def _render_sub(value: Any, path: Path, template: str, variables: dict[str, Any]
     # The path of the string itself: Fn::Sub, or Fn::Sub[0] in the two-argument form.
     two_args = isinstance(value["Fn::Sub"], list)
     string_path = (*path, "Fn::Sub", 0) if two_args else (*path, "Fn::Sub")
+    problem = sub_syntax_error(template)
+    if problem is not None:
+        if not path:
+            raise BadSub(problem)
+        raise fail("PV921", format_path(string_path), problem)
     container = Container("sub", string_path, template, variables=variables)
     pieces: list[Piece] = []
     for token in parse_sub(template):
@@ -171,6 +190,8 @@ def _render_join(
             try:
                 pieces.extend(render(part, (*container.path, index), True, depth + 1))
                 continue
+            except TooDeep:
+                raise
             except Opaque:
                 pass
         pieces.append(Piece(container, "value", "", 0, 1, index=index, value=part))

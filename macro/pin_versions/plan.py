@@ -7,7 +7,7 @@ The plan refers to places in the *input* template; ``rewrite`` applies it to a c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from .definition import DefinitionView, Target, analyse
@@ -22,10 +22,10 @@ from .hashing import (
 )
 from .iam import POLICY_NAME, Coverage, invoke_statement, role_of, statement_for_user
 from .intrinsics import intrinsic_name, sub_placeholder_names
-from .inventory import Inventory, Resource
+from .inventory import Inventory, Resource, made_by_serverless_framework
 from .options import Options
 from .pieces import Container, Opaque, Piece, render, render_or_slot
-from .references import Item, Leaf, classify, resolve, resolve_pieces
+from .references import Item, Leaf, Resolution, classify, resolve, resolve_pieces
 from .report import Diagnostic, Pin, Report, RoleEntry, TransformError, VersionEntry, format_path
 
 MAX_LOGICAL_ID = 255
@@ -33,7 +33,7 @@ MAX_DESCRIPTION = 256
 MAX_RESOURCES = 500
 
 # Warnings that fail the transform when Strict is true.
-STRICT_CODES = frozenset({"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113"})
+STRICT_CODES = frozenset({"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV130"})
 
 Pos = int | tuple[int, int]  # offset in a string; (element, offset) in a Join list
 
@@ -119,6 +119,7 @@ class Planner:
         self.machine_list: list[Resource] = []  # state machines planned, in template order
         self.pinned: dict[str, list[str]] = {}  # state machine -> functions pinned in it
         self.dependencies = Dependencies(inventory.resources)
+        self.current = ""  # the resource being planned, for an internal error's message
 
     # --- the whole plan ------------------------------------------------------------------
 
@@ -130,6 +131,8 @@ class Planner:
         report = self.report
         for name in sorted(self.options.exclude - set(inventory.resources)):
             report.warn("PV112", "Metadata.PinVersions.Exclude", f"{name} is not a resource")
+        for code, path, message in inventory.notes:
+            report.warn(code, path, message)
         for machine in inventory.state_machines.values():
             if machine.skip:
                 report.warn(
@@ -138,12 +141,16 @@ class Planner:
                     "state machine skipped; its Tasks are left as they are",
                 )
                 continue
+            self.current = f"Resources.{machine.logical_id}"
             report.state_machines.append(machine.logical_id)
             self.machine_list.append(machine)
             view = analyse(machine, inventory)
             for code, path, message in view.notes:
                 report.warn(code, path, message)
             for target in self._targets(view):
+                if target.resolution.kind == "conditional":
+                    self._pin_conditional(view, target)
+                    continue
                 function = self._pinnable(target)
                 version = self._version(function) if function is not None else None
                 if version is None:
@@ -174,6 +181,7 @@ class Planner:
         """Versions, descriptions, roles, limits and strictness, once every machine is
         planned. Raises TransformError with every problem found."""
         report = self.report
+        self.current = ""
         # Versions nobody ended up using are not added.
         for function in list(self.plan.versions):
             if not any(function in fs for fs in self.pinned.values()):
@@ -203,7 +211,7 @@ class Planner:
             path = (*base, key)
             items = resolve(value, self.inventory)
             resolution = classify(items, self.inventory, name_allowed=True)
-            if resolution.kind != "function":
+            if resolution.kind not in ("function", "conditional"):
                 continue
             pieces = render_or_slot(value, path)
             content = [(p, 0, len(p.text)) for p in pieces]
@@ -275,7 +283,7 @@ class Planner:
                 self.report.warn(
                     "PV109",
                     f"Resources.{version}",
-                    f"{function} already has this version; its Tasks are pinned to it",
+                    _existing_version_message(function, version, inventory.resources[version]),
                 )
             self.plan.versions[function] = VersionPlan(
                 function, version, None, False, resource.condition
@@ -395,7 +403,10 @@ class Planner:
         version: VersionPlan,
         depth: int,
         items: list[Item] | None = None,
+        rebuild: Callable[[Any], dict[str, Any]] | None = None,
     ) -> list[Edit]:
+        """The edits that make ``content`` invoke ``version``; with ``rebuild``, the edits
+        that replace the Fn::If it holds with ``rebuild(that Fn::If)``."""
         if not content:
             raise Unpinnable("the value is empty")
         if depth > 8:
@@ -404,7 +415,8 @@ class Planner:
         if len(content) == 1 and content[0][0].is_hole:
             piece = content[0][0]
             if (
-                items is not None
+                rebuild is None
+                and items is not None
                 and len(items) == 1
                 and isinstance(items[0], Leaf)
                 and items[0].kind in ("fn-arn", "fn-name")
@@ -420,10 +432,16 @@ class Planner:
                 key, nested = shared
                 if key in view.rewritten:
                     return []  # another Task of this definition already rewrote that value
-                edits = self._edits(view, nested, version, depth + 1)
+                edits = self._edits(view, nested, version, depth + 1, None, rebuild)
                 view.rewritten.add(key)
                 return edits
+            if rebuild is not None:
+                if intrinsic_name(piece.value) != "Fn::If":
+                    raise Unpinnable("the Fn::If is built by another intrinsic function")
+                new = rebuild(piece.value)
             return [self._replace(view, content, [new])]
+        if rebuild is not None:
+            raise Unpinnable("the Fn::If is only part of the value")
         last = content[-1][0]
         if (
             version.created
@@ -442,6 +460,47 @@ class Planner:
             self._check_sub_names(last.container, version.version)
             return [Edit(last.container, end, end, insert)]
         return [self._replace(view, content, [new])]
+
+    def _pin_conditional(self, view: DefinitionView, target: Target) -> None:
+        """An Fn::If whose branches name functions: each branch is pinned to its function's
+        version (created under the function's own Condition, as any version), and the
+        Fn::If keeps its condition."""
+        functions = target.resolution.functions
+        for function in functions:
+            if self._pinnable(target._replace(resolution=Resolution("function", function))) is None:
+                return  # its warning says why; the whole Fn::If is left as it is
+        versions = {f: self._version(f) for f in functions}
+        planned = {f: v for f, v in versions.items() if v is not None}
+        if len(planned) != len(functions):
+            return  # an error (PV907, PV911) says why
+        name_allowed = target.field != "Resource"
+
+        def rebuild(value: Any) -> dict[str, Any]:
+            condition, *branches = value["Fn::If"]
+            out: list[Any] = [condition]
+            for branch in branches:
+                if intrinsic_name(branch) == "Fn::If":
+                    out.append(rebuild(branch))
+                    continue
+                resolution = classify(
+                    resolve(branch, self.inventory), self.inventory, name_allowed=name_allowed
+                )
+                version = planned.get(resolution.function or "")
+                pinned = resolution.kind == "function" and version is not None
+                out.append(version.ref if pinned and version is not None else branch)
+            return {"Fn::If": out}
+
+        try:
+            first = planned[functions[0]]
+            edits = self._edits(view, target.pieces, first, 0, target.items, rebuild)
+        except Unpinnable as why:
+            self.report.warn("PV111", format_path(target.path), f"left alone: {why}")
+            return
+        self.plan.edits.extend(edits)
+        machine = view.machine.logical_id
+        for function, version in planned.items():
+            self.report.pins.append(Pin(machine, target.path, function, version.version))
+            self.pinned.setdefault(machine, []).append(function)
 
     def _direct_leaf(self, view: DefinitionView, piece: Piece) -> Leaf | None:
         if piece.kind == "subref" and piece.name in piece.container.variables:
@@ -513,7 +572,7 @@ class Planner:
         if view.target_uses is None:
             counts: Counter[tuple[str, int, str]] = Counter()
             for target in view.targets:
-                if target.resolution.kind != "function" or target.note:
+                if target.resolution.kind not in ("function", "conditional") or target.note:
                     continue
                 if len(target.pieces) == 1 and target.pieces[0][0].kind in ("subst", "subref"):
                     piece = target.pieces[0][0]
@@ -594,7 +653,16 @@ class Planner:
                 continue
             role_key = "Role" if machine.sam else "RoleArn"
             role_value = machine.properties.get(role_key)
-            role = role_of(role_value, inventory) if role_value is not None else None
+            if role_value is None:
+                self.report.warn(
+                    "PV106",
+                    f"Resources.{machine.logical_id}",
+                    f"has no {role_key}, so no execution role the macro can widen (CloudFormation "
+                    f"requires {role_key}); give it a role that allows every version: "
+                    f"{statement_for_user(functions)}",
+                )
+                continue
+            role = role_of(role_value, inventory)
             if role is None:
                 self.report.warn(
                     "PV106",
@@ -766,6 +834,17 @@ class Planner:
                 self.errors.append(
                     Diagnostic("PV905", warning.path, f"Strict: {warning.message} ({warning.code})")
                 )
+
+
+def _existing_version_message(function: str, version: str, resource: dict[str, Any]) -> str:
+    if made_by_serverless_framework(function, version, resource):
+        return (
+            f"{function} already has this version, made by the Serverless Framework; its Tasks "
+            "are pinned to it, and it is retained on delete and on replacement. The framework "
+            "publishes a new version only when the code changes (CodeSha256), not when only "
+            "the configuration does"
+        )
+    return f"{function} already has this version; its Tasks are pinned to it"
 
 
 # Resolutions a Task is left alone for, with the warning that says so.

@@ -12,8 +12,8 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .intrinsics import PSEUDO_PARAMETERS, getatt_target, intrinsic_name, ref_target
-from .pieces import Opaque, Piece, render
+from .intrinsics import PSEUDO_PARAMETERS, describe, getatt_target, intrinsic_name, ref_target
+from .pieces import BadSub, Opaque, Piece, TooDeep, render
 
 if TYPE_CHECKING:
     from .inventory import Inventory
@@ -26,11 +26,17 @@ class Leaf(NamedTuple):
 
     kind: ``fn-arn`` (GetAtt F.Arn), ``fn-name`` (Ref F), ``version`` (Ref V: a version ARN),
     ``version-number`` (GetAtt V.Version), ``alias`` (Ref of an alias, SAM ``F.Alias``),
-    ``sam-version`` (SAM ``F.Version``), ``resource`` (another resource), ``opaque``.
+    ``sam-version`` (SAM ``F.Version``), ``resource`` (another resource), ``if`` (an
+    ``Fn::If``: see ``branches``), ``opaque`` (an
+    intrinsic or a parameter nobody knows: ``ref`` names it), ``invalid`` (a value
+    CloudFormation would not take there, or nested too deeply: ``ref`` says what it is).
     """
 
     kind: str
     ref: str = ""
+    # kind ``if``: ``ref`` is the condition and these the two branches, each a Leaf
+    # (``novalue`` for AWS::NoValue, ``text`` for literal text in ``ref``).
+    branches: tuple[Any, ...] = ()
 
 
 Item = str | Leaf
@@ -84,7 +90,7 @@ def resolve(value: Any, inventory: Inventory, depth: int = 0) -> list[Item]:
     if isinstance(value, str):
         return [value]
     if depth > MAX_DEPTH:
-        return [Leaf("opaque", "nested too deeply")]
+        return [Leaf("invalid", f"the value nests intrinsic functions more than {MAX_DEPTH} deep")]
     name = intrinsic_name(value)
     if name == "Ref":
         target = ref_target(value)
@@ -94,13 +100,40 @@ def resolve(value: Any, inventory: Inventory, depth: int = 0) -> list[Item]:
         if parts is None:
             return [Leaf("opaque", "Fn::GetAtt")]
         return [_attribute_leaf(parts[0], parts[1], inventory)]
+    if name == "Fn::If":
+        return [_if_leaf(value["Fn::If"], inventory, depth)]
     if name in ("Fn::Sub", "Fn::Join"):
         try:
             pieces = render(value, ())
+        except (TooDeep, BadSub) as why:
+            return [Leaf("invalid", str(why))]
         except Opaque:
             return [Leaf("opaque", name)]
         return resolve_pieces(pieces, inventory, None, depth + 1)
-    return [Leaf("opaque", name or type(value).__name__)]
+    if name is not None:
+        return [Leaf("opaque", name)]
+    return [
+        Leaf("invalid", f"the value is {describe(value)}, not a string or an intrinsic function")
+    ]
+
+
+def _if_leaf(args: Any, inventory: Inventory, depth: int) -> Leaf:
+    """``Fn::If [Condition, A, B]`` as a leaf whose branches are leaves."""
+    if not (isinstance(args, list) and len(args) == 3 and isinstance(args[0], str)):
+        return Leaf("opaque", "Fn::If")
+    branches: list[Leaf] = []
+    for branch in args[1:]:
+        if ref_target(branch) == "AWS::NoValue":
+            branches.append(Leaf("novalue"))
+            continue
+        items = resolve(branch, inventory, depth + 1)
+        if len(items) == 1 and isinstance(items[0], Leaf):
+            branches.append(items[0])
+        elif len(items) == 1 and isinstance(items[0], str):
+            branches.append(Leaf("text", items[0]))
+        else:
+            branches.append(Leaf("opaque", "an Fn::If branch built of several parts"))
+    return Leaf("if", args[0], tuple(branches))
 
 
 def resolve_piece(
@@ -111,7 +144,16 @@ def resolve_piece(
     if piece.kind == "subref":
         variables = piece.container.variables
         if piece.name in variables:
-            return resolve(variables[piece.name], inventory, depth + 1)
+            value = variables[piece.name]
+            if not isinstance(value, str) and intrinsic_name(value) is None:
+                return [
+                    Leaf(
+                        "invalid",
+                        f"the Fn::Sub variable {piece.name} is {describe(value)}, which "
+                        "CloudFormation rejects: a variable is a string or one intrinsic function",
+                    )
+                ]
+            return resolve(value, inventory, depth + 1)
         return [_name_leaf(piece.name, inventory)]
     if piece.kind == "subst":
         if substitutions is not None and piece.name in substitutions:
@@ -183,6 +225,7 @@ class Resolution(NamedTuple):
     kind: str
     function: str | None = None
     reason: str = ""
+    functions: tuple[str, ...] = ()  # kind ``conditional``: every function a branch names
 
 
 def _encode(items: list[Item]) -> tuple[str, list[Leaf]]:
@@ -212,6 +255,8 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
     if not items:
         return Resolution("other")
     if len(items) == 1 and type(items[0]) is Leaf:
+        if items[0].kind == "if":
+            return _classify_if(items[0], inventory, name_allowed)
         return _classify_leaf(items[0])  # !GetAtt F.Arn and friends: most Tasks
     if any(isinstance(i, str) and i and max(i) >= _LEAF_MARK for i in items):
         # Characters the encoding below reserves: no Lambda ARN or name contains them.
@@ -222,6 +267,11 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
         return _classify_leaf(single)
     if not name_allowed and _INVOKE_INTEGRATION.fullmatch(text):
         return Resolution("integration")
+    invalid = next((leaf for leaf in leaves if leaf.kind == "invalid"), None)
+    if invalid is not None:
+        return Resolution("external", None, invalid.ref)
+    if any(leaf.kind == "if" for leaf in leaves) and ":states:" not in text:
+        return _classify_leaf(Leaf("if"))
 
     first = leaves[0] if leaves and ord(text[0]) == _LEAF_BASE else None
     if first is not None and first.kind in ("fn-arn", "version", "alias", "sam-version"):
@@ -253,6 +303,55 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
     return Resolution("function", function)
 
 
+def _classify_if(leaf: Leaf, inventory: Inventory, name_allowed: bool) -> Resolution:
+    """An ``Fn::If``: pinnable when every branch names a function of this template, a
+    published version or AWS::NoValue; otherwise left alone for its first other branch."""
+    functions: list[str] = []
+    kinds: set[str] = set()
+    for branch in _if_branches(leaf):
+        if branch.kind == "novalue":
+            continue
+        item: Item = branch.ref if branch.kind == "text" else branch
+        resolution = classify([item], inventory, name_allowed=name_allowed)
+        kinds.add(resolution.kind)
+        if resolution.kind == "function" and resolution.function is not None:
+            if resolution.function not in functions:
+                functions.append(resolution.function)
+        elif resolution.kind in ("external", "mutable"):
+            return Resolution(resolution.kind, None, f"an Fn::If branch {_branch(resolution)}")
+    if functions:
+        if kinds - {"function", "version"}:
+            return Resolution(
+                "external", None, "an Fn::If branch names a function, another something else"
+            )
+        return Resolution("conditional", functions[0], "", tuple(functions))
+    if kinds == {"version"}:
+        return Resolution("version", None, "every Fn::If branch invokes a published version")
+    if "integration" in kinds or "version" in kinds:
+        return Resolution("external", None, "cannot tell which function this Fn::If names")
+    return Resolution("other")
+
+
+def _if_branches(leaf: Leaf) -> list[Leaf]:
+    """The branches of a (nested) Fn::If leaf, nested ones flattened."""
+    out: list[Leaf] = []
+    stack = list(reversed(leaf.branches))
+    while stack:
+        branch = stack.pop()
+        if branch.kind == "if":
+            stack.extend(reversed(branch.branches))
+        else:
+            out.append(branch)
+    return out
+
+
+def _branch(resolution: Resolution) -> str:
+    reason = resolution.reason
+    if reason.startswith(("cannot tell", "names", "invokes")):
+        return reason
+    return f"is left alone: {reason}"
+
+
 @lru_cache(maxsize=4096)
 def _classify_leaf(leaf: Leaf) -> Resolution:
     if leaf.kind in ("fn-arn", "fn-name"):
@@ -263,6 +362,14 @@ def _classify_leaf(leaf: Leaf) -> Resolution:
         return Resolution("mutable", None, f"invokes the alias {leaf.ref}")
     if leaf.kind == "opaque":
         return Resolution("external", None, f"cannot tell which function {leaf.ref} names")
+    if leaf.kind == "invalid":
+        return Resolution("external", None, leaf.ref)
+    if leaf.kind == "if":
+        return Resolution(
+            "external",
+            None,
+            "an Fn::If inside a longer value cannot be pinned; make the whole value one Fn::If",
+        )
     return Resolution("other")
 
 

@@ -26,6 +26,8 @@ WARNINGS: dict[str, str] = {
     "PV112": "Exclude names a resource that is not in the template",
     "PV113": "execution role policies cannot be edited",
     "PV114": "DescriptionStamp is false",
+    "PV130": "definition is not ASL the macro can walk; state machine left alone",
+    "PV131": "Fn::ForEach under Resources: PinVersions runs before AWS::LanguageExtensions",
 }
 
 # Errors: the transform fails and changes nothing.
@@ -43,6 +45,10 @@ ERRORS: dict[str, str] = {
     "PV910": "invalid template structure",
     "PV911": "name collision",
     "PV912": "the SAM transform failed (command line only)",
+    "PV920": "state machine has more than one definition property",
+    "PV921": "Fn::Sub string CloudFormation would refuse",
+    "PV922": "DependsOn is not a logical ID or a list of them",
+    "PV923": "a string is not valid Unicode (lone surrogate)",
 }
 
 
@@ -91,17 +97,52 @@ def fail(code: str, path: str, message: str) -> TransformError:
     return TransformError([Diagnostic(code, path, message)])
 
 
+class InternalError(TransformError):
+    """A bug in the macro (PV900), with the resource it was processing so that the user can
+    Exclude it; ``cause`` is the exception, for the log's stack trace."""
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        detail = shorten(f"{type(cause).__name__}: {cause}".splitlines()[0], 300)
+        place = f" while processing {where}" if where else ""
+        message = (
+            f"internal error{place} ({detail}); this is a bug in the macro, please report it"
+            + (
+                f"; meanwhile list {where.split('.')[1]} in Metadata.PinVersions.Exclude"
+                if where.startswith("Resources.")
+                else ""
+            )
+        )
+        super().__init__([Diagnostic("PV900", where, message)])
+        self.cause = cause
+
+
 MAX_ERRORS_IN_MESSAGE = 10
+# CloudFormation shows errorMessage to a person (stack events, the console): a few KB at most.
+MAX_MESSAGE_CHARS = 4096
+MAX_DIAGNOSTIC_CHARS = 1000
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` at most about ``limit`` characters: its head and tail, and how much was cut
+    between them (a path or a message quoting a 100 KB option name stays readable)."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    head = limit - tail
+    return f"{text[:head]}...[{len(text) - head - tail:,} characters cut]...{text[-tail:]}"
 
 
 def error_message(diagnostics: list[Diagnostic]) -> str:
-    """One line for CloudFormation's console: the first problems, then a count."""
-    shown = [str(d) for d in diagnostics[:MAX_ERRORS_IN_MESSAGE]]
+    """One line for CloudFormation's console: the first problems, then a count. Each problem
+    is at most MAX_DIAGNOSTIC_CHARS, the whole at most about MAX_MESSAGE_CHARS; what is cut
+    is said."""
+    shown = [shorten(str(d), MAX_DIAGNOSTIC_CHARS) for d in diagnostics[:MAX_ERRORS_IN_MESSAGE]]
     rest = len(diagnostics) - len(shown)
     if rest:
         shown.append(f"and {rest} more")
     # CloudFormation shows one line: a message quoting user text must not break it.
-    return "; ".join(shown).replace("\r", "\\r").replace("\n", "\\n")
+    text = "; ".join(shown).replace("\r", "\\r").replace("\n", "\\n")
+    return shorten(text, MAX_MESSAGE_CHARS)
 
 
 class Pin(NamedTuple):

@@ -6,13 +6,14 @@ The Lambda handler and the command line are two thin doors into ``transform``.
 from __future__ import annotations
 
 import json
+import re
 from functools import partial
 from typing import Any, NamedTuple
 
 from .inventory import Context, build_inventory
 from .options import read_options
 from .plan import Planner
-from .report import Report, fail
+from .report import InternalError, Report, TransformError, fail, format_path
 from .rewrite import Writer, apply_edits, finish
 
 # CloudFormation's limit for a processed template (passed as an S3 object).
@@ -30,22 +31,73 @@ def transform(
     """Pin every Lambda function the template's state machines invoke.
 
     Raises TransformError (with every problem found) and changes nothing when the template
-    cannot be processed. Never mutates ``template``. ``max_bytes`` is the processed-template
+    cannot be processed; a bug of the macro is an InternalError (PV900) naming the resource
+    it was processing. Never mutates ``template``. ``max_bytes`` is the processed-template
     size limit to enforce (None: none).
     """
     if type(template) is not dict:
         raise fail("PV910", "", "the template must be a JSON object")
+    context = context or Context()
+    progress: dict[str, Planner] = {}
     try:
-        return _transform(template, context or Context(), max_bytes)
+        return _transform(template, context, max_bytes, progress)
+    except TransformError:
+        raise
     except RecursionError:
         # JSON nested hundreds of levels deep: no template CloudFormation takes is.
         raise fail("PV910", "", "the template is nested too deeply to process") from None
+    except UnicodeError:
+        # Only text that is not Unicode fails to encode: a lone surrogate ("\ud800") that a
+        # JSON request can carry. Say where, rather than UnicodeEncodeError.
+        located = lone_surrogate(template, context)
+        if located is None:
+            raise
+        raise fail(
+            "PV923",
+            located,
+            "contains a lone UTF-16 surrogate (such as \\ud800), which is not Unicode text "
+            "and cannot be encoded; remove it",
+        ) from None
+    except Exception as error:
+        planner = progress.get("planner")
+        raise InternalError(planner.current if planner else "", error) from error
 
 
-def _transform(template: dict[str, Any], context: Context, max_bytes: int | None) -> Result:
+def lone_surrogate(template: dict[str, Any], context: Context) -> str | None:
+    """The path of the first string (or key) holding a lone surrogate: in the template, then
+    in the parameter values (``Parameters.Name (value)``). None when there is none."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(template, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return format_path(path) or "the template"
+        elif type(node) is dict:
+            for key, value in node.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return format_path(path) + " (a key)"
+                stack.append((value, (*path, str(key))))
+        elif isinstance(node, list):
+            stack.extend((value, (*path, index)) for index, value in enumerate(node))
+    for name, value in context.parameters.items():
+        if _SURROGATE.search(str(name)) or (isinstance(value, str) and _SURROGATE.search(value)):
+            return f"Parameters.{name} (the value passed for it)"
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _transform(
+    template: dict[str, Any],
+    context: Context,
+    max_bytes: int | None,
+    progress: dict[str, Planner],
+) -> Result:
     options = read_options(template)
     inventory = build_inventory(template, context, options)
     planner = Planner(inventory, options)
+    progress["planner"] = planner
     # Each state machine's edits are applied as soon as they are planned, to a copy: if
     # planning fails later, the copy is dropped and nothing was changed.
     writer = Writer(template)
