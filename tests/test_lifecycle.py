@@ -308,6 +308,27 @@ def test_what_cannot_be_judged_is_said() -> None:
     ]
 
 
+def test_an_unwalkable_definition_is_said_not_judged() -> None:
+    """A definition the macro leaves alone as not walkable (PV130) gets a note, no verdict
+    and no traceback (the hypothesis search found a deep Fn::Join raising here)."""
+    side = _golden_side(
+        Path(__file__).parent / "golden" / "asl-not-walkable-branches" / "expected.json"
+    )
+    lifecycle = assess(side, side)
+    assert lifecycle.verdicts == []
+    assert [note for note in lifecycle.notes if "not walkable" in note] == [
+        f"{name}: its definition is not walkable ASL; no verdict for it" for name in _machines(side)
+    ]
+
+
+def _machines(side: Side) -> list[str]:
+    return [
+        name
+        for name, resource in side.template["Resources"].items()
+        if resource.get("Type") == "AWS::StepFunctions::StateMachine"
+    ]
+
+
 def test_any_pair_of_processed_templates_gets_verdicts() -> None:
     """Deploying one golden output over another (unrelated templates): every target of OLD
     gets a verdict with a status, and nothing raises."""

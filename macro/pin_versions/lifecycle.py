@@ -338,6 +338,8 @@ class _Tree:
         self.substitutions = view.substitutions
         self.holes: list[Piece] = []
         self.tree: Any = None
+        if view.form not in ("object", "string") or not view.path:
+            return  # an unwalkable definition (PV130) has no tree to read
         value = view.machine.properties.get(str(view.path[-1]))
         if view.form == "object":
             self.tree = value
@@ -448,6 +450,9 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
             view = analyse(machine, inventory)
         except TransformError:
             unseen.append(f"{name}: its definition cannot be read; no verdict for it")
+            continue
+        if view.form == "unwalkable":
+            unseen.append(f"{name}: its definition is not walkable ASL; no verdict for it")
             continue
         if view.form in ("s3", "opaque"):
             unseen.append(f"{name}: its definition is not in the template; no verdict for it")
