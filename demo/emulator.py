@@ -364,6 +364,226 @@ def _close_version_publish(patcher: _Patcher) -> None:
     patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
 
 
+# --------------------------------------------------------------------------------------
+# IAM on every Task invoke
+# --------------------------------------------------------------------------------------
+
+INVOKE_ACTION = "lambda:InvokeFunction"
+
+
+def invoke_resource_arn(
+    function_name: str, qualifier: str | None, region: str, account: str
+) -> str:
+    """The ARN IAM evaluates for an Invoke: a name or partial ARN is completed, and a
+    `Qualifier` parameter is appended, as Lambda resolves them (Lambda API Invoke,
+    FunctionName: "name, ARN or partial ARN, with an optional version or alias")."""
+    name = function_name
+    if not name.startswith("arn:"):
+        if ":function:" in name:  # account-id:function:name[:qualifier]
+            name = f"arn:aws:lambda:{region}:{name}"
+        else:  # name[:qualifier]
+            name = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    if qualifier and name.count(":") == 6:
+        name = f"{name}:{qualifier}"
+    return name
+
+
+def role_allows(account_id: str, role_arn: str, action: str, resource: str) -> bool:
+    """Does the role's identity-based policy allow `action` on `resource`?
+
+    IAM's evaluation logic for one account and no resource policy: an explicit Deny in any
+    policy wins, else an Allow in any policy allows, else the request is implicitly denied
+    (IAM User Guide, "Policy evaluation logic"). The policies are the role's inline policies
+    (its `Policies`, and every `AWS::IAM::Policy` / PutRolePolicy naming it) and its attached
+    managed policies. Statements are judged by moto's own evaluator
+    (`moto.iam.access_control.IAMPolicy`). A missing role allows nothing.
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account_id]["aws"]
+    role_name = role_arn.rsplit("/", 1)[-1]
+    try:
+        role = backend.get_role(role_name)
+    except Exception:  # moto's NotFoundException: no such role
+        return False
+    policies: list[Any] = list(role.policies.values())
+    policies.extend(role.managed_policies.values())
+    allowed = False
+    for policy in policies:
+        result = IAMPolicy(policy).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return False
+        allowed = allowed or result == PermissionResult.PERMITTED
+    return allowed
+
+
+def access_denied(role_arn: str, resource: str, action: str = INVOKE_ACTION) -> Any:
+    """The ClientError Lambda answers an unauthorised Invoke with (HTTP 403)."""
+    from botocore.exceptions import ClientError
+
+    role_name = role_arn.rsplit("/", 1)[-1]
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ACCOUNT_ID
+    message = (
+        f"User: arn:aws:sts::{account}:assumed-role/{role_name}/states-execution is not "
+        f"authorized to perform: {action} on resource: {resource} because no "
+        f"identity-based policy allows the {action} action"
+    )
+    response: Any = {
+        "Error": {"Code": "AccessDeniedException", "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": str(uuid.uuid4())},
+    }
+    return ClientError(response, "Invoke")
+
+
+class _AuthorizingLambdaClient:
+    """A Lambda client that asks IAM before it invokes, as the role `role_arn`."""
+
+    def __init__(self, client: Any, role_arn: str, region: str) -> None:
+        self._client = client
+        self._role_arn = role_arn
+        self._region = region
+
+    def invoke(self, **parameters: Any) -> Any:
+        account = self._role_arn.split(":")[4] if self._role_arn.count(":") >= 5 else ACCOUNT_ID
+        resource = invoke_resource_arn(
+            str(parameters.get("FunctionName", "")),
+            parameters.get("Qualifier"),
+            self._region,
+            account,
+        )
+        if not role_allows(account, self._role_arn, INVOKE_ACTION, resource):
+            raise access_denied(self._role_arn, resource)
+        return self._client.invoke(**parameters)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def lambda_task_error(error: Any) -> tuple[str, str]:
+    """Step Functions' (error, cause) for a Lambda API error met by a Lambda Task.
+
+    Step Functions calls Lambda through the AWS SDK for Java: an error code Lambda's Invoke
+    models keeps its name (`Lambda.ResourceNotFoundException`); any other, such as IAM's
+    `AccessDeniedException`, surfaces as the SDK's generic `Lambda.AWSLambdaException`
+    (Step Functions developer guide, "Handling errors": Lambda service exceptions; seen in
+    awslabs/aws-deployment-framework#460). The cause is the message with the SDK's details.
+    """
+    import botocore.session
+
+    code = str(error.response["Error"].get("Code", ""))
+    message = str(error.response["Error"].get("Message", ""))
+    metadata = error.response.get("ResponseMetadata", {})
+    modeled = {
+        shape.name
+        for shape in botocore.session.get_session()
+        .get_service_model("lambda")
+        .operation_model("Invoke")
+        .error_shapes
+    }
+    name = f"Lambda.{code}" if code in modeled else "Lambda.AWSLambdaException"
+    details = "; ".join(
+        [
+            "Service: AWSLambda",
+            f"Status Code: {metadata.get('HTTPStatusCode', 400)}",
+            f"Error Code: {code}",
+            f"Request ID: {metadata.get('RequestId', '')}",
+            "Proxy: null",
+        ]
+    )
+    return name, f"{message} ({details})"
+
+
+def _close_sfn_task_iam(patcher: _Patcher) -> None:
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import (
+        HistoryEventType,
+        LambdaFunctionFailedEventDetails,
+        TaskFailedEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+        state_task_lambda,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk,
+        state_task_service_lambda,
+    )
+
+    def _event_details(**details: Any) -> Any:
+        return details  # moto's EventDetails TypedDict, with the one key that applies
+
+    for module in (lambda_eval_utils, state_task_service_aws_sdk):
+        original = module.boto_client_for
+
+        def boto_client_for(
+            region: str,
+            service: str,
+            state_credentials: Any = None,
+            _original: Callable[..., Any] = original,
+        ) -> Any:
+            client = _original(region=region, service=service, state_credentials=state_credentials)
+            role_arn = getattr(state_credentials, "role_arn", None)
+            if service == "lambda":
+                # Step Functions always calls with a role: the Task's Credentials, else the
+                # state machine's (Step Functions developer guide, "Credentials").
+                return _AuthorizingLambdaClient(client, str(role_arn or ""), region)
+            return client
+
+        patcher.set(module, "boto_client_for", boto_client_for)
+
+    legacy_from_error = _original(state_task_lambda.StateTaskLambda, "_from_error")
+
+    def legacy_lambda_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        # A Task whose Resource is the function ARN reports Lambda API errors as
+        # LambdaFunctionFailed with the SDK's error name (moto: error "Exception").
+        if not isinstance(ex, ClientError):
+            return legacy_from_error(self, env, ex)
+        error, cause = lambda_task_error(ex)
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=_event_details(
+                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
+                    error=error, cause=cause
+                )
+            ),
+        )
+
+    service = state_task_service_lambda.StateTaskServiceLambda
+    service_from_error = _original(service, "_from_error")
+
+    def service_lambda_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        # arn:aws:states:::lambda:invoke(.waitForTaskToken): moto names every code
+        # Lambda.<code>; the SDK has no class for AccessDeniedException.
+        if not isinstance(ex, ClientError):
+            return service_from_error(self, env, ex)
+        error, cause = lambda_task_error(ex)
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=_event_details(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error,
+                    cause=cause,
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                )
+            ),
+        )
+
+    patcher.set(state_task_lambda.StateTaskLambda, "_from_error", legacy_lambda_from_error)
+    patcher.set(service, "_from_error", service_lambda_from_error)
+
+
 _SUB_REFERENCE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
@@ -607,6 +827,16 @@ GAPS: tuple[Gap, ...] = (
         aws="adds and modifies follow the dependency graph; removals come last and Retain "
         "keeps the resource",
         close=_close_update_semantics,
+    ),
+    Gap(
+        key="sfn-task-iam",
+        moto="the Step Functions interpreter invokes Lambda without asking IAM: a role with "
+        "no grant for the ARN invoked still runs the function; Lambda API errors become "
+        'error "Exception" on a Task whose Resource is a function ARN',
+        aws="the call is made as the Task's Credentials role, else the state machine's role, "
+        "and IAM denies it unless a policy of that role allows lambda:InvokeFunction on the "
+        "ARN invoked: the Task fails with Lambda.AWSLambdaException (AccessDeniedException)",
+        close=_close_sfn_task_iam,
     ),
 )
 GAP_KEYS = tuple(gap.key for gap in GAPS)
