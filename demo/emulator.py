@@ -633,21 +633,54 @@ def dependency_order(resources: Mapping[str, Any], names: Iterable[str]) -> list
     return [name for name in order if name in wanted]
 
 
+def _resolved_properties(resources: Any, name: str, resource: Mapping[str, Any]) -> Any:
+    """A resource's Properties with every intrinsic resolved against the stack as it is
+    now, or None when moto cannot resolve them (then the raw template decides)."""
+    from moto.cloudformation import parsing
+
+    try:
+        return json.loads(
+            json.dumps(parsing.clean_json(resource.get("Properties") or {}, resources), default=str)
+        )
+    except Exception:  # an attribute moto does not model: fall back to the raw template
+        return None
+
+
+def _record_resolved(resources: Any) -> None:
+    resources._pv_resolved = {
+        name: _resolved_properties(resources, name, resource)
+        for name, resource in resources._resource_json_map.items()
+        if name in resources._parsed_resources
+    }
+
+
 def _close_update_semantics(patcher: _Patcher) -> None:
     from moto.cloudformation import parsing
     from moto.cloudformation.exceptions import ValidationError
+
+    create = _original(parsing.ResourceMap, "create")
+
+    def create_and_record(self: Any, template: dict[str, Any]) -> Any:
+        result = create(self, template)
+        _record_resolved(self)
+        return result
 
     def update(
         self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None
     ) -> None:
         """ResourceMap.update, in CloudFormation's order.
 
+        A resource is modified when its properties, resolved, differ from last time (a
+        changed parameter or a replaced resource it references counts, as in CloudFormation).
         Adds and modifies follow the dependency graph (a Version after the function update it
-        must publish, the state machine after the Version it names); removals run last, in the
-        cleanup phase, and skip resources whose DeletionPolicy is Retain.
+        must publish, the state machine after the Version it names). A modify that needs
+        replacement (the `update-replacement` gap) creates the new resource in its place in
+        that order. Then the cleanup phase: removed resources in reverse dependency order,
+        skipping DeletionPolicy Retain, and replaced ones, skipping UpdateReplacePolicy Retain.
         """
         actions = self.build_resource_diff(template, parameters)
         old_resources = dict(self._resource_json_map)
+        old_resolved: dict[str, Any] = dict(getattr(self, "_pv_resolved", {}))
         self._template = template
         if parameters:
             self.input_parameters = parameters
@@ -655,20 +688,42 @@ def _close_update_semantics(patcher: _Patcher) -> None:
         self.load_parameters()
         self.load_conditions()
         self._resource_json_map = template["Resources"]
+        replacement = getattr(self, "_pv_requires_replacement", None)
 
         try:
-            changing = dependency_order(template["Resources"], actions["Add"] + actions["Modify"])
+            changing = dependency_order(template["Resources"], template["Resources"])
             removing = dependency_order(old_resources, actions["Remove"])
         except graphlib.CycleError as error:
             message = f"Circular dependency between resources: {error.args[1]}"
             raise ValidationError(message=message) from None
+        replaced: list[tuple[str, Any]] = []
         for name in changing:
+            resource_json = template["Resources"][name]
             if name in actions["Add"]:
                 _ = self[name]  # moto creates a resource on first lookup
                 continue
+            before = old_resolved.get(name)
+            after = _resolved_properties(self, name, resource_json)
+            if before is None or after is None:
+                if name not in actions["Modify"]:
+                    continue
+            elif before == after and name not in actions["Modify"]:
+                continue
+            if (
+                replacement is not None
+                and before is not None
+                and after is not None
+                and old_resources[name].get("Type") == resource_json.get("Type")
+                and replacement(resource_json["Type"], before, after)
+            ):
+                previous = self._parsed_resources.pop(name, None)
+                _ = self[name]  # the replacement, created before anything that names it
+                if previous is not None:
+                    replaced.append((name, previous))
+                continue
             changed = parsing.parse_and_update_resource(
                 name,
-                template["Resources"][name],
+                resource_json,
                 self,
                 account_id=self._account_id,
                 region_name=self._region_name,
@@ -679,8 +734,107 @@ def _close_update_semantics(patcher: _Patcher) -> None:
             resource = self._parsed_resources.pop(name, None)
             if resource is not None and old_resources[name].get("DeletionPolicy") != "Retain":
                 self._delete_resource(resource, old_resources[name])
+        for name, previous in reversed(replaced):
+            if old_resources[name].get("UpdateReplacePolicy") != "Retain":
+                self._delete_resource(previous, old_resources[name])
+        _record_resolved(self)
 
+    patcher.set(parsing.ResourceMap, "create", create_and_record)
     patcher.set(parsing.ResourceMap, "update", update)
+
+
+# Properties whose change makes CloudFormation replace the resource ("Update requires:
+# Replacement" in each resource's page of the CloudFormation template reference). For
+# AWS::Lambda::Version every property but ProvisionedConcurrencyConfig, RuntimePolicy and
+# Policy ("Updates are not supported"); AWS::IAM::Policy has none.
+REPLACING_PROPERTIES: Mapping[str, frozenset[str] | None] = {
+    "AWS::Lambda::Function": frozenset({"FunctionName", "PackageType"}),
+    "AWS::Lambda::Version": frozenset({"FunctionName", "Description", "CodeSha256"}),
+    "AWS::Lambda::Alias": frozenset({"FunctionName", "Name"}),
+    "AWS::IAM::Role": frozenset({"RoleName", "Path"}),
+    "AWS::IAM::ManagedPolicy": frozenset({"ManagedPolicyName", "Path"}),
+    "AWS::StepFunctions::StateMachine": frozenset({"StateMachineName", "StateMachineType"}),
+}
+
+
+def requires_replacement(
+    resource_type: str, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> bool:
+    """Would CloudFormation replace this resource for this change of (resolved) properties?"""
+    replacing = REPLACING_PROPERTIES.get(resource_type) or frozenset()
+    return any(before.get(name) != after.get(name) for name in replacing)
+
+
+def _close_update_replacement(patcher: _Patcher) -> None:
+    from moto.cloudformation import parsing
+
+    def hook(self: Any, resource_type: str, before: Any, after: Any) -> bool:
+        return requires_replacement(resource_type, before, after)
+
+    patcher.set(parsing.ResourceMap, "_pv_requires_replacement", hook)
+
+
+def _close_version_delete(patcher: _Patcher) -> None:
+    from moto.awslambda.models import LambdaStorage, LambdaVersion
+
+    create = _original(LambdaVersion, _CREATE)
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        version = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        function = _lambda_backend(account_id, region_name).get_function(
+            cloudformation_json["Properties"]["FunctionName"]
+        )
+        version._pv_function_name = function.function_name
+        return version
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        # Deleting an AWS::Lambda::Version resource deletes that version (DeleteFunction with
+        # the version as Qualifier); nothing to do if its function, and so it, is gone.
+        backend = _lambda_backend(account_id, region_name)
+        name = getattr(self, "_pv_function_name", None)
+        if name is None:
+            return
+        found = [
+            v
+            for v in backend.list_versions_by_function(name)
+            if str(v.version) == str(self.version)
+        ]
+        if found:
+            backend.delete_function(name, str(self.version))
+
+    def publish_version(self: Any, name_or_arn: str, description: str = "") -> Any:
+        # Lambda never reuses a version number, even after that version is deleted
+        # (moto numbers the next one len(versions) + 1).
+        function = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
+        name = function.function_name
+        if name not in self._functions or not self._functions[name]["latest"]:
+            return None
+        entry = self._functions[name]
+        published = entry["versions"]
+        last = max([int(v.version) for v in published] + [entry.get("_pv_last", 0)])
+        if last and not function.code_or_config_updated and published:
+            return published[-1]
+        function.code_or_config_updated = False
+        fn = copy.copy(entry["latest"])
+        fn.set_version(last + 1)
+        if description:
+            fn.description = description
+        published.append(fn)
+        entry["_pv_last"] = last + 1
+        self._arns[fn.function_arn] = fn
+        return fn
+
+    patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
+    patcher.set(LambdaVersion, "delete", delete)
+    patcher.set(LambdaStorage, "publish_version", publish_version)
 
 
 def _json_policies(properties: Mapping[str, Any]) -> dict[str, str]:
@@ -715,6 +869,7 @@ def _close_iam_role_policies(patcher: _Patcher) -> None:
         role = create(cls, resource_name, cfn, account_id, region_name, **kwargs)
         for name, document in documents.items():
             role.put_policy(name, document)
+        role._pv_template_policies = set(documents)
         return role
 
     def update_from_cloudformation_json(
@@ -734,12 +889,16 @@ def _close_iam_role_policies(patcher: _Patcher) -> None:
             account_id=account_id,
             region_name=region_name,
         )
-        # The template's Policies list is the whole truth about the role's inline policies.
+        # CloudFormation removes the inline policies the previous template's Policies list
+        # named and the new one does not; policies put by AWS::IAM::Policy stay.
         documents = _json_policies(cloudformation_json["Properties"])
-        for name in [name for name in role.policies if name not in documents]:
-            role.delete_policy(name)
+        previous = getattr(original_resource, "_pv_template_policies", set(role.policies))
+        for name in [name for name in previous if name not in documents]:
+            if name in role.policies:
+                role.delete_policy(name)
         for name, document in documents.items():
             role.put_policy(name, document)
+        role._pv_template_policies = set(documents)
         return role
 
     patcher.set(Role, _CREATE, classmethod(create_from_cloudformation_json))
@@ -823,10 +982,29 @@ GAPS: tuple[Gap, ...] = (
         key="update-semantics",
         moto="a stack update deletes removed resources first (ignoring DeletionPolicy Retain), "
         "then creates added ones, then modifies the rest: a new Version is published before "
-        "the function update it was meant to capture",
+        "the function update it was meant to capture; a change that reaches a resource only "
+        "through a parameter inside Fn::Sub or a replaced resource it references is not seen",
         aws="adds and modifies follow the dependency graph; removals come last and Retain "
         "keeps the resource",
         close=_close_update_semantics,
+    ),
+    Gap(
+        key="update-replacement",
+        moto="a stack update changes a resource in place whatever changed: a new FunctionName "
+        "renames nothing (the old function keeps serving), a changed AWS::Lambda::Version "
+        "publishes nothing",
+        aws='a change to a property marked "Update requires: Replacement" creates a new '
+        "resource, repoints everything that references it, then deletes the old one in the "
+        "cleanup phase unless UpdateReplacePolicy is Retain",
+        close=_close_update_replacement,
+    ),
+    Gap(
+        key="version-delete",
+        moto="an AWS::Lambda::Version removed from the template (or replaced) is never "
+        "deleted, and a later version reuses a deleted version's number",
+        aws="removing the resource deletes the version unless DeletionPolicy is Retain; "
+        "version numbers are never reused",
+        close=_close_version_delete,
     ),
     Gap(
         key="sfn-task-iam",
