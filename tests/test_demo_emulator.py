@@ -630,13 +630,11 @@ def test_every_gap_has_a_test() -> None:
 
 
 def _patched_attributes() -> Iterator[tuple[object, str, object]]:
-    from moto.awslambda.models import LambdaFunction, LambdaVersion
+    from moto.awslambda.models import LambdaFunction, LambdaStorage, LambdaVersion
     from moto.cloudformation.parsing import ResourceMap
     from moto.iam.models import Role
     from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions.models import StateMachine
-
-    from moto.awslambda.models import LambdaStorage
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
         lambda_eval_utils,
         state_task_lambda,
