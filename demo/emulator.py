@@ -1149,9 +1149,8 @@ def run_transforms(
     logs: list[str] = []
     for name in transform_names(template):
         if name == SAM_TRANSFORM:
-            raise DeployError(
-                f"{SAM_TRANSFORM}: the demo's deploy helper does not run the SAM transform yet"
-            )
+            fragment = _sam_transform(fragment, parameter_values, account_id, region)
+            continue
         handler = macros.get(name)
         if handler is None:
             raise DeployError(f"No transform named {account_id}::{name} found.")
@@ -1176,6 +1175,28 @@ def run_transforms(
         logs.extend(lines)
         fragment = _macro_result(name, account_id, request_id, response)
     return fragment, tuple(logs)
+
+
+def _sam_transform(
+    fragment: Mapping[str, Any],
+    parameter_values: Mapping[str, Any],
+    account_id: str,
+    region: str,
+) -> dict[str, Any]:
+    """The SAM transform, offline, as the command line runs it (`pin_versions.sam_local`,
+    aws-sam-translator): what CloudFormation hands the next transform, or the deploy error."""
+    from pin_versions.report import TransformError
+    from pin_versions.sam_local import translate
+
+    try:
+        return translate(
+            json.loads(json.dumps(fragment)),
+            dict(parameter_values),
+            region=region,
+            account_id=account_id,
+        )
+    except TransformError as error:
+        raise DeployError(f"Transform {SAM_TRANSFORM} failed with: {error}") from None
 
 
 def _macro_result(name: str, account_id: str, request_id: str, response: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pytest
 from demo import cfn_yaml
 from demo.emulator import (
     GAP_KEYS,
+    SAM_TRANSFORM,
     GAPS,
     DeployError,
     Emulator,
@@ -776,15 +777,54 @@ def test_transform_failures_fail_the_deploy(response: dict[str, Any], message: s
         )
 
 
-def test_unknown_and_sam_transforms_are_clear_errors() -> None:
+def test_unknown_transforms_are_clear_errors() -> None:
     with pytest.raises(DeployError, match=r"No transform named 123456789012::Nope found\."):
         run_transforms({"Transform": "Nope", "Resources": {}}, macros={}, parameter_values={})
-    with pytest.raises(DeployError, match="does not run the SAM transform"):
+
+
+SAM_FUNCTION: dict[str, Any] = {
+    "Type": "AWS::Serverless::Function",
+    "Properties": {
+        "Runtime": "python3.13",
+        "Handler": "index.handler",
+        "InlineCode": "def handler(event, context):\n    return 1\n",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [["AWS::Serverless-2016-10-31", "Seen"], ["Seen", "AWS::Serverless-2016-10-31"]],
+    ids=["sam-first", "sam-last"],
+)
+def test_the_sam_transform_runs_offline_in_list_order(order: list[str]) -> None:
+    seen: list[dict[str, Any]] = []
+    source = {"Transform": order, "Resources": {"Fn": SAM_FUNCTION}}
+    processed, _ = run_transforms(
+        source, macros={"Seen": recording_macro("m", seen)}, parameter_values={}
+    )
+    types = {name: r["Type"] for name, r in processed["Resources"].items()}
+    assert types == {"Fn": "AWS::Lambda::Function", "FnRole": "AWS::IAM::Role"}
+    handed = {name: r["Type"] for name, r in seen[0]["fragment"]["Resources"].items()}
+    # The macro sees what the transforms before it produced.
+    assert handed == (types if order[0] == SAM_TRANSFORM else {"Fn": "AWS::Serverless::Function"})
+    assert processed["Metadata"] == {"Seen": ["m"]}
+
+
+def test_sam_failures_fail_the_deploy_with_its_message() -> None:
+    broken = {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": 7}}
+    with pytest.raises(DeployError, match=r"Transform AWS::Serverless-2016-10-31 failed with: "):
         run_transforms(
-            {"Transform": ["AWS::Serverless-2016-10-31"], "Resources": {}},
+            {"Transform": SAM_TRANSFORM, "Resources": {"Fn": broken}},
             macros={},
             parameter_values={},
         )
+
+
+def test_a_sam_template_deploys_and_runs() -> None:
+    with emulator() as emu:
+        emu.deploy("s", {"Transform": SAM_TRANSFORM, "Resources": {"Fn": SAM_FUNCTION}})
+        assert invoke(emu, emu.physical_id("s", "Fn")) == (None, 1)
 
 
 def test_macro_stdout_goes_to_its_log_stream(capfd: pytest.CaptureFixture[str]) -> None:
