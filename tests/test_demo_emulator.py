@@ -13,8 +13,8 @@ import pytest
 from demo import cfn_yaml
 from demo.emulator import (
     GAP_KEYS,
-    SAM_TRANSFORM,
     GAPS,
+    SAM_TRANSFORM,
     DeployError,
     Emulator,
     EmulatorError,
