@@ -240,13 +240,33 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         memory_limit_in_mb=int(self.memory_size),
         timeout_seconds=int(self.timeout),
     )
+    # The version's own Environment.Variables are the process environment while it runs
+    # (one invoke at a time, since os.environ is shared by every thread).
+    with _environment_lock, _environment(dict(self.environment_vars or {})):
+        try:
+            result = _load_handler(self)(event, context)
+            return json.dumps(result), False, ""
+        except Exception as error:  # the function's own failure becomes Lambda's error payload
+            trace = traceback.format_exception(error)
+            payload = {"errorMessage": str(error), "errorType": type(error).__name__}
+            return json.dumps({**payload, "stackTrace": trace}), True, "".join(trace)
+
+
+_environment_lock = threading.RLock()
+
+
+@contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update({name: str(value) for name, value in variables.items()})
     try:
-        result = _load_handler(self)(event, context)
-        return json.dumps(result), False, ""
-    except Exception as error:  # the function's own failure becomes Lambda's error payload
-        trace = traceback.format_exception(error)
-        payload = {"errorMessage": str(error), "errorType": type(error).__name__}
-        return json.dumps({**payload, "stackTrace": trace}), True, "".join(trace)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _close_lambda_in_process(patcher: _Patcher) -> None:

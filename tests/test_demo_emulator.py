@@ -878,3 +878,35 @@ def test_cfn_yaml_reads_short_forms_like_cloudformation() -> None:
         "C": {"Ref": "Hello"},
         "D": {"Fn::If": ["Cond", {"Ref": "A"}, {"Ref": "AWS::NoValue"}]},
     }
+
+
+def test_a_version_runs_with_its_own_environment() -> None:
+    def reads(answer: str) -> dict[str, Any]:
+        code = "import os\ndef handler(event, context):\n    return os.environ['ANSWER']\n"
+        return {
+            "F": function(
+                "unused", Code={"ZipFile": code}, Environment={"Variables": {"ANSWER": answer}}
+            ),
+            "V": version(),
+        }
+
+    with emulator() as emu:
+        emu.deploy("s", template(reads("one"), {"V": {"Ref": "V"}}))
+        first = outputs(emu)["V"]
+        described = {
+            "Type": "AWS::Lambda::Version",
+            "Properties": {"FunctionName": {"Ref": "F"}, "Description": "2"},
+        }
+        # A new Description replaces the version: version 2 is published, version 1 deleted.
+        emu.deploy("s", template({**reads("two"), "V": described}))
+        name = emu.physical_id("s", "F")
+        assert invoke(emu, name) == (None, "two")
+        assert invoke(emu, name + ":2") == (None, "two")
+        with pytest.raises(emu.lambda_.exceptions.ResourceNotFoundException):
+            invoke(emu, first)
+
+    with emulator() as emu:
+        emu.deploy("s", template(reads("one"), {"V": {"Ref": "V"}}))
+        first = outputs(emu)["V"]
+        emu.deploy("s", template({**reads("two"), "V2": version()}))
+        assert invoke(emu, first) == (None, "one")  # version 1 kept its environment
