@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import graphlib
 import io
 import json
@@ -82,10 +83,19 @@ class _Patcher:
         self._undo.append((owner, name, vars(owner).get(name, _MISSING)))
         setattr(owner, name, value)
 
+    def set_item(self, mapping: dict[str, Any], key: str, value: object) -> None:
+        self._undo.append((mapping, key, mapping.get(key, _MISSING)))
+        mapping[key] = value
+
     def undo(self) -> None:
         while self._undo:
             owner, name, previous = self._undo.pop()
-            if previous is _MISSING:
+            if isinstance(owner, dict):
+                if previous is _MISSING:
+                    owner.pop(name, None)
+                else:
+                    owner[name] = previous
+            elif previous is _MISSING:
                 delattr(owner, name)
             else:
                 setattr(owner, name, previous)
@@ -384,6 +394,88 @@ def _close_version_publish(patcher: _Patcher) -> None:
     patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
 
 
+def _close_lambda_alias(patcher: _Patcher) -> None:
+    from moto.cloudformation import parsing
+
+    # Not a CloudFormationModel subclass: moto builds its model map from that class's
+    # subclasses on first use, and this one must not stay there once the layer is undone.
+    class CfnAlias:
+        """AWS::Lambda::Alias: Ref gives the alias ARN (the CloudFormation template reference,
+        AWS::Lambda::Alias, "Return values")."""
+
+        def __init__(self, alias: Any, function_name: str) -> None:
+            self.alias = alias
+            self.function_name = function_name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Alias"
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            arn: str = self.alias.arn
+            return arn
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "AliasArn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.physical_resource_id
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnAlias:
+            properties = cloudformation_json["Properties"]
+            backend = _lambda_backend(account_id, region_name)
+            name = backend.get_function(properties["FunctionName"]).function_name
+            alias = backend.create_alias(
+                properties["Name"],
+                name,
+                str(properties["FunctionVersion"]),
+                properties.get("Description", ""),
+                properties.get("RoutingConfig"),
+            )
+            return cls(alias, name)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: CfnAlias,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> CfnAlias:
+            properties = cloudformation_json["Properties"]
+            original_resource.alias.update(
+                properties.get("Description"),
+                str(properties["FunctionVersion"]),
+                properties.get("RoutingConfig"),
+            )
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            backend = _lambda_backend(account_id, region_name)
+            if any(f.function_name == self.function_name for f in backend.list_functions()):
+                backend.delete_alias(self.alias.name, self.function_name)
+
+    patcher.set_item(parsing.get_model_map(), "AWS::Lambda::Alias", CfnAlias)
+
+
 # --------------------------------------------------------------------------------------
 # IAM on every Task invoke
 # --------------------------------------------------------------------------------------
@@ -480,6 +572,13 @@ class _AuthorizingLambdaClient:
         return getattr(self._client, name)
 
 
+@functools.cache
+def _lambda_invoke_errors() -> frozenset[str]:
+    """The error codes Lambda's Invoke models (botocore's service model)."""
+    model = _shared_botocore_session().get_service_model("lambda")
+    return frozenset(shape.name for shape in model.operation_model("Invoke").error_shapes)
+
+
 def lambda_task_error(error: Any) -> tuple[str, str]:
     """Step Functions' (error, cause) for a Lambda API error met by a Lambda Task.
 
@@ -489,18 +588,10 @@ def lambda_task_error(error: Any) -> tuple[str, str]:
     (Step Functions developer guide, "Handling errors": Lambda service exceptions; seen in
     awslabs/aws-deployment-framework#460). The cause is the message with the SDK's details.
     """
-    import botocore.session
-
     code = str(error.response["Error"].get("Code", ""))
     message = str(error.response["Error"].get("Message", ""))
     metadata = error.response.get("ResponseMetadata", {})
-    modeled = {
-        shape.name
-        for shape in botocore.session.get_session()
-        .get_service_model("lambda")
-        .operation_model("Invoke")
-        .error_shapes
-    }
+    modeled = _lambda_invoke_errors()
     name = f"Lambda.{code}" if code in modeled else "Lambda.AWSLambdaException"
     details = "; ".join(
         [
@@ -1027,6 +1118,13 @@ GAPS: tuple[Gap, ...] = (
         close=_close_version_delete,
     ),
     Gap(
+        key="lambda-alias",
+        moto="no AWS::Lambda::Alias in CloudFormation: the resource is skipped with a warning "
+        "(SAM AutoPublishAlias makes one) and DescribeStackResources lists it without a type",
+        aws="the alias is created, repointed on update and deleted with the stack",
+        close=_close_lambda_alias,
+    ),
+    Gap(
         key="sfn-task-iam",
         moto="the Step Functions interpreter invokes Lambda without asking IAM: a role with "
         "no grant for the ARN invoked still runs the function; Lambda API errors become "
@@ -1236,6 +1334,15 @@ def _macro_result(name: str, account_id: str, request_id: str, response: Any) ->
     return fragment
 
 
+@functools.cache
+def _shared_botocore_session() -> Any:
+    """One botocore session for every Emulator: its loader keeps the service models it has
+    read (reading them again for each emulator costs about a second)."""
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
 class Emulator:
     """boto3 clients on moto, and deploys that behave like CloudFormation's."""
 
@@ -1245,7 +1352,9 @@ class Emulator:
         self.account_id = ACCOUNT_ID
         self.region = REGION
         self.macros = dict(macros)
-        self._session = boto3.session.Session(region_name=REGION)
+        self._session = boto3.session.Session(
+            botocore_session=_shared_botocore_session(), region_name=REGION
+        )
         self.cloudformation = self.client("cloudformation")
         self.stepfunctions = self.client("stepfunctions")
         self.lambda_ = self.client("lambda")

@@ -620,6 +620,37 @@ def test_a_granted_invoke_of_a_deleted_version_is_resource_not_found() -> None:
         assert "LambdaFunctionFailed" in ended["types"]
 
 
+def test_gap_lambda_alias() -> None:
+    """moto's CloudFormation has no AWS::Lambda::Alias (SAM AutoPublishAlias makes one)."""
+
+    def day(returns: int, version_id: str) -> dict[str, Any]:
+        alias = {
+            "Type": "AWS::Lambda::Alias",
+            "Properties": {
+                "FunctionName": {"Ref": "F"},
+                "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]},
+                "Name": "live",
+            },
+        }
+        resources = {"F": function(returns), version_id: version(), "Live": alias}
+        return template(resources, {"Alias": {"Ref": "Live"}})
+
+    with emulator(skip={"lambda-alias"}) as emu, pytest.warns(UserWarning, match="Alias"):
+        emu.deploy("s", day(1, "V1"))
+        with pytest.raises(emu.lambda_.exceptions.ResourceNotFoundException):
+            emu.lambda_.get_alias(FunctionName=emu.physical_id("s", "F"), Name="live")
+
+    with emulator() as emu:
+        emu.deploy("s", day(1, "V1"))
+        alias = outputs(emu)["Alias"]
+        assert alias.endswith(":live")
+        assert invoke(emu, alias) == (None, 1)
+        emu.deploy("s", day(2, "V2"))
+        name = emu.physical_id("s", "F")
+        assert emu.lambda_.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+        assert invoke(emu, alias) == (None, 2)
+
+
 def test_every_gap_has_a_test() -> None:
     missing = [key for key in GAP_KEYS if f"test_gap_{key.replace('-', '_')}" not in globals()]
     assert missing == []

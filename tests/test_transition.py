@@ -1,0 +1,165 @@
+"""Day-1/day-2 transitions on the strict emulator (issue 11): what AWS does to running executions.
+
+Each scenario in tests/transition/<name>/ is a day-1 and a day-2 template. Execution A starts
+on day 1 and waits until the day-2 deploy has landed; execution B starts after it. The
+expectations are what AWS does with a correct PinVersions: A finishes on the code it started
+with, B runs the new code, both succeed. The one exception, function-removed, is asserted as
+AWS behaves (nothing in one template can keep a deleted function's versions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo import cfn_yaml, story
+from demo.emulator import MacroHandler, without_transform
+from demo.transition import Transition, expectation_problems, play
+
+SCENARIOS = Path(__file__).resolve().parent / "transition"
+MACRO = "PinVersions"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What one execution must do: which function it invokes (logical ID, on the day its
+    ARN is read), what the function answers, how the execution ends."""
+
+    function: str
+    answers: tuple[Any, ...]
+    status: str = "SUCCEEDED"
+    error: str | None = None
+    pinned: bool = True  # invokes a published version (else the unqualified ARN)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    a: Expected  # judged against the day-1 function ARNs
+    b: Expected  # judged against the day-2 function ARNs
+    parameters1: Mapping[str, str] = field(default_factory=dict)
+    parameters2: Mapping[str, str] = field(default_factory=dict)
+
+
+def ordinary(name: str, day1: str = "hello 1", day2: str = "hello 2", **more: Any) -> Scenario:
+    """A on day-1 Hello, B on day-2 Hello, both pinned and successful."""
+    return Scenario(name, Expected("Hello", (day1,)), Expected("Hello", (day2,)), **more)
+
+
+ANSWER = {"parameters1": {"Answer": "hello 1"}, "parameters2": {"Answer": "hello 2"}}
+
+SCENARIO_LIST = [
+    # 1 the seed: new code for the same function (samples/blue-green).
+    ordinary("code-change"),
+    # 2 only Environment changes: a new version all the same.
+    ordinary("config-change"),
+    # 3 day 2 points the Task at Goodbye; Hello stays. A's grant on Hello's versions must stay.
+    Scenario("task-moved", Expected("Hello", ("hello 1",)), Expected("Goodbye", ("goodbye 2",))),
+    # 4 FunctionName added: CloudFormation replaces Hello (a new function, the old one and all
+    # its versions deleted) unless the function has UpdateReplacePolicy Retain.
+    ordinary("function-renamed", day2="hello 1"),
+    # 5 Hello leaves the template after its Task moved: deleting a function deletes all its
+    # versions whatever their DeletionPolicy, so A's pinned version is gone. Nothing the
+    # macro writes into one template can prevent it (it does not add DeletionPolicy to
+    # functions); `pin-versions plan day1 day2` reports the version broken ("deleted with its
+    # function"). A's grant stays (retained policy), so Lambda answers "Function not found".
+    Scenario(
+        "function-removed",
+        Expected("Hello", (), "FAILED", "Lambda.ResourceNotFoundException"),
+        Expected("Goodbye", ("goodbye 2",)),
+    ),
+    # 6 a hand-written AWS::Lambda::Version with a fixed logical ID: B must still get new code.
+    ordinary("fixed-id-version"),
+    # 7 code from a parameter, version with a fixed ID (CDK currentVersion + CfnParameter).
+    ordinary("parameter-code-version", **ANSWER),
+    # 8 the Task already names an in-template version (CDK fn.currentVersion), no Retain.
+    ordinary("user-pinned-version"),
+    # 9 Task Credentials: Step Functions invokes as TaskRole.
+    ordinary("task-credentials"),
+    # 10 RoleArn !If [UseOwnRole, MachineRole, ExternalRole]; the default picks MachineRole.
+    ordinary("conditional-role"),
+    # 11 PinVersions struck from the Transform list on day 2: B runs the unqualified ARN.
+    Scenario(
+        "transform-removed",
+        Expected("Hello", ("hello 1",)),
+        Expected("Hello", ("hello 2",), pinned=False),
+    ),
+    # 12-14 SAM, before, after and switched between the days.
+    ordinary("sam-first"),
+    ordinary("sam-last"),
+    ordinary("sam-order-switched"),
+    # 15 SAM AutoPublishAlias; only a parameter used in Environment changes.
+    ordinary("sam-autopublish-parameter", **ANSWER),
+    # 16 Hello runs with the state machine's own role (the macro's separate-policy case).
+    ordinary("machine-role-function"),
+]
+
+
+def load(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    folder = SCENARIOS / name
+    return cfn_yaml.load(folder / "day1.yaml"), cfn_yaml.load(folder / "day2.yaml")
+
+
+@pytest.fixture(scope="module")
+def macro() -> MacroHandler:
+    return story.load_macro()
+
+
+def judge(transition: Transition, scenario: Scenario) -> list[str]:
+    problems: list[str] = []
+    for run, expected, functions, day in (
+        (transition.a, scenario.a, transition.functions_day1, 1),
+        (transition.b, scenario.b, transition.functions_day2, 2),
+    ):
+        if expected.function not in functions:
+            problems.append(f"no function {expected.function} in the stack after day {day}")
+            continue
+        problems.extend(
+            expectation_problems(
+                run,
+                function_arn=functions[expected.function],
+                answers=expected.answers,
+                status=expected.status,
+                error=expected.error,
+                pinned=expected.pinned,
+            )
+        )
+    return problems
+
+
+def test_every_scenario_folder_is_played() -> None:
+    folders = sorted(path.name for path in SCENARIOS.iterdir() if path.is_dir())
+    assert folders == sorted(scenario.name for scenario in SCENARIO_LIST)
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_LIST, ids=lambda s: s.name)
+def test_transition(scenario: Scenario, macro: MacroHandler) -> None:
+    day1, day2 = load(scenario.name)
+    transition = play(
+        day1,
+        day2,
+        macros={MACRO: macro},
+        parameters1=scenario.parameters1,
+        parameters2=scenario.parameters2,
+    )
+    problems = judge(transition, scenario)
+    assert problems == [], (
+        f"scenario {scenario.name}:\n  " + "\n  ".join(problems) + "\n" + transition.describe()
+    )
+
+
+def test_without_pin_versions_a_code_change_breaks_the_running_execution() -> None:
+    """The control: the seed without the macro. A meets day-2 code and fails."""
+    day1, day2 = (without_transform(day, MACRO) for day in load("code-change"))
+    transition = play(day1, day2, macros={})
+    control = Scenario(
+        "code-change without PinVersions",
+        Expected("Hello", ("hello 2",), "FAILED", "UnexpectedAnswer", pinned=False),
+        Expected("Hello", ("hello 2",), pinned=False),
+    )
+    problems = judge(transition, control)
+    assert problems == [], "\n".join(problems) + "\n" + transition.describe()
