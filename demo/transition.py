@@ -119,39 +119,60 @@ def _parsed(text: str | None) -> Any:
 
 
 def read_run(emu: Emulator, name: str, execution_arn: str) -> Run:
-    """Each Task's Lambda invoke (legacy function-ARN Tasks and lambda:invoke), from history."""
+    """Each Task's Lambda invoke (function-ARN Tasks and lambda:invoke), from history.
+
+    An invoke's end event is tied to its scheduling through `previousEventId` (events of
+    Parallel branches and Map iterations interleave), and the scheduling to the state
+    entered just before it.
+    """
     description = emu.stepfunctions.describe_execution(executionArn=execution_arn)
-    invocations: list[Invocation] = []
-    pending: list[tuple[str, str]] = []  # (state, resource) scheduled, not yet ended
-    state = ""
-    for event in _history(emu, execution_arn):
-        if "stateEnteredEventDetails" in event:
-            state = event["stateEnteredEventDetails"]["name"]
-        if "lambdaFunctionScheduledEventDetails" in event:
-            pending.append((state, event["lambdaFunctionScheduledEventDetails"]["resource"]))
-        if "taskScheduledEventDetails" in event:
-            details = event["taskScheduledEventDetails"]
-            if details.get("resourceType") == "lambda":
+    events = _history(emu, execution_arn)
+    by_id = {event["id"]: event for event in events}
+
+    def scheduling(event: dict[str, Any]) -> tuple[str, str] | None:
+        seen: set[int] = set()
+        while event["id"] not in seen:
+            seen.add(event["id"])
+            if "lambdaFunctionScheduledEventDetails" in event:
+                resource = str(event["lambdaFunctionScheduledEventDetails"]["resource"])
+            elif "taskScheduledEventDetails" in event:
+                details = event["taskScheduledEventDetails"]
+                if details.get("resourceType") != "lambda":
+                    return None
                 parameters = json.loads(details.get("parameters") or "{}")
-                pending.append((state, str(parameters.get("FunctionName"))))
+                resource = str(parameters.get("FunctionName"))
+            else:
+                previous = by_id.get(event.get("previousEventId", 0))
+                if previous is None:
+                    return None
+                event = previous
+                continue
+            entered = by_id.get(event.get("previousEventId", 0), {})
+            state = entered.get("stateEnteredEventDetails", {}).get("name", "")
+            return str(state), resource
+        return None
+
+    invocations: list[Invocation] = []
+    for event in events:
         ended = (
             event.get("lambdaFunctionSucceededEventDetails")
             or event.get("lambdaFunctionFailedEventDetails")
-            or (event.get("taskSucceededEventDetails") if pending else None)
-            or (event.get("taskFailedEventDetails") if pending else None)
+            or event.get("taskSucceededEventDetails")
+            or event.get("taskFailedEventDetails")
         )
-        if ended is None or not pending:
+        found = scheduling(event) if ended is not None else None
+        if ended is None or found is None:
             continue
-        where, resource = pending.pop(0)
+        state, resource = found
         if "error" in ended:
             invocations.append(
-                Invocation(where, resource, None, ended.get("error"), ended.get("cause"))
+                Invocation(state, resource, None, ended.get("error"), ended.get("cause"))
             )
-        else:
-            output = _parsed(ended.get("output"))
-            if isinstance(output, dict) and "Payload" in output:  # lambda:invoke's result
-                output = output["Payload"]
-            invocations.append(Invocation(where, resource, output, None, None))
+            continue
+        output = _parsed(ended.get("output"))
+        if isinstance(output, dict) and "Payload" in output:  # lambda:invoke's result
+            output = output["Payload"]
+        invocations.append(Invocation(state, resource, output, None, None))
     error = description.get("error")
     cause = description.get("cause")
     return Run(name, description["status"], error, cause, tuple(invocations))
@@ -310,7 +331,7 @@ def version_of(arn: str, function_arn: str) -> str | None:
 def expectation_problems(
     run: Run,
     *,
-    function_arn: str,
+    function_arns: Sequence[str],
     answers: Sequence[Any],
     status: str = "SUCCEEDED",
     error: str | None = None,
@@ -318,21 +339,23 @@ def expectation_problems(
 ) -> list[str]:
     """What differs between `run` and what AWS would do, each said with the evidence.
 
-    pinned: every invoke must name a published version of `function_arn` (PinVersions' promise);
-    else every invoke must name `function_arn` itself (the unpinned control).
+    pinned: every invoke must name a published version of one of `function_arns`
+    (PinVersions' promise); else one of `function_arns` itself (the unpinned control).
+    answers: what the successful invokes returned, in any order (Parallel and Map branches
+    run concurrently).
     """
     problems: list[str] = []
+    expected = " or ".join(function_arns)
     for invocation in run.invocations:
-        qualified = version_of(invocation.resource, function_arn)
-        if pinned and qualified is None:
+        if pinned and not any(version_of(invocation.resource, arn) for arn in function_arns):
             problems.append(
-                f"{run.name} invoked {invocation.resource}, expected a version of {function_arn}"
+                f"{run.name} invoked {invocation.resource}, expected a version of {expected}"
             )
-        if not pinned and invocation.resource != function_arn:
-            problems.append(f"{run.name} invoked {invocation.resource}, expected {function_arn}")
+        if not pinned and invocation.resource not in function_arns:
+            problems.append(f"{run.name} invoked {invocation.resource}, expected {expected}")
     if not run.invocations:
-        problems.append(f"{run.name} invoked nothing, expected {function_arn}")
-    if tuple(answers) != run.answers:
+        problems.append(f"{run.name} invoked nothing, expected {expected}")
+    if sorted(map(json.dumps, answers)) != sorted(map(json.dumps, run.answers)):
         problems.append(f"{run.name} got answers {list(run.answers)}, expected {list(answers)}")
     if (run.status, run.error) != (status, error):
         problems.append(

@@ -18,7 +18,15 @@ import pytest
 
 from demo import cfn_yaml, story
 from demo.emulator import MacroHandler, without_transform
-from demo.transition import Transition, expectation_problems, play
+from demo.transition import (
+    Invocation,
+    Run,
+    Transition,
+    TransitionError,
+    expectation_problems,
+    play,
+    version_of,
+)
 
 SCENARIOS = Path(__file__).resolve().parent / "transition"
 MACRO = "PinVersions"
@@ -29,7 +37,7 @@ class Expected:
     """What one execution must do: which function it invokes (logical ID, on the day its
     ARN is read), what the function answers, how the execution ends."""
 
-    function: str
+    functions: str | tuple[str, ...]
     answers: tuple[Any, ...]
     status: str = "SUCCEEDED"
     error: str | None = None
@@ -96,6 +104,12 @@ SCENARIO_LIST = [
     ordinary("sam-autopublish-parameter", **ANSWER),
     # 16 Hello runs with the state machine's own role (the macro's separate-policy case).
     ordinary("machine-role-function"),
+    # 17 Tasks inside Parallel and Map: every one pinned, every one granted.
+    Scenario(
+        "parallel-map",
+        Expected(("Hello", "Goodbye"), ("hello 1", "goodbye 1", "goodbye 1")),
+        Expected(("Hello", "Goodbye"), ("hello 2", "goodbye 2", "goodbye 2")),
+    ),
 ]
 
 
@@ -115,13 +129,15 @@ def judge(transition: Transition, scenario: Scenario) -> list[str]:
         (transition.a, scenario.a, transition.functions_day1, 1),
         (transition.b, scenario.b, transition.functions_day2, 2),
     ):
-        if expected.function not in functions:
-            problems.append(f"no function {expected.function} in the stack after day {day}")
+        names = (expected.functions,) if isinstance(expected.functions, str) else expected.functions
+        missing = [name for name in names if name not in functions]
+        if missing:
+            problems.append(f"no function {', '.join(missing)} in the stack after day {day}")
             continue
         problems.extend(
             expectation_problems(
                 run,
-                function_arn=functions[expected.function],
+                function_arns=[functions[name] for name in names],
                 answers=expected.answers,
                 status=expected.status,
                 error=expected.error,
@@ -163,3 +179,64 @@ def test_without_pin_versions_a_code_change_breaks_the_running_execution() -> No
     )
     problems = judge(transition, control)
     assert problems == [], "\n".join(problems) + "\n" + transition.describe()
+
+
+def test_the_harness_refuses_a_transition_where_a_never_waited() -> None:
+    day1, day2 = (without_transform(day, MACRO) for day in load("code-change"))
+    properties = day1["Resources"]["Workflow"]["Properties"]
+    text = properties["DefinitionString"]["Fn::Sub"]
+    properties["DefinitionString"]["Fn::Sub"] = text.replace(
+        '"StartAt": "Wait"', '"StartAt": "Greet"'
+    )
+    with pytest.raises(TransitionError, match="execution A to reach its Wait state"):
+        play(day1, day2, macros={}, timeout=2)
+
+
+def run(*invocations: Invocation, status: str = "SUCCEEDED", error: str | None = None) -> Run:
+    return Run("A", status, error, None, invocations)
+
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+
+def test_expectations_say_what_differs_with_the_evidence() -> None:
+    ok = Invocation("Greet", f"{ARN}:1", {"answer": "hello 1"}, None, None)
+    assert expectation_problems(run(ok), function_arns=[ARN], answers=["hello 1"]) == []
+    unqualified = Invocation("Greet", ARN, {"answer": "hello 2"}, None, None)
+    assert expectation_problems(
+        run(unqualified, status="FAILED", error="UnexpectedAnswer"),
+        function_arns=[ARN],
+        answers=["hello 1"],
+    ) == [
+        f"A invoked {ARN}, expected a version of {ARN}",
+        "A got answers ['hello 2'], expected ['hello 1']",
+        "A ended FAILED (UnexpectedAnswer), expected SUCCEEDED",
+    ]
+    assert expectation_problems(run(), function_arns=[ARN], answers=[]) == [
+        f"A invoked nothing, expected {ARN}"
+    ]
+    # An alias or another function's version is not a version of this function.
+    assert version_of(f"{ARN}:live", ARN) is None
+    assert version_of(f"{ARN}x:1", ARN) is None
+    assert version_of(f"{ARN}:12", ARN) == "12"
+
+
+def test_lambda_invoke_integration_tasks_are_read_too() -> None:
+    """arn:aws:states:::lambda:invoke: the ARN is the FunctionName parameter, the answer the
+    Payload."""
+    day1, day2 = (without_transform(day, MACRO) for day in load("code-change"))
+    for day in (day1, day2):
+        properties = day["Resources"]["Workflow"]["Properties"]
+        text = properties["DefinitionString"]["Fn::Sub"]
+        properties["DefinitionString"]["Fn::Sub"] = text.replace(
+            '"Resource": "${Hello.Arn}",',
+            '"Resource": "arn:aws:states:::lambda:invoke", '
+            '"Parameters": {"FunctionName": "${Hello.Arn}", "Payload": {}}, '
+            '"OutputPath": "$.Payload",',
+        )
+    transition = play(day1, day2, macros={})
+    arn = transition.functions_day1["Hello"]
+    assert transition.a.invoked == (arn,)
+    assert transition.a.answers == ("hello 2",)
+    assert (transition.a.status, transition.a.error) == ("FAILED", "UnexpectedAnswer")
+    assert (transition.b.answers, transition.b.status) == (("hello 2",), "SUCCEEDED")
