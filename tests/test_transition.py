@@ -168,6 +168,31 @@ def test_transition(scenario: Scenario, macro: MacroHandler) -> None:
     )
 
 
+REFERENCED = [s for s in SCENARIO_LIST if (SCENARIOS / s.name / "reference-day1.yaml").exists()]
+
+
+@pytest.mark.parametrize("scenario", REFERENCED, ids=lambda s: s.name)
+def test_a_reference_design_keeps_the_promise(scenario: Scenario) -> None:
+    """The same scenario, deployed as plain CloudFormation written by hand in the shape a
+    correct PinVersions produces (retained versions, one retained AWS::IAM::Policy per role
+    and function, UpdateReplacePolicy Retain on functions, versions that follow the code).
+    It passes on the same emulator and expectations: where test_transition fails for that
+    scenario, the macro's output is at fault, not the harness."""
+    folder = SCENARIOS / scenario.name
+    day2 = folder / "reference-day2.yaml"
+    transition = play(
+        cfn_yaml.load(folder / "reference-day1.yaml"),
+        cfn_yaml.load(day2 if day2.exists() else folder / "day2.yaml"),
+        macros={},
+        parameters1=scenario.parameters1,
+        parameters2=scenario.parameters2,
+    )
+    problems = judge(transition, scenario)
+    assert problems == [], (
+        f"reference {scenario.name}:\n  " + "\n  ".join(problems) + "\n" + transition.describe()
+    )
+
+
 def test_without_pin_versions_a_code_change_breaks_the_running_execution() -> None:
     """The control: the seed without the macro. A meets day-2 code and fails."""
     day1, day2 = (without_transform(day, MACRO) for day in load("code-change"))
@@ -240,3 +265,33 @@ def test_lambda_invoke_integration_tasks_are_read_too() -> None:
     assert transition.a.answers == ("hello 2",)
     assert (transition.a.status, transition.a.error) == ("FAILED", "UnexpectedAnswer")
     assert (transition.b.answers, transition.b.status) == (("hello 2",), "SUCCEEDED")
+
+
+@pytest.mark.parametrize(
+    ("name", "resource", "policy", "error"),
+    [
+        # Replacing a function deletes it, and with it every version.
+        ("function-renamed", "Hello", "UpdateReplacePolicy", "Lambda.ResourceNotFoundException"),
+        # Replacing a version deletes the old one.
+        (
+            "fixed-id-version",
+            "HelloVersion",
+            "UpdateReplacePolicy",
+            "Lambda.ResourceNotFoundException",
+        ),
+        # A grant removed from the template is removed from the role.
+        ("task-moved", "PinVersionsInvokeHello", "DeletionPolicy", "Lambda.AWSLambdaException"),
+    ],
+)
+def test_without_retain_the_reference_breaks_as_aws_would(
+    name: str, resource: str, policy: str, error: str
+) -> None:
+    folder = SCENARIOS / name
+    day1 = cfn_yaml.load(folder / "reference-day1.yaml")
+    day2 = cfn_yaml.load(folder / "reference-day2.yaml")
+    for day in (day1, day2):
+        if resource in day["Resources"]:
+            del day["Resources"][resource][policy]
+    transition = play(day1, day2, macros={})
+    assert (transition.a.status, transition.a.error) == ("FAILED", error), transition.describe()
+    assert transition.b.status == "SUCCEEDED", transition.describe()
