@@ -941,3 +941,32 @@ def test_a_version_runs_with_its_own_environment() -> None:
         first = outputs(emu)["V"]
         emu.deploy("s", template({**reads("two"), "V2": version()}))
         assert invoke(emu, first) == (None, "one")  # version 1 kept its environment
+
+
+def test_aws_sdk_lambda_invoke_is_judged_too() -> None:
+    """arn:aws:states:::aws-sdk:lambda:invoke goes through the same check (its error names
+    are moto's; a granted call fails in moto on the Payload stream, a gap not closed)."""
+    resources = {
+        "Role": _role_with(_allow({"Fn::GetAtt": ["F", "Arn"]})),
+        "FnRole": ROLE,
+        "F": function({"ok": True}, Role=FN_ROLE),
+        "V": version(),
+        "M": _machine(
+            _task("arn:aws:states:::aws-sdk:lambda:invoke", Parameters={"FunctionName": "${V}"})
+        ),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        ended = run_execution(emu, "M")
+        assert ended["status"] == "FAILED"
+        assert "is not authorized to perform: lambda:InvokeFunction on resource: " in ended["cause"]
+        assert (
+            ended["cause"]
+            .split(" on resource: ")[1]
+            .startswith(
+                emu.lambda_.get_function(FunctionName=emu.physical_id("s", "F"))["Configuration"][
+                    "FunctionArn"
+                ]
+                + ":1 "
+            )
+        )

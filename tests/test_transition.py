@@ -17,7 +17,12 @@ from typing import Any
 import pytest
 
 from demo import cfn_yaml, story
-from demo.emulator import MacroHandler, without_transform
+from demo.emulator import (
+    MacroHandler,
+    run_transforms,
+    template_parameter_values,
+    without_transform,
+)
 from demo.transition import (
     Invocation,
     Run,
@@ -27,6 +32,7 @@ from demo.transition import (
     play,
     version_of,
 )
+from support import lint_errors, new_lint_errors
 
 SCENARIOS = Path(__file__).resolve().parent / "transition"
 MACRO = "PinVersions"
@@ -214,7 +220,7 @@ def test_the_harness_refuses_a_transition_where_a_never_waited() -> None:
         '"StartAt": "Wait"', '"StartAt": "Greet"'
     )
     with pytest.raises(TransitionError, match="execution A to reach its Wait state"):
-        play(day1, day2, macros={}, timeout=2)
+        play(day1, day2, macros={}, timeout=1)
 
 
 def run(*invocations: Invocation, status: str = "SUCCEEDED", error: str | None = None) -> Run:
@@ -295,3 +301,25 @@ def test_without_retain_the_reference_breaks_as_aws_would(
     transition = play(day1, day2, macros={})
     assert (transition.a.status, transition.a.error) == ("FAILED", error), transition.describe()
     assert transition.b.status == "SUCCEEDED", transition.describe()
+
+
+DAYS = [
+    pytest.param(scenario, path, id=f"{scenario.name}/{path.stem}")
+    for scenario in SCENARIO_LIST
+    for path in sorted((SCENARIOS / scenario.name).glob("*.yaml"))
+]
+
+
+@pytest.mark.parametrize(("scenario", "path"), DAYS)
+def test_every_template_lints_clean(scenario: Scenario, path: Path, macro: MacroHandler) -> None:
+    """cfn-lint finds no error in a scenario's template, nor a new one in what the
+    transforms make of it."""
+    template = cfn_yaml.load(path)
+    given = scenario.parameters2 if path.stem.endswith("2") else scenario.parameters1
+    processed, _ = run_transforms(
+        template,
+        macros={MACRO: macro},
+        parameter_values=template_parameter_values(template, given),
+    )
+    assert lint_errors(template) == []
+    assert new_lint_errors(template, processed) == []
