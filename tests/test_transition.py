@@ -116,6 +116,8 @@ SCENARIO_LIST = [
         Expected(("Hello", "Goodbye"), ("hello 1", "goodbye 1", "goodbye 1")),
         Expected(("Hello", "Goodbye"), ("hello 2", "goodbye 2", "goodbye 2")),
     ),
+    # 18 A second state machine shares Hello; day 2 removes it with its role.
+    ordinary("shared-function"),
 ]
 
 
