@@ -854,26 +854,42 @@ def _close_update_semantics(patcher: _Patcher) -> None:
     patcher.set(parsing.ResourceMap, "update", update)
 
 
-# Properties whose change makes CloudFormation replace the resource ("Update requires:
-# Replacement" in each resource's page of the CloudFormation template reference). For
-# AWS::Lambda::Version every property but ProvisionedConcurrencyConfig, RuntimePolicy and
-# Policy ("Updates are not supported"); AWS::IAM::Policy has none.
-REPLACING_PROPERTIES: Mapping[str, frozenset[str] | None] = {
-    "AWS::Lambda::Function": frozenset({"FunctionName", "PackageType"}),
-    "AWS::Lambda::Version": frozenset({"FunctionName", "Description", "CodeSha256"}),
-    "AWS::Lambda::Alias": frozenset({"FunctionName", "Name"}),
-    "AWS::IAM::Role": frozenset({"RoleName", "Path"}),
-    "AWS::IAM::ManagedPolicy": frozenset({"ManagedPolicyName", "Path"}),
-    "AWS::StepFunctions::StateMachine": frozenset({"StateMachineName", "StateMachineType"}),
-}
+@functools.cache
+def replacing_properties(resource_type: str) -> tuple[tuple[str, ...], ...]:
+    """The property paths whose change makes CloudFormation replace a resource of this type.
+
+    They are the `createOnlyProperties` of the type's CloudFormation resource provider
+    schema ("Update requires: Replacement" in the template reference), read from the schemas
+    cfn-lint bundles (us-east-1). For example AWS::Lambda::Function: FunctionName,
+    PackageType; AWS::Lambda::Version: FunctionName, Description, CodeSha256,
+    ProvisionedConcurrencyConfig, RuntimePolicy; AWS::IAM::Policy: none. A type cfn-lint
+    does not know is never replaced.
+    """
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
+
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type)
+    except ResourceNotFoundError:
+        return ()
+    paths = schema.schema.get("createOnlyProperties") or []
+    return tuple(tuple(path.split("/")[2:]) for path in paths if path.startswith("/properties/"))
+
+
+def _at(properties: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(properties, Mapping):
+            return None
+        properties = properties.get(key)
+    return properties
 
 
 def requires_replacement(
     resource_type: str, before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> bool:
     """Would CloudFormation replace this resource for this change of (resolved) properties?"""
-    replacing = REPLACING_PROPERTIES.get(resource_type) or frozenset()
-    return any(before.get(name) != after.get(name) for name in replacing)
+    return any(
+        _at(before, path) != _at(after, path) for path in replacing_properties(resource_type)
+    )
 
 
 def _close_update_replacement(patcher: _Patcher) -> None:

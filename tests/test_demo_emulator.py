@@ -330,11 +330,15 @@ def test_requires_replacement_follows_the_template_reference() -> None:
     assert requires_replacement("AWS::Lambda::Function", {}, {"FunctionName": "x"})
     assert not requires_replacement("AWS::Lambda::Function", {"Code": 1}, {"Code": 2})
     assert requires_replacement("AWS::Lambda::Version", {"Description": "a"}, {})
-    assert not requires_replacement(
+    # createOnlyProperties in the resource provider schema: provisioned concurrency too.
+    assert requires_replacement(
         "AWS::Lambda::Version",
         {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 1}},
-        {},
+        {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 2}},
     )
+    assert requires_replacement("AWS::IAM::Role", {"Path": "/a/"}, {"Path": "/b/"})
+    assert not requires_replacement("AWS::IAM::Role", {"Policies": []}, {"Policies": [1]})
+    assert not requires_replacement("Custom::Unknown", {"A": 1}, {"A": 2})
     assert not requires_replacement("AWS::IAM::Policy", {"PolicyName": "a"}, {"PolicyName": "b"})
     assert requires_replacement("AWS::StepFunctions::StateMachine", {}, {"StateMachineName": "m"})
 
