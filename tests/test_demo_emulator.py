@@ -22,6 +22,7 @@ from demo.emulator import (
     compat_layer,
     dependency_order,
     emulator,
+    invoke_resource_arn,
     requires_replacement,
     run_transforms,
     template_parameter_values,
@@ -976,3 +977,36 @@ def test_aws_sdk_lambda_invoke_is_judged_too() -> None:
                 + ":1 "
             )
         )
+
+
+def test_the_resource_iam_judges_is_the_arn_lambda_resolves() -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    assert invoke_resource_arn("f", None, "us-east-1", "123456789012") == arn
+    assert invoke_resource_arn("f:3", None, "us-east-1", "123456789012") == f"{arn}:3"
+    assert invoke_resource_arn("123456789012:function:f", "live", "us-east-1", "1") == f"{arn}:live"
+    assert invoke_resource_arn(arn, "7", "us-east-1", "1") == f"{arn}:7"
+    assert invoke_resource_arn(f"{arn}:7", "7", "us-east-1", "1") == f"{arn}:7"
+
+
+def test_attached_managed_policies_count() -> None:
+    managed = {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "Roles": [{"Ref": "Role"}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [_allow({"Fn::Sub": "${F.Arn}:*"})],
+            },
+        },
+    }
+    resources = {
+        "Role": _role_with(),
+        "Grant": managed,
+        "FnRole": ROLE,
+        "F": function({"ok": True}, Role=FN_ROLE),
+        "V": version(),
+        "M": {**_machine(_task("${V}")), "DependsOn": "Grant"},
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
