@@ -571,6 +571,12 @@ def _allow(resource: Any, effect: str = "Allow") -> dict[str, Any]:
             "Lambda.AWSLambdaException",
             id="optimised-integration-denied",
         ),
+        pytest.param(
+            [_allow({"Fn::GetAtt": ["F", "Arn"]})],
+            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Lambda.AWSLambdaException",
+            id="callback-integration-denied",
+        ),
     ],
 )
 def test_task_invokes_are_judged_by_the_role_policies(
