@@ -73,8 +73,9 @@ _CREATE = "create_from_cloudformation_json"
 _UPDATE = "update_from_cloudformation_json"
 
 
-class _Patcher:
-    """setattr with an undo list; reads raw class attributes so descriptors come back intact."""
+class Patcher:
+    """setattr (and dict item set) with an undo list; reads raw class attributes so
+    descriptors come back intact."""
 
     def __init__(self) -> None:
         self._undo: list[tuple[object, str, object]] = []
@@ -108,7 +109,7 @@ class Gap:
     key: str
     moto: str  # what moto 5.2.5 does
     aws: str  # what AWS does
-    close: Callable[[_Patcher], None]
+    close: Callable[[Patcher], None]
 
 
 def _original(owner: type, name: str) -> Callable[..., Any]:
@@ -118,7 +119,7 @@ def _original(owner: type, name: str) -> Callable[..., Any]:
     return func
 
 
-def _close_sfn_backend(patcher: _Patcher) -> None:
+def _close_sfn_backend(patcher: Patcher) -> None:
     from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions import responses as sfn_responses
 
@@ -163,7 +164,7 @@ def _with_definition_string(cloudformation_json: dict[str, Any]) -> dict[str, An
     return {**cloudformation_json, "Properties": properties}
 
 
-def _close_sfn_definition(patcher: _Patcher) -> None:
+def _close_sfn_definition(patcher: Patcher) -> None:
     from moto.stepfunctions.models import StateMachine
 
     create = _original(StateMachine, _CREATE)
@@ -279,13 +280,13 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _close_lambda_in_process(patcher: _Patcher) -> None:
+def _close_lambda_in_process(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaFunction
 
     patcher.set(LambdaFunction, "_invoke_lambda", _invoke_in_process)
 
 
-def _close_zipfile_update(patcher: _Patcher) -> None:
+def _close_zipfile_update(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaFunction
 
     update = _original(LambdaFunction, _UPDATE)
@@ -325,7 +326,7 @@ def _lambda_backend(account_id: str, region_name: str) -> Any:
     return get_backend(account_id, region_name)
 
 
-def _close_version_ref(patcher: _Patcher) -> None:
+def _close_version_ref(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaVersion
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
@@ -366,7 +367,7 @@ def _close_version_ref(patcher: _Patcher) -> None:
     patcher.set(LambdaVersion, "has_cfn_attr", classmethod(has_cfn_attr))
 
 
-def _close_version_publish(patcher: _Patcher) -> None:
+def _close_version_publish(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaVersion
     from moto.cloudformation.exceptions import ValidationError
 
@@ -394,7 +395,7 @@ def _close_version_publish(patcher: _Patcher) -> None:
     patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
 
 
-def _close_lambda_alias(patcher: _Patcher) -> None:
+def _close_lambda_alias(patcher: Patcher) -> None:
     from moto.cloudformation import parsing
 
     # Not a CloudFormationModel subclass: moto builds its model map from that class's
@@ -605,7 +606,7 @@ def lambda_task_error(error: Any) -> tuple[str, str]:
     return name, f"{message} ({details})"
 
 
-def _close_sfn_task_iam(patcher: _Patcher) -> None:
+def _close_sfn_task_iam(patcher: Patcher) -> None:
     from botocore.exceptions import ClientError
     from moto.stepfunctions.parser.api import (
         HistoryEventType,
@@ -765,7 +766,7 @@ def _record_resolved(resources: Any) -> None:
     }
 
 
-def _close_update_semantics(patcher: _Patcher) -> None:
+def _close_update_semantics(patcher: Patcher) -> None:
     from moto.cloudformation import parsing
     from moto.cloudformation.exceptions import ValidationError
 
@@ -892,7 +893,7 @@ def requires_replacement(
     )
 
 
-def _close_update_replacement(patcher: _Patcher) -> None:
+def _close_update_replacement(patcher: Patcher) -> None:
     from moto.cloudformation import parsing
 
     def hook(self: Any, resource_type: str, before: Any, after: Any) -> bool:
@@ -901,7 +902,7 @@ def _close_update_replacement(patcher: _Patcher) -> None:
     patcher.set(parsing.ResourceMap, "_pv_requires_replacement", hook)
 
 
-def _close_version_delete(patcher: _Patcher) -> None:
+def _close_version_delete(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaStorage, LambdaVersion
 
     create = _original(LambdaVersion, _CREATE)
@@ -974,7 +975,7 @@ def _json_policies(properties: Mapping[str, Any]) -> dict[str, str]:
     return documents
 
 
-def _close_iam_role_policies(patcher: _Patcher) -> None:
+def _close_iam_role_policies(patcher: Patcher) -> None:
     from moto.iam.models import Role
 
     create = _original(Role, _CREATE)
@@ -1032,7 +1033,7 @@ def _close_iam_role_policies(patcher: _Patcher) -> None:
     patcher.set(Role, _UPDATE, classmethod(update_from_cloudformation_json))
 
 
-def _close_update_parameters(patcher: _Patcher) -> None:
+def _close_update_parameters(patcher: Patcher) -> None:
     from moto.cloudformation import parsing
 
     load_parameters = _original(parsing.ResourceMap, "load_parameters")
@@ -1166,7 +1167,7 @@ def compat_layer(skip: Iterable[str] = ()) -> Iterator[tuple[str, ...]]:
         raise EmulatorError(f"unknown gap(s) {sorted(unknown)}; known: {list(GAP_KEYS)}")
     if not _layer_lock.acquire(blocking=False):
         raise EmulatorError("the compatibility layer is already active (patches are global)")
-    patcher = _Patcher()
+    patcher = Patcher()
     try:
         closed = tuple(gap.key for gap in GAPS if gap.key not in skipped)
         for gap in GAPS:

@@ -2,11 +2,10 @@
 
 `play(day1, day2, ...)` deploys the day-1 template, starts execution A (it waits in its first
 state, a `Wait` whose `SecondsPath` is `$.wait`, until the harness says the day-2 deploy has
-landed: see WaitClock), deploys
-day 2 as a stack update, starts execution B (`wait` 0), waits for both and reads from each
-execution's history which Lambda ARN each Task invoked, what it returned or the error it
-met, and how the execution ended. tests/test_transition.py plays every scenario in
-tests/transition/ and asserts what AWS would do.
+landed: see WaitClock), deploys day 2 as a stack update, starts execution B (`wait` 0),
+waits for both and reads from each execution's history which Lambda ARN each Task invoked,
+what it returned or the error it met, and how the execution ended. tests/test_transition.py
+plays every scenario in tests/transition/ and asserts what AWS would do.
 
 The emulator is strict where it matters here (docs/demo.md): IAM judges every Task invoke,
 CloudFormation's delete, retain and replace rules apply, deleting a function deletes its
@@ -23,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from demo.emulator import Deployment, Emulator, MacroHandler, _Patcher, emulator
+from demo.emulator import Deployment, Emulator, MacroHandler, Patcher, emulator
 
 STACK = "transition"
 MACHINE = "Workflow"  # the logical ID of the state machine every scenario runs
@@ -239,7 +238,7 @@ class WaitClock:
         def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
             clock.sleep(wait_seconds)
 
-        patcher = _Patcher()
+        patcher = Patcher()
         patcher.set(wait_function.WaitFunction, "_wait_interval", wait_interval)
         try:
             yield self
