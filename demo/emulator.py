@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import graphlib
 import io
 import json
@@ -72,8 +73,9 @@ _CREATE = "create_from_cloudformation_json"
 _UPDATE = "update_from_cloudformation_json"
 
 
-class _Patcher:
-    """setattr with an undo list; reads raw class attributes so descriptors come back intact."""
+class Patcher:
+    """setattr (and dict item set) with an undo list; reads raw class attributes so
+    descriptors come back intact."""
 
     def __init__(self) -> None:
         self._undo: list[tuple[object, str, object]] = []
@@ -82,10 +84,19 @@ class _Patcher:
         self._undo.append((owner, name, vars(owner).get(name, _MISSING)))
         setattr(owner, name, value)
 
+    def set_item(self, mapping: dict[str, Any], key: str, value: object) -> None:
+        self._undo.append((mapping, key, mapping.get(key, _MISSING)))
+        mapping[key] = value
+
     def undo(self) -> None:
         while self._undo:
             owner, name, previous = self._undo.pop()
-            if previous is _MISSING:
+            if isinstance(owner, dict):
+                if previous is _MISSING:
+                    owner.pop(name, None)
+                else:
+                    owner[name] = previous
+            elif previous is _MISSING:
                 delattr(owner, name)
             else:
                 setattr(owner, name, previous)
@@ -98,7 +109,7 @@ class Gap:
     key: str
     moto: str  # what moto 5.2.5 does
     aws: str  # what AWS does
-    close: Callable[[_Patcher], None]
+    close: Callable[[Patcher], None]
 
 
 def _original(owner: type, name: str) -> Callable[..., Any]:
@@ -108,7 +119,7 @@ def _original(owner: type, name: str) -> Callable[..., Any]:
     return func
 
 
-def _close_sfn_backend(patcher: _Patcher) -> None:
+def _close_sfn_backend(patcher: Patcher) -> None:
     from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions import responses as sfn_responses
 
@@ -153,7 +164,7 @@ def _with_definition_string(cloudformation_json: dict[str, Any]) -> dict[str, An
     return {**cloudformation_json, "Properties": properties}
 
 
-def _close_sfn_definition(patcher: _Patcher) -> None:
+def _close_sfn_definition(patcher: Patcher) -> None:
     from moto.stepfunctions.models import StateMachine
 
     create = _original(StateMachine, _CREATE)
@@ -240,22 +251,42 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         memory_limit_in_mb=int(self.memory_size),
         timeout_seconds=int(self.timeout),
     )
+    # The version's own Environment.Variables are the process environment while it runs
+    # (one invoke at a time, since os.environ is shared by every thread).
+    with _environment_lock, _environment(dict(self.environment_vars or {})):
+        try:
+            result = _load_handler(self)(event, context)
+            return json.dumps(result), False, ""
+        except Exception as error:  # the function's own failure becomes Lambda's error payload
+            trace = traceback.format_exception(error)
+            payload = {"errorMessage": str(error), "errorType": type(error).__name__}
+            return json.dumps({**payload, "stackTrace": trace}), True, "".join(trace)
+
+
+_environment_lock = threading.RLock()
+
+
+@contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update({name: str(value) for name, value in variables.items()})
     try:
-        result = _load_handler(self)(event, context)
-        return json.dumps(result), False, ""
-    except Exception as error:  # the function's own failure becomes Lambda's error payload
-        trace = traceback.format_exception(error)
-        payload = {"errorMessage": str(error), "errorType": type(error).__name__}
-        return json.dumps({**payload, "stackTrace": trace}), True, "".join(trace)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-def _close_lambda_in_process(patcher: _Patcher) -> None:
+def _close_lambda_in_process(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaFunction
 
     patcher.set(LambdaFunction, "_invoke_lambda", _invoke_in_process)
 
 
-def _close_zipfile_update(patcher: _Patcher) -> None:
+def _close_zipfile_update(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaFunction
 
     update = _original(LambdaFunction, _UPDATE)
@@ -295,7 +326,7 @@ def _lambda_backend(account_id: str, region_name: str) -> Any:
     return get_backend(account_id, region_name)
 
 
-def _close_version_ref(patcher: _Patcher) -> None:
+def _close_version_ref(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaVersion
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
@@ -336,7 +367,7 @@ def _close_version_ref(patcher: _Patcher) -> None:
     patcher.set(LambdaVersion, "has_cfn_attr", classmethod(has_cfn_attr))
 
 
-def _close_version_publish(patcher: _Patcher) -> None:
+def _close_version_publish(patcher: Patcher) -> None:
     from moto.awslambda.models import LambdaVersion
     from moto.cloudformation.exceptions import ValidationError
 
@@ -362,6 +393,307 @@ def _close_version_publish(patcher: _Patcher) -> None:
         return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
     patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
+
+
+def _close_lambda_alias(patcher: Patcher) -> None:
+    from moto.cloudformation import parsing
+
+    # Not a CloudFormationModel subclass: moto builds its model map from that class's
+    # subclasses on first use, and this one must not stay there once the layer is undone.
+    class CfnAlias:
+        """AWS::Lambda::Alias: Ref gives the alias ARN (the CloudFormation template reference,
+        AWS::Lambda::Alias, "Return values")."""
+
+        def __init__(self, alias: Any, function_name: str) -> None:
+            self.alias = alias
+            self.function_name = function_name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Alias"
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            arn: str = self.alias.arn
+            return arn
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "AliasArn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.physical_resource_id
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnAlias:
+            properties = cloudformation_json["Properties"]
+            backend = _lambda_backend(account_id, region_name)
+            name = backend.get_function(properties["FunctionName"]).function_name
+            alias = backend.create_alias(
+                properties["Name"],
+                name,
+                str(properties["FunctionVersion"]),
+                properties.get("Description", ""),
+                properties.get("RoutingConfig"),
+            )
+            return cls(alias, name)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: CfnAlias,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> CfnAlias:
+            properties = cloudformation_json["Properties"]
+            original_resource.alias.update(
+                properties.get("Description"),
+                str(properties["FunctionVersion"]),
+                properties.get("RoutingConfig"),
+            )
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            backend = _lambda_backend(account_id, region_name)
+            if any(f.function_name == self.function_name for f in backend.list_functions()):
+                backend.delete_alias(self.alias.name, self.function_name)
+
+    patcher.set_item(parsing.get_model_map(), "AWS::Lambda::Alias", CfnAlias)
+
+
+# --------------------------------------------------------------------------------------
+# IAM on every Task invoke
+# --------------------------------------------------------------------------------------
+
+INVOKE_ACTION = "lambda:InvokeFunction"
+
+
+def invoke_resource_arn(
+    function_name: str, qualifier: str | None, region: str, account: str
+) -> str:
+    """The ARN IAM evaluates for an Invoke: a name or partial ARN is completed, and a
+    `Qualifier` parameter is appended, as Lambda resolves them (Lambda API Invoke,
+    FunctionName: "name, ARN or partial ARN, with an optional version or alias")."""
+    name = function_name
+    if not name.startswith("arn:"):
+        if ":function:" in name:  # account-id:function:name[:qualifier]
+            name = f"arn:aws:lambda:{region}:{name}"
+        else:  # name[:qualifier]
+            name = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    if qualifier and name.count(":") == 6:
+        name = f"{name}:{qualifier}"
+    return name
+
+
+def role_allows(account_id: str, role_arn: str, action: str, resource: str) -> bool:
+    """Does the role's identity-based policy allow `action` on `resource`?
+
+    IAM's evaluation logic for one account and no resource policy: an explicit Deny in any
+    policy wins, else an Allow in any policy allows, else the request is implicitly denied
+    (IAM User Guide, "Policy evaluation logic"). The policies are the role's inline policies
+    (its `Policies`, and every `AWS::IAM::Policy` / PutRolePolicy naming it) and its attached
+    managed policies. Statements are judged by moto's own evaluator
+    (`moto.iam.access_control.IAMPolicy`). A missing role allows nothing.
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account_id]["aws"]
+    role_name = role_arn.rsplit("/", 1)[-1]
+    try:
+        role = backend.get_role(role_name)
+    except Exception:  # moto's NotFoundException: no such role
+        return False
+    policies: list[Any] = list(role.policies.values())
+    policies.extend(role.managed_policies.values())
+    allowed = False
+    for policy in policies:
+        result = IAMPolicy(policy).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return False
+        allowed = allowed or result == PermissionResult.PERMITTED
+    return allowed
+
+
+def access_denied(role_arn: str, resource: str, action: str = INVOKE_ACTION) -> Any:
+    """The ClientError Lambda answers an unauthorised Invoke with (HTTP 403)."""
+    from botocore.exceptions import ClientError
+
+    role_name = role_arn.rsplit("/", 1)[-1]
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ACCOUNT_ID
+    message = (
+        f"User: arn:aws:sts::{account}:assumed-role/{role_name}/states-execution is not "
+        f"authorized to perform: {action} on resource: {resource} because no "
+        f"identity-based policy allows the {action} action"
+    )
+    response: Any = {
+        "Error": {"Code": "AccessDeniedException", "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": str(uuid.uuid4())},
+    }
+    return ClientError(response, "Invoke")
+
+
+class _AuthorizingLambdaClient:
+    """A Lambda client that asks IAM before it invokes, as the role `role_arn`."""
+
+    def __init__(self, client: Any, role_arn: str, region: str) -> None:
+        self._client = client
+        self._role_arn = role_arn
+        self._region = region
+
+    def invoke(self, **parameters: Any) -> Any:
+        account = self._role_arn.split(":")[4] if self._role_arn.count(":") >= 5 else ACCOUNT_ID
+        resource = invoke_resource_arn(
+            str(parameters.get("FunctionName", "")),
+            parameters.get("Qualifier"),
+            self._region,
+            account,
+        )
+        if not role_allows(account, self._role_arn, INVOKE_ACTION, resource):
+            raise access_denied(self._role_arn, resource)
+        return self._client.invoke(**parameters)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@functools.cache
+def _lambda_invoke_errors() -> frozenset[str]:
+    """The error codes Lambda's Invoke models (botocore's service model)."""
+    model = _shared_botocore_session().get_service_model("lambda")
+    return frozenset(shape.name for shape in model.operation_model("Invoke").error_shapes)
+
+
+def lambda_task_error(error: Any) -> tuple[str, str]:
+    """Step Functions' (error, cause) for a Lambda API error met by a Lambda Task.
+
+    Step Functions calls Lambda through the AWS SDK for Java: an error code Lambda's Invoke
+    models keeps its name (`Lambda.ResourceNotFoundException`); any other, such as IAM's
+    `AccessDeniedException`, surfaces as the SDK's generic `Lambda.AWSLambdaException`
+    (Step Functions developer guide, "Handling errors": Lambda service exceptions; seen in
+    awslabs/aws-deployment-framework#460). The cause is the message with the SDK's details.
+    """
+    code = str(error.response["Error"].get("Code", ""))
+    message = str(error.response["Error"].get("Message", ""))
+    metadata = error.response.get("ResponseMetadata", {})
+    modeled = _lambda_invoke_errors()
+    name = f"Lambda.{code}" if code in modeled else "Lambda.AWSLambdaException"
+    details = "; ".join(
+        [
+            "Service: AWSLambda",
+            f"Status Code: {metadata.get('HTTPStatusCode', 400)}",
+            f"Error Code: {code}",
+            f"Request ID: {metadata.get('RequestId', '')}",
+            "Proxy: null",
+        ]
+    )
+    return name, f"{message} ({details})"
+
+
+def _close_sfn_task_iam(patcher: Patcher) -> None:
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import (
+        HistoryEventType,
+        LambdaFunctionFailedEventDetails,
+        TaskFailedEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+        state_task_lambda,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk,
+        state_task_service_lambda,
+    )
+
+    def _event_details(**details: Any) -> Any:
+        return details  # moto's EventDetails TypedDict, with the one key that applies
+
+    for module in (lambda_eval_utils, state_task_service_aws_sdk):
+        original = module.boto_client_for
+
+        def boto_client_for(
+            region: str,
+            service: str,
+            state_credentials: Any = None,
+            _original: Callable[..., Any] = original,
+        ) -> Any:
+            client = _original(region=region, service=service, state_credentials=state_credentials)
+            role_arn = getattr(state_credentials, "role_arn", None)
+            if service == "lambda":
+                # Step Functions always calls with a role: the Task's Credentials, else the
+                # state machine's (Step Functions developer guide, "Credentials").
+                return _AuthorizingLambdaClient(client, str(role_arn or ""), region)
+            return client
+
+        patcher.set(module, "boto_client_for", boto_client_for)
+
+    legacy_from_error = _original(state_task_lambda.StateTaskLambda, "_from_error")
+
+    def legacy_lambda_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        # A Task whose Resource is the function ARN reports Lambda API errors as
+        # LambdaFunctionFailed with the SDK's error name (moto: error "Exception").
+        if not isinstance(ex, ClientError):
+            return legacy_from_error(self, env, ex)
+        error, cause = lambda_task_error(ex)
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=_event_details(
+                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
+                    error=error, cause=cause
+                )
+            ),
+        )
+
+    service = state_task_service_lambda.StateTaskServiceLambda
+    service_from_error = _original(service, "_from_error")
+
+    def service_lambda_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        # arn:aws:states:::lambda:invoke(.waitForTaskToken): moto names every code
+        # Lambda.<code>; the SDK has no class for AccessDeniedException.
+        if not isinstance(ex, ClientError):
+            return service_from_error(self, env, ex)
+        error, cause = lambda_task_error(ex)
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=_event_details(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error,
+                    cause=cause,
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                )
+            ),
+        )
+
+    patcher.set(state_task_lambda.StateTaskLambda, "_from_error", legacy_lambda_from_error)
+    patcher.set(service, "_from_error", service_lambda_from_error)
 
 
 _SUB_REFERENCE = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -413,21 +745,54 @@ def dependency_order(resources: Mapping[str, Any], names: Iterable[str]) -> list
     return [name for name in order if name in wanted]
 
 
-def _close_update_semantics(patcher: _Patcher) -> None:
+def _resolved_properties(resources: Any, name: str, resource: Mapping[str, Any]) -> Any:
+    """A resource's Properties with every intrinsic resolved against the stack as it is
+    now, or None when moto cannot resolve them (then the raw template decides)."""
+    from moto.cloudformation import parsing
+
+    try:
+        return json.loads(
+            json.dumps(parsing.clean_json(resource.get("Properties") or {}, resources), default=str)
+        )
+    except Exception:  # an attribute moto does not model: fall back to the raw template
+        return None
+
+
+def _record_resolved(resources: Any) -> None:
+    resources._pv_resolved = {
+        name: _resolved_properties(resources, name, resource)
+        for name, resource in resources._resource_json_map.items()
+        if name in resources._parsed_resources
+    }
+
+
+def _close_update_semantics(patcher: Patcher) -> None:
     from moto.cloudformation import parsing
     from moto.cloudformation.exceptions import ValidationError
+
+    create = _original(parsing.ResourceMap, "create")
+
+    def create_and_record(self: Any, template: dict[str, Any]) -> Any:
+        result = create(self, template)
+        _record_resolved(self)
+        return result
 
     def update(
         self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None
     ) -> None:
         """ResourceMap.update, in CloudFormation's order.
 
+        A resource is modified when its properties, resolved, differ from last time (a
+        changed parameter or a replaced resource it references counts, as in CloudFormation).
         Adds and modifies follow the dependency graph (a Version after the function update it
-        must publish, the state machine after the Version it names); removals run last, in the
-        cleanup phase, and skip resources whose DeletionPolicy is Retain.
+        must publish, the state machine after the Version it names). A modify that needs
+        replacement (the `update-replacement` gap) creates the new resource in its place in
+        that order. Then the cleanup phase: removed resources in reverse dependency order,
+        skipping DeletionPolicy Retain, and replaced ones, skipping UpdateReplacePolicy Retain.
         """
         actions = self.build_resource_diff(template, parameters)
         old_resources = dict(self._resource_json_map)
+        old_resolved: dict[str, Any] = dict(getattr(self, "_pv_resolved", {}))
         self._template = template
         if parameters:
             self.input_parameters = parameters
@@ -435,20 +800,42 @@ def _close_update_semantics(patcher: _Patcher) -> None:
         self.load_parameters()
         self.load_conditions()
         self._resource_json_map = template["Resources"]
+        replacement = getattr(self, "_pv_requires_replacement", None)
 
         try:
-            changing = dependency_order(template["Resources"], actions["Add"] + actions["Modify"])
+            changing = dependency_order(template["Resources"], template["Resources"])
             removing = dependency_order(old_resources, actions["Remove"])
         except graphlib.CycleError as error:
             message = f"Circular dependency between resources: {error.args[1]}"
             raise ValidationError(message=message) from None
+        replaced: list[tuple[str, Any]] = []
         for name in changing:
+            resource_json = template["Resources"][name]
             if name in actions["Add"]:
                 _ = self[name]  # moto creates a resource on first lookup
                 continue
+            before = old_resolved.get(name)
+            after = _resolved_properties(self, name, resource_json)
+            if before is None or after is None:
+                if name not in actions["Modify"]:
+                    continue
+            elif before == after and name not in actions["Modify"]:
+                continue
+            if (
+                replacement is not None
+                and before is not None
+                and after is not None
+                and old_resources[name].get("Type") == resource_json.get("Type")
+                and replacement(resource_json["Type"], before, after)
+            ):
+                previous = self._parsed_resources.pop(name, None)
+                _ = self[name]  # the replacement, created before anything that names it
+                if previous is not None:
+                    replaced.append((name, previous))
+                continue
             changed = parsing.parse_and_update_resource(
                 name,
-                template["Resources"][name],
+                resource_json,
                 self,
                 account_id=self._account_id,
                 region_name=self._region_name,
@@ -459,8 +846,123 @@ def _close_update_semantics(patcher: _Patcher) -> None:
             resource = self._parsed_resources.pop(name, None)
             if resource is not None and old_resources[name].get("DeletionPolicy") != "Retain":
                 self._delete_resource(resource, old_resources[name])
+        for name, previous in reversed(replaced):
+            if old_resources[name].get("UpdateReplacePolicy") != "Retain":
+                self._delete_resource(previous, old_resources[name])
+        _record_resolved(self)
 
+    patcher.set(parsing.ResourceMap, "create", create_and_record)
     patcher.set(parsing.ResourceMap, "update", update)
+
+
+@functools.cache
+def replacing_properties(resource_type: str) -> tuple[tuple[str, ...], ...]:
+    """The property paths whose change makes CloudFormation replace a resource of this type.
+
+    They are the `createOnlyProperties` of the type's CloudFormation resource provider
+    schema ("Update requires: Replacement" in the template reference), read from the schemas
+    cfn-lint bundles (us-east-1). For example AWS::Lambda::Function: FunctionName,
+    PackageType; AWS::Lambda::Version: FunctionName, Description, CodeSha256,
+    ProvisionedConcurrencyConfig, RuntimePolicy; AWS::IAM::Policy: none. A type cfn-lint
+    does not know is never replaced.
+    """
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
+
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type)
+    except ResourceNotFoundError:
+        return ()
+    paths = schema.schema.get("createOnlyProperties") or []
+    return tuple(tuple(path.split("/")[2:]) for path in paths if path.startswith("/properties/"))
+
+
+def _at(properties: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(properties, Mapping):
+            return None
+        properties = properties.get(key)
+    return properties
+
+
+def requires_replacement(
+    resource_type: str, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> bool:
+    """Would CloudFormation replace this resource for this change of (resolved) properties?"""
+    return any(
+        _at(before, path) != _at(after, path) for path in replacing_properties(resource_type)
+    )
+
+
+def _close_update_replacement(patcher: Patcher) -> None:
+    from moto.cloudformation import parsing
+
+    def hook(self: Any, resource_type: str, before: Any, after: Any) -> bool:
+        return requires_replacement(resource_type, before, after)
+
+    patcher.set(parsing.ResourceMap, "_pv_requires_replacement", hook)
+
+
+def _close_version_delete(patcher: Patcher) -> None:
+    from moto.awslambda.models import LambdaStorage, LambdaVersion
+
+    create = _original(LambdaVersion, _CREATE)
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        version = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        function = _lambda_backend(account_id, region_name).get_function(
+            cloudformation_json["Properties"]["FunctionName"]
+        )
+        version._pv_function_name = function.function_name
+        return version
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        # Deleting an AWS::Lambda::Version resource deletes that version (DeleteFunction with
+        # the version as Qualifier); nothing to do if its function, and so it, is gone.
+        backend = _lambda_backend(account_id, region_name)
+        name = getattr(self, "_pv_function_name", None)
+        if name is None:
+            return
+        found = [
+            v
+            for v in backend.list_versions_by_function(name)
+            if str(v.version) == str(self.version)
+        ]
+        if found:
+            backend.delete_function(name, str(self.version))
+
+    def publish_version(self: Any, name_or_arn: str, description: str = "") -> Any:
+        # Lambda never reuses a version number, even after that version is deleted
+        # (moto numbers the next one len(versions) + 1).
+        function = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
+        name = function.function_name
+        if name not in self._functions or not self._functions[name]["latest"]:
+            return None
+        entry = self._functions[name]
+        published = entry["versions"]
+        last = max([int(v.version) for v in published] + [entry.get("_pv_last", 0)])
+        if last and not function.code_or_config_updated and published:
+            return published[-1]
+        function.code_or_config_updated = False
+        fn = copy.copy(entry["latest"])
+        fn.set_version(last + 1)
+        if description:
+            fn.description = description
+        published.append(fn)
+        entry["_pv_last"] = last + 1
+        self._arns[fn.function_arn] = fn
+        return fn
+
+    patcher.set(LambdaVersion, _CREATE, classmethod(create_from_cloudformation_json))
+    patcher.set(LambdaVersion, "delete", delete)
+    patcher.set(LambdaStorage, "publish_version", publish_version)
 
 
 def _json_policies(properties: Mapping[str, Any]) -> dict[str, str]:
@@ -475,7 +977,7 @@ def _json_policies(properties: Mapping[str, Any]) -> dict[str, str]:
     return documents
 
 
-def _close_iam_role_policies(patcher: _Patcher) -> None:
+def _close_iam_role_policies(patcher: Patcher) -> None:
     from moto.iam.models import Role
 
     create = _original(Role, _CREATE)
@@ -497,6 +999,7 @@ def _close_iam_role_policies(patcher: _Patcher) -> None:
         role = create(cls, resource_name, cfn, account_id, region_name, **kwargs)
         for name, document in documents.items():
             role.put_policy(name, document)
+        role._pv_template_policies = set(documents)
         return role
 
     def update_from_cloudformation_json(
@@ -516,19 +1019,23 @@ def _close_iam_role_policies(patcher: _Patcher) -> None:
             account_id=account_id,
             region_name=region_name,
         )
-        # The template's Policies list is the whole truth about the role's inline policies.
+        # CloudFormation removes the inline policies the previous template's Policies list
+        # named and the new one does not; policies put by AWS::IAM::Policy stay.
         documents = _json_policies(cloudformation_json["Properties"])
-        for name in [name for name in role.policies if name not in documents]:
-            role.delete_policy(name)
+        previous = getattr(original_resource, "_pv_template_policies", set(role.policies))
+        for name in [name for name in previous if name not in documents]:
+            if name in role.policies:
+                role.delete_policy(name)
         for name, document in documents.items():
             role.put_policy(name, document)
+        role._pv_template_policies = set(documents)
         return role
 
     patcher.set(Role, _CREATE, classmethod(create_from_cloudformation_json))
     patcher.set(Role, _UPDATE, classmethod(update_from_cloudformation_json))
 
 
-def _close_update_parameters(patcher: _Patcher) -> None:
+def _close_update_parameters(patcher: Patcher) -> None:
     from moto.cloudformation import parsing
 
     load_parameters = _original(parsing.ResourceMap, "load_parameters")
@@ -605,10 +1112,46 @@ GAPS: tuple[Gap, ...] = (
         key="update-semantics",
         moto="a stack update deletes removed resources first (ignoring DeletionPolicy Retain), "
         "then creates added ones, then modifies the rest: a new Version is published before "
-        "the function update it was meant to capture",
+        "the function update it was meant to capture; a change that reaches a resource only "
+        "through a parameter inside Fn::Sub or a replaced resource it references is not seen",
         aws="adds and modifies follow the dependency graph; removals come last and Retain "
         "keeps the resource",
         close=_close_update_semantics,
+    ),
+    Gap(
+        key="update-replacement",
+        moto="a stack update changes a resource in place whatever changed: a new FunctionName "
+        "renames nothing (the old function keeps serving), a changed AWS::Lambda::Version "
+        "publishes nothing",
+        aws='a change to a property marked "Update requires: Replacement" creates a new '
+        "resource, repoints everything that references it, then deletes the old one in the "
+        "cleanup phase unless UpdateReplacePolicy is Retain",
+        close=_close_update_replacement,
+    ),
+    Gap(
+        key="version-delete",
+        moto="an AWS::Lambda::Version removed from the template (or replaced) is never "
+        "deleted, and a later version reuses a deleted version's number",
+        aws="removing the resource deletes the version unless DeletionPolicy is Retain; "
+        "version numbers are never reused",
+        close=_close_version_delete,
+    ),
+    Gap(
+        key="lambda-alias",
+        moto="no AWS::Lambda::Alias in CloudFormation: the resource is skipped with a warning "
+        "(SAM AutoPublishAlias makes one) and DescribeStackResources lists it without a type",
+        aws="the alias is created, repointed on update and deleted with the stack",
+        close=_close_lambda_alias,
+    ),
+    Gap(
+        key="sfn-task-iam",
+        moto="the Step Functions interpreter invokes Lambda without asking IAM: a role with "
+        "no grant for the ARN invoked still runs the function; Lambda API errors become "
+        'error "Exception" on a Task whose Resource is a function ARN',
+        aws="the call is made as the Task's Credentials role, else the state machine's role, "
+        "and IAM denies it unless a policy of that role allows lambda:InvokeFunction on the "
+        "ARN invoked: the Task fails with Lambda.AWSLambdaException (AccessDeniedException)",
+        close=_close_sfn_task_iam,
     ),
 )
 GAP_KEYS = tuple(gap.key for gap in GAPS)
@@ -626,7 +1169,7 @@ def compat_layer(skip: Iterable[str] = ()) -> Iterator[tuple[str, ...]]:
         raise EmulatorError(f"unknown gap(s) {sorted(unknown)}; known: {list(GAP_KEYS)}")
     if not _layer_lock.acquire(blocking=False):
         raise EmulatorError("the compatibility layer is already active (patches are global)")
-    patcher = _Patcher()
+    patcher = Patcher()
     try:
         closed = tuple(gap.key for gap in GAPS if gap.key not in skipped)
         for gap in GAPS:
@@ -743,9 +1286,8 @@ def run_transforms(
     logs: list[str] = []
     for name in transform_names(template):
         if name == SAM_TRANSFORM:
-            raise DeployError(
-                f"{SAM_TRANSFORM}: the demo's deploy helper does not run the SAM transform yet"
-            )
+            fragment = _sam_transform(fragment, parameter_values, account_id, region)
+            continue
         handler = macros.get(name)
         if handler is None:
             raise DeployError(f"No transform named {account_id}::{name} found.")
@@ -772,6 +1314,28 @@ def run_transforms(
     return fragment, tuple(logs)
 
 
+def _sam_transform(
+    fragment: Mapping[str, Any],
+    parameter_values: Mapping[str, Any],
+    account_id: str,
+    region: str,
+) -> dict[str, Any]:
+    """The SAM transform, offline, as the command line runs it (`pin_versions.sam_local`,
+    aws-sam-translator): what CloudFormation hands the next transform, or the deploy error."""
+    from pin_versions.report import TransformError
+    from pin_versions.sam_local import translate
+
+    try:
+        return translate(
+            json.loads(json.dumps(fragment)),
+            dict(parameter_values),
+            region=region,
+            account_id=account_id,
+        )
+    except TransformError as error:
+        raise DeployError(f"Transform {SAM_TRANSFORM} failed with: {error}") from None
+
+
 def _macro_result(name: str, account_id: str, request_id: str, response: Any) -> dict[str, Any]:
     prefix = f"Transform {account_id}::{name} failed with:"
     if not isinstance(response, dict):
@@ -789,6 +1353,15 @@ def _macro_result(name: str, account_id: str, request_id: str, response: Any) ->
     return fragment
 
 
+@functools.cache
+def _shared_botocore_session() -> Any:
+    """One botocore session for every Emulator: its loader keeps the service models it has
+    read (reading them again for each emulator costs about a second)."""
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
 class Emulator:
     """boto3 clients on moto, and deploys that behave like CloudFormation's."""
 
@@ -798,7 +1371,9 @@ class Emulator:
         self.account_id = ACCOUNT_ID
         self.region = REGION
         self.macros = dict(macros)
-        self._session = boto3.session.Session(region_name=REGION)
+        self._session = boto3.session.Session(
+            botocore_session=_shared_botocore_session(), region_name=REGION
+        )
         self.cloudformation = self.client("cloudformation")
         self.stepfunctions = self.client("stepfunctions")
         self.lambda_ = self.client("lambda")

@@ -4,6 +4,7 @@ then the layer's own guarantees and the CloudFormation-like deploy helper."""
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,15 @@ from demo import cfn_yaml
 from demo.emulator import (
     GAP_KEYS,
     GAPS,
+    SAM_TRANSFORM,
     DeployError,
     Emulator,
     EmulatorError,
     compat_layer,
     dependency_order,
     emulator,
+    invoke_resource_arn,
+    requires_replacement,
     run_transforms,
     template_parameter_values,
     without_transform,
@@ -262,8 +266,9 @@ def test_gap_update_semantics() -> None:
         {"V": {"Ref": "V1"}},
     )
     day2 = template({"F": function({"day": 2}), "V2": version()}, {"V": {"Ref": "V2"}})
-    # version-publish stays open too, or it would turn the stale version into a failed deploy.
-    with emulator(skip={"update-semantics", "version-publish"}) as emu:
+    # version-publish stays open too, or it would turn the stale version into a failed deploy;
+    # version-delete too, or moto's early removal of V1 would free its number for V2.
+    with emulator(skip={"update-semantics", "version-publish", "version-delete"}) as emu:
         emu.deploy("s", day1)
         kept = emu.physical_id("s", "Keep")
         emu.deploy("s", day2)
@@ -282,6 +287,383 @@ def test_gap_update_semantics() -> None:
         assert emu.iam.get_role(RoleName=kept)["Role"]["RoleName"] == kept
 
 
+def test_gap_update_replacement() -> None:
+    """moto updates a renamed function in place; CloudFormation replaces it."""
+    day1 = template(
+        {"F": function({"day": 1}, FunctionName="one"), "V": version()},
+        {"V": {"Ref": "V"}},
+    )
+    day2 = template(
+        {"F": function({"day": 1}, FunctionName="two"), "V": version()},
+        {"V": {"Ref": "V"}},
+    )
+    with emulator(skip={"update-replacement"}) as emu:
+        emu.deploy("s", day1)
+        emu.deploy("s", day2)
+        assert emu.physical_id("s", "F") == "one"  # still the old function
+        assert outputs(emu)["V"].endswith("function:one:1")
+
+    with emulator() as emu:
+        emu.deploy("s", day1)
+        emu.deploy("s", day2)
+        assert emu.physical_id("s", "F") == "two"
+        # The version names the function, so it is replaced too: published on "two".
+        assert outputs(emu)["V"].endswith("function:two:1")
+        assert invoke(emu, outputs(emu)["V"]) == (None, {"day": 1})
+        # Deleting the old function deleted every version of it.
+        with pytest.raises(emu.lambda_.exceptions.ResourceNotFoundException):
+            emu.lambda_.get_function(FunctionName="one")
+
+    retained = template(
+        {
+            "F": {**function({"day": 1}, FunctionName="one"), "UpdateReplacePolicy": "Retain"},
+            "V": version(DeletionPolicy="Retain", UpdateReplacePolicy="Retain"),
+        },
+    )
+    with emulator() as emu:
+        emu.deploy("s", retained)
+        emu.deploy("s", day2)
+        assert emu.physical_id("s", "F") == "two"
+        assert invoke(emu, "one:1") == (None, {"day": 1})  # kept through the replacement
+
+
+def test_requires_replacement_follows_the_template_reference() -> None:
+    assert requires_replacement("AWS::Lambda::Function", {}, {"FunctionName": "x"})
+    assert not requires_replacement("AWS::Lambda::Function", {"Code": 1}, {"Code": 2})
+    assert requires_replacement("AWS::Lambda::Version", {"Description": "a"}, {})
+    # createOnlyProperties in the resource provider schema: provisioned concurrency too.
+    assert requires_replacement(
+        "AWS::Lambda::Version",
+        {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 1}},
+        {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 2}},
+    )
+    assert requires_replacement("AWS::IAM::Role", {"Path": "/a/"}, {"Path": "/b/"})
+    assert not requires_replacement("AWS::IAM::Role", {"Policies": []}, {"Policies": [1]})
+    assert not requires_replacement("Custom::Unknown", {"A": 1}, {"A": 2})
+    assert not requires_replacement("AWS::IAM::Policy", {"PolicyName": "a"}, {"PolicyName": "b"})
+    assert requires_replacement("AWS::StepFunctions::StateMachine", {}, {"StateMachineName": "m"})
+
+
+def test_update_sees_a_change_made_only_through_a_parameter() -> None:
+    day = {
+        "F": function(
+            "unused",
+            Code={"ZipFile": {"Fn::Sub": "def handler(event, context):\n    return '${Say}'\n"}},
+        )
+    }
+    parameters = {"Say": {"Type": "String"}}
+    with emulator() as emu:
+        emu.deploy("s", template(day, Parameters=parameters), {"Say": "one"})
+        emu.deploy("s", template(day, Parameters=parameters), {"Say": "two"})
+        assert invoke(emu, emu.physical_id("s", "F")) == (None, "two")
+
+
+def test_gap_version_delete() -> None:
+    """moto never deletes an AWS::Lambda::Version; CloudFormation does, unless Retain."""
+    day1 = template({"F": function({"day": 1}), "V1": version()})
+    day2 = template({"F": function({"day": 2}), "V2": version()}, {"V": {"Ref": "V2"}})
+    with emulator(skip={"version-delete"}) as emu:
+        emu.deploy("s", day1)
+        emu.deploy("s", day2)
+        assert invoke(emu, emu.physical_id("s", "F") + ":1") == (None, {"day": 1})
+
+    with emulator() as emu:
+        emu.deploy("s", day1)
+        emu.deploy("s", day2)
+        assert outputs(emu)["V"].endswith(":2")  # numbers are never reused
+        with pytest.raises(emu.lambda_.exceptions.ResourceNotFoundException):
+            emu.lambda_.invoke(FunctionName=emu.physical_id("s", "F") + ":1")
+        assert invoke(emu, outputs(emu)["V"]) == (None, {"day": 2})
+
+    kept = template({"F": function({"day": 1}), "V1": version(DeletionPolicy="Retain")})
+    with emulator() as emu:
+        emu.deploy("s", kept)
+        emu.deploy("s", day2)
+        assert invoke(emu, emu.physical_id("s", "F") + ":1") == (None, {"day": 1})
+
+
+def policy_resource(logical_role: str, resource: Any, **attributes: Any) -> dict[str, Any]:
+    statement = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": resource}
+    return {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": "Grant",
+            "Roles": [{"Ref": logical_role}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+        },
+        **attributes,
+    }
+
+
+def test_iam_policy_resources_outlive_role_updates_and_retain_keeps_them() -> None:
+    grant = policy_resource("Role", "*", DeletionPolicy="Retain")
+    day1 = template({"Grant": grant})
+    with_role_policy = {
+        **ROLE,
+        "Properties": {
+            **ROLE["Properties"],
+            "Policies": [
+                {
+                    "PolicyName": "Own",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                }
+            ],
+        },
+    }
+    with emulator() as emu:
+        emu.deploy("s", day1)
+        role = emu.physical_id("s", "Role")
+        emu.deploy("s", {"Resources": {"Role": with_role_policy, "Grant": grant}})
+        assert sorted(emu.iam.list_role_policies(RoleName=role)["PolicyNames"]) == [
+            "Grant",
+            "Own",
+        ]
+        emu.deploy("s", {"Resources": {"Role": ROLE}})  # Grant left the template: retained
+        assert emu.iam.list_role_policies(RoleName=role)["PolicyNames"] == ["Grant"]
+
+    with emulator() as emu:
+        emu.deploy("s", template({"Grant": policy_resource("Role", "*")}))
+        role = emu.physical_id("s", "Role")
+        emu.deploy("s", template({}))
+        assert emu.iam.list_role_policies(RoleName=role)["PolicyNames"] == []
+
+
+def run_execution(emu: Emulator, machine_logical_id: str, timeout: float = 20) -> dict[str, Any]:
+    """Start an execution, wait for it, return describe_execution plus its failure event."""
+    import time
+
+    machine = emu.physical_id("s", machine_logical_id)
+    arn = emu.stepfunctions.start_execution(stateMachineArn=machine)["executionArn"]
+    deadline = time.monotonic() + timeout
+    while True:
+        found = emu.stepfunctions.describe_execution(executionArn=arn)
+        if found["status"] != "RUNNING":
+            break
+        assert time.monotonic() < deadline, f"{machine_logical_id} still running"
+        time.sleep(0.02)
+    events = emu.stepfunctions.get_execution_history(executionArn=arn)["events"]
+    failures = [
+        details
+        for event in events
+        for key, details in event.items()
+        if key in ("lambdaFunctionFailedEventDetails", "taskFailedEventDetails")
+    ]
+    return {**found, "failures": failures, "types": [event["type"] for event in events]}
+
+
+def task_machine(task: dict[str, Any], role: str = "Role") -> dict[str, Any]:
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", **task, "End": True}}}
+    return {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
+            "Definition": definition,
+        },
+    }
+
+
+def test_gap_sfn_task_iam() -> None:
+    """moto's interpreter invokes Lambda whatever the role allows; Step Functions asks IAM."""
+    resources = {
+        "F": function({"ok": True}),
+        "M": task_machine({"Resource": "${Fn}"}),
+    }
+    substituted = {
+        name: resource
+        if name != "M"
+        else {
+            **resource,
+            "Properties": {
+                **resource["Properties"],
+                "DefinitionSubstitutions": {"Fn": {"Fn::GetAtt": ["F", "Arn"]}},
+            },
+        }
+        for name, resource in resources.items()
+    }
+    with emulator(skip={"sfn-task-iam"}) as emu:
+        emu.deploy("s", template(substituted))
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"  # no grant at all
+
+    with emulator() as emu:
+        emu.deploy("s", template(substituted))
+        ended = run_execution(emu, "M")
+        arn = emu.lambda_.get_function(FunctionName=emu.physical_id("s", "F"))["Configuration"][
+            "FunctionArn"
+        ]
+        assert (ended["status"], ended["error"]) == ("FAILED", "Lambda.AWSLambdaException")
+        assert "LambdaFunctionFailed" in ended["types"]
+        role = emu.physical_id("s", "Role")
+        assert ended["cause"].startswith(f"User: arn:aws:sts::123456789012:assumed-role/{role}/")
+        assert (
+            f"is not authorized to perform: lambda:InvokeFunction on resource: {arn} "
+            in ended["cause"]
+        )
+        assert "Error Code: AccessDeniedException" in ended["cause"]
+
+
+def _machine(definition: dict[str, Any], role: str = "Role") -> dict[str, Any]:
+    return {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
+            "DefinitionString": {"Fn::Sub": json.dumps(definition)},
+        },
+    }
+
+
+def _task(resource: str, **more: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": resource, **more, "End": True}},
+    }
+
+
+def _role_with(*statements: dict[str, Any]) -> dict[str, Any]:
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    return {
+        **ROLE,
+        "Properties": {
+            **ROLE["Properties"],
+            "Policies": [{"PolicyName": "P", "PolicyDocument": document}],
+        },
+    }
+
+
+FN_ROLE = {"Fn::GetAtt": ["FnRole", "Arn"]}  # the function's own role: no cycle with Role
+
+
+def _allow(resource: Any, effect: str = "Allow") -> dict[str, Any]:
+    return {"Effect": effect, "Action": "lambda:InvokeFunction", "Resource": resource}
+
+
+@pytest.mark.parametrize(
+    ("statements", "resource", "expected"),
+    [
+        pytest.param([_allow({"Fn::GetAtt": ["F", "Arn"]})], "${F.Arn}", None, id="exact"),
+        pytest.param(
+            [_allow({"Fn::GetAtt": ["F", "Arn"]})],
+            "${V}",
+            "Lambda.AWSLambdaException",
+            id="unqualified-grant-version-invoke",
+        ),
+        pytest.param([_allow({"Fn::Sub": "${F.Arn}:*"})], "${V}", None, id="version-wildcard"),
+        pytest.param(
+            [_allow({"Fn::Sub": "${F.Arn}:*"})],
+            "${F.Arn}",
+            "Lambda.AWSLambdaException",
+            id="wildcard-misses-unqualified",
+        ),
+        pytest.param(
+            [_allow("*"), _allow({"Fn::Sub": "${F.Arn}:*"}, "Deny")],
+            "${V}",
+            "Lambda.AWSLambdaException",
+            id="deny-wins",
+        ),
+        pytest.param(
+            [_allow([{"Fn::GetAtt": ["F", "Arn"]}, {"Fn::Sub": "${F.Arn}:*"}])],
+            "arn:aws:states:::lambda:invoke",
+            None,
+            id="optimised-integration",
+        ),
+        pytest.param(
+            [_allow({"Fn::GetAtt": ["F", "Arn"]})],
+            "arn:aws:states:::lambda:invoke",
+            "Lambda.AWSLambdaException",
+            id="optimised-integration-denied",
+        ),
+        pytest.param(
+            [_allow({"Fn::GetAtt": ["F", "Arn"]})],
+            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Lambda.AWSLambdaException",
+            id="callback-integration-denied",
+        ),
+    ],
+)
+def test_task_invokes_are_judged_by_the_role_policies(
+    statements: list[dict[str, Any]], resource: str, expected: str | None
+) -> None:
+    more: dict[str, Any] = {}
+    if resource.startswith("arn:aws:states"):
+        more = {"Parameters": {"FunctionName": "${V}", "Payload": {}}}
+    resources = {
+        "Role": _role_with(*statements),
+        "FnRole": ROLE,
+        "F": function({"ok": True}, Role=FN_ROLE),
+        "V": version(),
+        "M": _machine(_task(resource, **more)),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        ended = run_execution(emu, "M")
+        assert (ended.get("error"), ended["status"]) == (
+            expected,
+            "FAILED" if expected else "SUCCEEDED",
+        ), ended["failures"]
+
+
+def test_task_credentials_role_makes_the_call() -> None:
+    resources = {
+        "Role": _role_with(),  # the state machine's role allows nothing
+        "TaskRole": _role_with(_allow({"Fn::Sub": "${F.Arn}:*"})),
+        "FnRole": ROLE,
+        "F": function({"ok": True}, Role=FN_ROLE),
+        "V": version(),
+        "M": _machine(_task("${V}", Credentials={"RoleArn": "${TaskRole.Arn}"})),
+        "Plain": _machine(_task("${V}")),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+        assert run_execution(emu, "Plain")["error"] == "Lambda.AWSLambdaException"
+
+
+def test_a_granted_invoke_of_a_deleted_version_is_resource_not_found() -> None:
+    resources = {
+        "Role": _role_with(_allow({"Fn::Sub": "${F.Arn}:*"})),
+        "FnRole": ROLE,
+        "F": function({"ok": True}, Role=FN_ROLE),
+        "M": _machine(_task("${F.Arn}:7")),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        ended = run_execution(emu, "M")
+        assert ended["error"] == "Lambda.ResourceNotFoundException"
+        assert "Error Code: ResourceNotFoundException" in ended["cause"]
+        assert "LambdaFunctionFailed" in ended["types"]
+
+
+def test_gap_lambda_alias() -> None:
+    """moto's CloudFormation has no AWS::Lambda::Alias (SAM AutoPublishAlias makes one)."""
+
+    def day(returns: int, version_id: str) -> dict[str, Any]:
+        alias = {
+            "Type": "AWS::Lambda::Alias",
+            "Properties": {
+                "FunctionName": {"Ref": "F"},
+                "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]},
+                "Name": "live",
+            },
+        }
+        resources = {"F": function(returns), version_id: version(), "Live": alias}
+        return template(resources, {"Alias": {"Ref": "Live"}})
+
+    with emulator(skip={"lambda-alias"}) as emu, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Tried to parse AWS::Lambda::Alias", UserWarning)
+        emu.deploy("s", day(1, "V1"))
+        with pytest.raises(emu.lambda_.exceptions.ResourceNotFoundException):
+            emu.lambda_.get_alias(FunctionName=emu.physical_id("s", "F"), Name="live")
+
+    with emulator() as emu:
+        emu.deploy("s", day(1, "V1"))
+        alias = outputs(emu)["Alias"]
+        assert alias.endswith(":live")
+        assert invoke(emu, alias) == (None, 1)
+        emu.deploy("s", day(2, "V2"))
+        name = emu.physical_id("s", "F")
+        assert emu.lambda_.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+        assert invoke(emu, alias) == (None, 2)
+
+
 def test_every_gap_has_a_test() -> None:
     missing = [key for key in GAP_KEYS if f"test_gap_{key.replace('-', '_')}" not in globals()]
     assert missing == []
@@ -293,17 +675,36 @@ def test_every_gap_has_a_test() -> None:
 
 
 def _patched_attributes() -> Iterator[tuple[object, str, object]]:
-    from moto.awslambda.models import LambdaFunction, LambdaVersion
+    from moto.awslambda.models import LambdaFunction, LambdaStorage, LambdaVersion
     from moto.cloudformation.parsing import ResourceMap
     from moto.iam.models import Role
     from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+        state_task_lambda,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk,
+        state_task_service_lambda,
+    )
 
-    owners: list[object] = [LambdaFunction, LambdaVersion, ResourceMap, Role, StateMachine]
+    owners: list[object] = [
+        LambdaFunction,
+        LambdaStorage,
+        LambdaVersion,
+        ResourceMap,
+        Role,
+        StateMachine,
+        state_task_lambda.StateTaskLambda,
+        state_task_service_lambda.StateTaskServiceLambda,
+    ]
     for owner in owners:
         for name, value in sorted(vars(owner).items()):
             yield owner, name, value
     yield sfn_models, "stepfunctions_backends", sfn_models.stepfunctions_backends
+    for module in (lambda_eval_utils, state_task_service_aws_sdk):
+        yield module, "boto_client_for", module.boto_client_for
 
 
 def test_layer_undoes_every_patch() -> None:
@@ -420,15 +821,54 @@ def test_transform_failures_fail_the_deploy(response: dict[str, Any], message: s
         )
 
 
-def test_unknown_and_sam_transforms_are_clear_errors() -> None:
+def test_unknown_transforms_are_clear_errors() -> None:
     with pytest.raises(DeployError, match=r"No transform named 123456789012::Nope found\."):
         run_transforms({"Transform": "Nope", "Resources": {}}, macros={}, parameter_values={})
-    with pytest.raises(DeployError, match="does not run the SAM transform"):
+
+
+SAM_FUNCTION: dict[str, Any] = {
+    "Type": "AWS::Serverless::Function",
+    "Properties": {
+        "Runtime": "python3.13",
+        "Handler": "index.handler",
+        "InlineCode": "def handler(event, context):\n    return 1\n",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [["AWS::Serverless-2016-10-31", "Seen"], ["Seen", "AWS::Serverless-2016-10-31"]],
+    ids=["sam-first", "sam-last"],
+)
+def test_the_sam_transform_runs_offline_in_list_order(order: list[str]) -> None:
+    seen: list[dict[str, Any]] = []
+    source = {"Transform": order, "Resources": {"Fn": SAM_FUNCTION}}
+    processed, _ = run_transforms(
+        source, macros={"Seen": recording_macro("m", seen)}, parameter_values={}
+    )
+    types = {name: r["Type"] for name, r in processed["Resources"].items()}
+    assert types == {"Fn": "AWS::Lambda::Function", "FnRole": "AWS::IAM::Role"}
+    handed = {name: r["Type"] for name, r in seen[0]["fragment"]["Resources"].items()}
+    # The macro sees what the transforms before it produced.
+    assert handed == (types if order[0] == SAM_TRANSFORM else {"Fn": "AWS::Serverless::Function"})
+    assert processed["Metadata"] == {"Seen": ["m"]}
+
+
+def test_sam_failures_fail_the_deploy_with_its_message() -> None:
+    broken = {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": 7}}
+    with pytest.raises(DeployError, match=r"Transform AWS::Serverless-2016-10-31 failed with: "):
         run_transforms(
-            {"Transform": ["AWS::Serverless-2016-10-31"], "Resources": {}},
+            {"Transform": SAM_TRANSFORM, "Resources": {"Fn": broken}},
             macros={},
             parameter_values={},
         )
+
+
+def test_a_sam_template_deploys_and_runs() -> None:
+    with emulator() as emu:
+        emu.deploy("s", {"Transform": SAM_TRANSFORM, "Resources": {"Fn": SAM_FUNCTION}})
+        assert invoke(emu, emu.physical_id("s", "Fn")) == (None, 1)
 
 
 def test_macro_stdout_goes_to_its_log_stream(capfd: pytest.CaptureFixture[str]) -> None:
@@ -482,3 +922,97 @@ def test_cfn_yaml_reads_short_forms_like_cloudformation() -> None:
         "C": {"Ref": "Hello"},
         "D": {"Fn::If": ["Cond", {"Ref": "A"}, {"Ref": "AWS::NoValue"}]},
     }
+
+
+def test_a_version_runs_with_its_own_environment() -> None:
+    def reads(answer: str) -> dict[str, Any]:
+        code = "import os\ndef handler(event, context):\n    return os.environ['ANSWER']\n"
+        return {
+            "F": function(
+                "unused", Code={"ZipFile": code}, Environment={"Variables": {"ANSWER": answer}}
+            ),
+            "V": version(),
+        }
+
+    with emulator() as emu:
+        emu.deploy("s", template(reads("one"), {"V": {"Ref": "V"}}))
+        first = outputs(emu)["V"]
+        described = {
+            "Type": "AWS::Lambda::Version",
+            "Properties": {"FunctionName": {"Ref": "F"}, "Description": "2"},
+        }
+        # A new Description replaces the version: version 2 is published, version 1 deleted.
+        emu.deploy("s", template({**reads("two"), "V": described}))
+        name = emu.physical_id("s", "F")
+        assert invoke(emu, name) == (None, "two")
+        assert invoke(emu, name + ":2") == (None, "two")
+        with pytest.raises(emu.lambda_.exceptions.ResourceNotFoundException):
+            invoke(emu, first)
+
+    with emulator() as emu:
+        emu.deploy("s", template(reads("one"), {"V": {"Ref": "V"}}))
+        first = outputs(emu)["V"]
+        emu.deploy("s", template({**reads("two"), "V2": version()}))
+        assert invoke(emu, first) == (None, "one")  # version 1 kept its environment
+
+
+def test_aws_sdk_lambda_invoke_is_judged_too() -> None:
+    """arn:aws:states:::aws-sdk:lambda:invoke goes through the same check (its error names
+    are moto's; a granted call fails in moto on the Payload stream, a gap not closed)."""
+    resources = {
+        "Role": _role_with(_allow({"Fn::GetAtt": ["F", "Arn"]})),
+        "FnRole": ROLE,
+        "F": function({"ok": True}, Role=FN_ROLE),
+        "V": version(),
+        "M": _machine(
+            _task("arn:aws:states:::aws-sdk:lambda:invoke", Parameters={"FunctionName": "${V}"})
+        ),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        ended = run_execution(emu, "M")
+        assert ended["status"] == "FAILED"
+        assert "is not authorized to perform: lambda:InvokeFunction on resource: " in ended["cause"]
+        assert (
+            ended["cause"]
+            .split(" on resource: ")[1]
+            .startswith(
+                emu.lambda_.get_function(FunctionName=emu.physical_id("s", "F"))["Configuration"][
+                    "FunctionArn"
+                ]
+                + ":1 "
+            )
+        )
+
+
+def test_the_resource_iam_judges_is_the_arn_lambda_resolves() -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    assert invoke_resource_arn("f", None, "us-east-1", "123456789012") == arn
+    assert invoke_resource_arn("f:3", None, "us-east-1", "123456789012") == f"{arn}:3"
+    assert invoke_resource_arn("123456789012:function:f", "live", "us-east-1", "1") == f"{arn}:live"
+    assert invoke_resource_arn(arn, "7", "us-east-1", "1") == f"{arn}:7"
+    assert invoke_resource_arn(f"{arn}:7", "7", "us-east-1", "1") == f"{arn}:7"
+
+
+def test_attached_managed_policies_count() -> None:
+    managed = {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            "Roles": [{"Ref": "Role"}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [_allow({"Fn::Sub": "${F.Arn}:*"})],
+            },
+        },
+    }
+    resources = {
+        "Role": _role_with(),
+        "Grant": managed,
+        "FnRole": ROLE,
+        "F": function({"ok": True}, Role=FN_ROLE),
+        "V": version(),
+        "M": {**_machine(_task("${V}")), "DependsOn": "Grant"},
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
