@@ -26,6 +26,12 @@ WARNINGS: dict[str, str] = {
     "PV112": "Exclude names a resource that is not in the template",
     "PV113": "execution role policies cannot be edited",
     "PV114": "DescriptionStamp is false",
+    # Day 2 (docs/design.md "Day 2"): PV115-PV129.
+    "PV115": "target already invokes a version of a template function: protected, not rewritten",
+    "PV116": "the role a Task invokes with is chosen at run time or is not in this template",
+    "PV117": "an existing version is made to follow its function (stamped, replaced, retained)",
+    "PV118": "a retained old version keeps its provisioned concurrency (paid capacity)",
+    "PV119": "SAM will not retain the version it publishes",
 }
 
 # Errors: the transform fails and changes nothing.
@@ -43,6 +49,8 @@ ERRORS: dict[str, str] = {
     "PV910": "invalid template structure",
     "PV911": "name collision",
     "PV912": "the SAM transform failed (command line only)",
+    # Day 2: PV913-PV919.
+    "PV913": "a reused version's Description cannot take the stamp",
 }
 
 
@@ -146,15 +154,36 @@ class RoleEntry(NamedTuple):
         return {"role": self.role, "functions": list(self.functions), "added": list(self.added)}
 
 
+class GrantEntry(NamedTuple):
+    """A retained ``AWS::IAM::Policy`` that lets ``role`` invoke every version of
+    ``function`` (docs/design.md, "Day 2")."""
+
+    logical_id: str
+    role: str
+    function: str
+    policy_name: str
+    condition: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "logicalId": self.logical_id,
+            "role": self.role,
+            "function": self.function,
+            "policyName": self.policy_name,
+            "condition": self.condition,
+        }
+
+
 class Report:
     """Pins, versions, role changes and warnings of one transform."""
 
-    __slots__ = ("pins", "roles", "state_machines", "versions", "warnings")
+    __slots__ = ("grants", "pins", "roles", "state_machines", "versions", "warnings")
 
     def __init__(self) -> None:
         self.pins: list[Pin] = []
         self.versions: list[VersionEntry] = []
         self.roles: list[RoleEntry] = []
+        self.grants: list[GrantEntry] = []
         self.warnings: list[Diagnostic] = []
         self.state_machines: list[str] = []
 
@@ -184,5 +213,6 @@ class Report:
             "stateMachines": {name: {"pinned": pins} for name, pins in machines.items()},
             "versions": [v.to_json() for v in self.versions],
             "roles": [r.to_json() for r in self.roles],
+            "grants": [g.to_json() for g in self.grants],
             "warnings": [w.to_json() for w in self.warnings],
         }
