@@ -803,11 +803,16 @@ class Planner:
     def _plan_replace_retain(self) -> None:
         """Pinned functions outlive a replacement (a rename replaces a function, and
         deleting a function deletes every version of it): UpdateReplacePolicy Retain. Not
-        DeletionPolicy: deleting the stack still deletes its functions (docs/design.md)."""
+        DeletionPolicy: deleting the stack still deletes its functions (docs/design.md), so
+        a function without one gets ``DeletionPolicy: Delete`` (the default, written out:
+        cfn-lint W3011 wants both policies). Not on a SAM function: SAM would pass it to
+        the version it publishes."""
         functions = set(self.plan.versions) | self.protected
         for function in sorted(functions):
             resource = self.inventory.functions[function].resource
-            if resource.get("UpdateReplacePolicy") != "Retain":
+            if resource.get("UpdateReplacePolicy") != "Retain" or (
+                "DeletionPolicy" not in resource and not self.inventory.functions[function].sam
+            ):
                 self.plan.replace_retain.append(function)
 
     def _plan_grants(self) -> None:

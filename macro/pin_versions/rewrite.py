@@ -82,7 +82,10 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
     for version, description in plan.version_descriptions.items():
         writer.properties(version)["Description"] = description
     for function in plan.replace_retain:
-        writer.writable(("Resources", function))["UpdateReplacePolicy"] = "Retain"
+        resource = writer.writable(("Resources", function))
+        resource["UpdateReplacePolicy"] = "Retain"
+        if not str(resource.get("Type")).startswith("AWS::Serverless::"):
+            resource.setdefault("DeletionPolicy", "Delete")
     for function, wanted in plan.sam_properties.items():
         writer.properties(function).update(wanted)
     for machine, waits_for in plan.depends_on.items():
