@@ -703,11 +703,12 @@ class Planner:
         inventory = self.inventory
         function = target.resolution.function
         version: str | None = None
+        sam_version = False
         for item in target.items:
             if isinstance(item, Leaf) and item.kind in ("version", "version-number"):
                 version = item.ref
             elif isinstance(item, Leaf) and item.kind == "sam-version":
-                function = item.ref
+                function, sam_version = item.ref, True
         if function is None and version is not None:
             function = next((f for f, vs in inventory.versions.items() if version in vs), None)
         if function is None or inventory.functions[function].skip:
@@ -715,7 +716,7 @@ class Planner:
         where = format_path(target.path)
         if version is not None and len(inventory.versions.get(function, [])) > 1:
             self._plan_retain(version)
-        elif version is not None or inventory.functions[function].sam:
+        elif version is not None or sam_version:
             self._version(function)
         self.protected.add(function)
         named = version or "a published version"
@@ -828,7 +829,7 @@ class Planner:
             functions.add(function)
             sam_machine = next((u.machine for u in uses if u.sam_policies), None)
             if sam_machine is not None:
-                policies = inventory.resources[sam_machine]["Properties"].get("Policies")
+                policies = inventory.state_machines[sam_machine].properties.get("Policies")
                 covered = coverage.sam_policies_cover(policies, function)
             else:
                 covered = coverage.role_covers(role, function)
