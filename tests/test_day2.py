@@ -306,3 +306,22 @@ def test_explain_shows_the_policies_sam_will_give_its_version(tmp_path: Any) -> 
     assert result.returncode == 0, result.stderr
     (row,) = [line for line in result.stdout.splitlines() if "published by SAM" in line]
     assert row.split()[-2:] == ["Retain", "Retain"], row
+
+
+def test_checks_judge_the_role_a_task_invokes_with() -> None:
+    """cfn-lint E9102 / checks.py: a Task with Credentials needs its own role's grant."""
+    from pin_versions.checks import processed_problems
+
+    golden = ROOT / "tests" / "golden" / "day2-credentials-role" / "expected.json"
+    processed = json.loads(golden.read_text(encoding="utf-8"))
+    assert processed_problems(processed) == []
+    broken = copy.deepcopy(processed)
+    (grant,) = [k for k in _grants(broken) if k.startswith("TaskRole")]
+    del broken["Resources"][grant]
+    for resource in broken["Resources"].values():
+        if grant in resource.get("DependsOn", []):
+            resource["DependsOn"].remove(grant)
+    assert [f.path for f in processed_problems(broken)] == [
+        ("Resources", "TaskRole"),
+        ("Resources", "TaskRole"),
+    ]
