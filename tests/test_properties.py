@@ -675,9 +675,34 @@ def _glob(pattern: str) -> re.Pattern[str]:
     )
 
 
-def role_allows_every_version(evaluator: Evaluator, role: str, function: str) -> bool:
+def _holds(evaluator: Evaluator, condition: Any, owns: set[str]) -> bool:
+    """Is ``condition`` true whenever the conditions in ``owns`` are (a retained grant's
+    condition: its role's and function's, combined with Fn::And)?"""
+    if condition is None or (isinstance(condition, str) and condition in owns):
+        return True
+    conditions = evaluator.template.get("Conditions") or {}
+    body = conditions.get(condition) if isinstance(condition, str) else condition
+    if isinstance(body, dict) and list(body) == ["Condition"]:
+        return _holds(evaluator, body["Condition"], owns)
+    if isinstance(body, dict) and list(body) == ["Fn::And"]:
+        return all(_holds(evaluator, operand, owns) for operand in body["Fn::And"])
+    return False
+
+
+def role_allows_every_version(
+    evaluator: Evaluator, role: str, function: str, machine: str | None = None
+) -> bool:
     own_condition = (evaluator.resources[function] or {}).get("Condition")
-    properties = evaluator.resources[role].get("Properties") or {}
+    owns = {
+        c
+        for c in (
+            own_condition,
+            (evaluator.resources.get(role) or {}).get("Condition"),
+            (evaluator.resources.get(machine or "") or {}).get("Condition"),
+        )
+        if isinstance(c, str)
+    }
+    properties = (evaluator.resources.get(role) or {}).get("Properties") or {}
     documents: list[Any] = []
     for policy in _listify(properties.get("Policies", [])):
         policy = _unwrap_if(policy)
@@ -694,10 +719,7 @@ def role_allows_every_version(evaluator: Evaluator, role: str, function: str) ->
             pass
     for logical_id, resource in evaluator.resources.items():
         # A conditional policy counts only where it exists whenever the function does.
-        if (
-            not isinstance(resource, dict)
-            or resource.get("Condition", own_condition) != own_condition
-        ):
+        if not isinstance(resource, dict) or not _holds(evaluator, resource.get("Condition"), owns):
             continue
         props = resource.get("Properties") or {}
         rtype = resource.get("Type")
@@ -775,6 +797,30 @@ def _role_of(evaluator: Evaluator, properties: dict[str, Any]) -> str | None:
     return None
 
 
+def _task_credentials(
+    evaluator: Evaluator, properties: dict[str, Any], parts: tuple[str | int, ...]
+) -> Any:
+    """The rendered ``Credentials.RoleArn`` of the Task a pin is in (``""`` when the Task
+    has Credentials without a static RoleArn), or None when it has no Credentials."""
+    found = evaluator.definition(properties)
+    if found is None:
+        return None
+    node: Any = found[1]
+    task: Any = None
+    for key in parts[4:]:
+        if isinstance(node, dict) and node.get("Type") == "Task":
+            task = node
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if not isinstance(task, dict) or "Credentials" not in task:
+        return None
+    credentials = task["Credentials"]
+    role = credentials.get("RoleArn") if isinstance(credentials, dict) else None
+    return role if isinstance(role, str) else ""
+
+
 def check_roles(event: dict[str, Any], output: dict[str, Any]) -> None:
     """Each pinned function's versions are allowed by the in-template role of its machine."""
     options = (event["fragment"].get("Metadata") or {}).get("PinVersions") or {}
@@ -794,21 +840,33 @@ def check_roles(event: dict[str, Any], output: dict[str, Any]) -> None:
         properties = machine["Properties"]
         if machine["Type"] == "AWS::Serverless::StateMachine" and "Role" not in properties:
             if widen and f"Resources.{pin.state_machine}.Properties.Policies" not in uneditable:
+                # SAM makes <StateMachine>Role from Policies; a retained grant names it.
                 assert sam_policies_allow_every_version(
                     evaluator, properties.get("Policies"), pin.function
+                ) or role_allows_every_version(
+                    evaluator, f"{pin.state_machine}Role", pin.function, pin.state_machine
                 ), f"{pin.state_machine}: Policies do not allow every version of {pin.function}"
             continue
         role = _role_of(evaluator, properties)
+        credentials = _task_credentials(evaluator, properties, pin.parts)
+        if credentials is not None:
+            # Step Functions invokes with the Task's role (none known: the report warns).
+            role = _role_of(evaluator, {"RoleArn": credentials})
         if role is None or f"Resources.{role}" in uneditable:
             continue
         if widen:
-            assert role_allows_every_version(evaluator, role, pin.function), (
+            assert role_allows_every_version(evaluator, role, pin.function, pin.state_machine), (
                 f"{role} does not allow every version of {pin.function} ({pin.state_machine})"
             )
         else:
             assert output["Resources"][role] == event["fragment"]["Resources"][role], (
                 f"WidenRoles is false but {role} changed"
             )
+            assert not any(
+                {"Ref": role} in (r.get("Properties") or {}).get("Roles", [])
+                for k, r in output["Resources"].items()
+                if k not in event["fragment"]["Resources"]
+            ), f"WidenRoles is false but {role} got a grant"
 
 
 # --- the tests -------------------------------------------------------------------------------
