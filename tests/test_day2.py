@@ -325,3 +325,25 @@ def test_checks_judge_the_role_a_task_invokes_with() -> None:
         ("Resources", "TaskRole"),
         ("Resources", "TaskRole"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("depends_on", "expected"),
+    [
+        pytest.param("Other", ["Other", "GRANT"], id="string"),
+        pytest.param(["Other"], ["Other", "GRANT"], id="list"),
+        # Not a DependsOn CloudFormation takes: left as it is for CloudFormation to reject,
+        # never turned into a list (issue 12 item 6 makes these a failure).
+        pytest.param({"Ref": "Other"}, {"Ref": "Other"}, id="ref"),
+        pytest.param(None, None, id="null"),
+        pytest.param(3, 3, id="number"),
+    ],
+)
+def test_the_state_machine_waits_for_its_grant(depends_on: Any, expected: Any) -> None:
+    template = _template()
+    template["Resources"]["Machine"]["DependsOn"] = depends_on
+    output, _ = _transform(template)
+    (grant,) = _grants(output)
+    if isinstance(expected, list):
+        expected = [grant if d == "GRANT" else d for d in expected]
+    assert output["Resources"]["Machine"]["DependsOn"] == expected

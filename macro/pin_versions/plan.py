@@ -925,6 +925,9 @@ class Planner:
                 role, machine
             ):
                 continue  # it would close a cycle
+            current = inventory.state_machines[machine].resource.get("DependsOn", [])
+            if not isinstance(current, (str, list)):
+                continue  # not a DependsOn CloudFormation takes: left for it to reject
             waits = self.plan.depends_on.setdefault(machine, [])
             if logical_id not in waits:
                 waits.append(logical_id)
