@@ -81,7 +81,7 @@ class VersionPlan:
         self,
         function: str,
         version: str,  # logical ID to Ref
-        hash: str | None,  # None when the version was already in the template
+        hash: str | None,  # None: an existing version that already follows F
         created: bool,
         condition: str | None,
         follows: bool = False,  # an existing version stamped so that it follows F

@@ -132,7 +132,8 @@ class Pin(NamedTuple):
 class VersionEntry(NamedTuple):
     function: str
     version: str
-    hash: str | None  # None when the version was already in the template
+    hash: str | None  # the function's hash; None for an existing version that is the
+    # macro's own (an earlier pass) and so already follows the function
     created: bool
 
     def to_json(self) -> dict[str, Any]:
