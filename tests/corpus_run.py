@@ -25,7 +25,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "macro")]
 
-from pin_versions.cli import MacroFailure, Options, UsageError, process  # noqa: E402
+from pin_versions.cli import MacroFailure, Options, UsageError, _parameter_values, process  # noqa: E402
 from pin_versions.inventory import Context  # noqa: E402
 from pin_versions.transform import transform  # noqa: E402
 from pin_versions.yaml_io import TemplateLoadError, dump_json, load  # noqa: E402
@@ -153,7 +153,9 @@ def _measure(
         row.targets = row.pinned + sum(n for reason, n in row.left.items() if reason != "s3")
         row.roles = sum(1 for r in report.roles if r.added)
     if transforms[-1] == PIN:
-        again = transform(processed.template, Context("us-east-1", "123456789012", {}))
+        # The same request: the parameter values the command line used (the defaults).
+        values = _parameter_values(processed.template, processed.source, _options())
+        again = transform(processed.template, Context("us-east-1", "123456789012", values))
         row.idempotent = again.template == processed.template
     after = lint_errors(processed.template)
     row.lint_before, row.lint_after = len(before), len(after)

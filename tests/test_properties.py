@@ -55,7 +55,12 @@ VERSION = "AWS::Lambda::Version"
 # What the macro may rewrite, per resource type; everything else must stay as it was.
 REWRITABLE = {
     "AWS::Lambda::Function": {"Description"},
-    "AWS::Serverless::Function": {"Description"},
+    # SAM's version follows the function (AutoPublishAlias) and is retained.
+    "AWS::Serverless::Function": {
+        "Description",
+        "AutoPublishAliasAllProperties",
+        "VersionDeletionPolicy",
+    },
     "AWS::StepFunctions::StateMachine": {
         "Definition",
         "DefinitionString",
@@ -184,7 +189,8 @@ def check_case(case: strategies.Case) -> Outcome:
 
 # <Function>Version<10 hex>[a-f]: alphanumeric when the function's logical ID is.
 _VERSION_ID = re.compile(r"(?P<function>.+)Version[0-9a-f]{10}[a-f]?", re.S)
-_POLICY_ID = re.compile(r"(?P<role>.+)PinVersionsInvoke[0-9]*", re.S)
+# <Role>PinVersionsInvoke<Function><10 hex>: a retained grant (docs/design.md, Day 2).
+_GRANT_ID = re.compile(r"(?P<role>.*)PinVersionsInvoke(?P<function>.*)(?P<h>[0-9a-f]{10})", re.S)
 
 
 def _without(mapping: Any, keys: set[str]) -> Any:
@@ -247,7 +253,9 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
         if name in old_conditions:
             assert value == old_conditions[name], f"condition {name} changed"
         else:
-            assert "PinVersionsInvoke" in name and list(value) == ["Fn::Or"], name
+            # A retained grant's condition is named like the grant.
+            assert "PinVersionsInvoke" in name and name in after["Resources"], name
+            assert after["Resources"][name].get("Condition") == name, name
 
     resources, new = before["Resources"], after["Resources"]
     functions = {
@@ -270,40 +278,36 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
             output = _without(output, {"DependsOn"}) | (
                 {"DependsOn": resource["DependsOn"]} if "DependsOn" in resource else {}
             )
+        if rtype in FUNCTION_TYPES:
+            # A pinned function outlives a replacement; deleting the stack still deletes it.
+            assert output.get("UpdateReplacePolicy") == "Retain", logical_id
+            assert output.get("DeletionPolicy") == resource.get(
+                "DeletionPolicy", "Delete" if rtype == "AWS::Lambda::Function" else None
+            ), logical_id
+            output = _without(output, {"UpdateReplacePolicy", "DeletionPolicy"}) | {
+                k: resource[k] for k in ("UpdateReplacePolicy", "DeletionPolicy") if k in resource
+            }
         if rtype in REWRITABLE:
             assert _without(output, {"Properties"}) == _without(resource, {"Properties"}), (
                 logical_id
             )
             allowed = REWRITABLE[rtype]
             old, props = resource.get("Properties") or {}, output["Properties"]
-            if rtype == "AWS::Serverless::StateMachine" and props.get("Policies") != old.get(
-                "Policies"
-            ):
-                # SAM's role for a state machine without Role: made from its Policies.
-                for document in _appended(old.get("Policies"), props["Policies"], logical_id):
-                    _pin_document(document, functions)
-                allowed = allowed | {"Policies"}
             assert _without(props, allowed) == _without(old, allowed), (
                 f"{logical_id}: the macro touched more than {sorted(allowed)}"
             )
         elif rtype == VERSION:
-            retain = {"DeletionPolicy", "UpdateReplacePolicy"}
+            # Retained; a reused version also follows its function: a stamped Description.
+            retain = {"DeletionPolicy", "UpdateReplacePolicy", "Properties"}
             assert _without(output, retain) == _without(resource, retain), logical_id
             assert output["DeletionPolicy"] == output["UpdateReplacePolicy"] == "Retain"
-        elif rtype == "AWS::IAM::Role":
-            assert _without(output, {"Properties"}) == _without(resource, {"Properties"}), (
-                logical_id
-            )
-            properties = resource.get("Properties") or {}
-            assert _without(output["Properties"], {"Policies"}) == _without(
-                properties, {"Policies"}
-            )
-            for policy in _appended(
-                properties.get("Policies", []), output["Properties"]["Policies"], logical_id
-            ):
-                policy = _unless(policy)
-                assert str(policy.get("PolicyName", "")).startswith("PinVersionsInvoke"), policy
-                _pin_document(policy["PolicyDocument"], functions)
+            assert _without(output.get("Properties"), {"Description"}) == _without(
+                resource.get("Properties"), {"Description"}
+            ), logical_id
+            description = (output.get("Properties") or {}).get("Description")
+            if description != (resource.get("Properties") or {}).get("Description"):
+                text = json.dumps(description)
+                assert re.search(r"\[pin [0-9a-f]{10}\]", text), (logical_id, description)
         else:
             raise AssertionError(f"{logical_id} ({rtype}) was changed")
 
@@ -311,14 +315,15 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
     for logical_id in added:
         resource = new[logical_id]
         if resource.get("Type") == "AWS::IAM::Policy":
-            # A role whose functions depend on it gets its policy as a resource of its own:
-            # an inline one would close a dependency cycle.
-            match = _POLICY_ID.fullmatch(logical_id)
-            assert match, logical_id
-            role = match.group("role")
-            assert resource["Properties"]["Roles"] == [{"Ref": role}], logical_id
-            assert resource.get("Condition") == resources[role].get("Condition"), logical_id
-            _pin_document(resource["Properties"]["PolicyDocument"], functions)
+            # A retained grant: one role, one function, every version of it.
+            assert _GRANT_ID.fullmatch(logical_id), logical_id
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+            properties = resource["Properties"]
+            (role,) = properties["Roles"]
+            assert set(role) == {"Ref"}, logical_id
+            assert str(properties["PolicyName"]).startswith("PinVersionsInvoke-"), logical_id
+            _pin_document(properties["PolicyDocument"], functions)
+            assert len(properties["PolicyDocument"]["Statement"][0]["Resource"]) == 1
             continue
         assert resource.get("Type") == VERSION, f"added {logical_id} is not a version"
         assert (
@@ -671,9 +676,34 @@ def _glob(pattern: str) -> re.Pattern[str]:
     )
 
 
-def role_allows_every_version(evaluator: Evaluator, role: str, function: str) -> bool:
+def _holds(evaluator: Evaluator, condition: Any, owns: set[str]) -> bool:
+    """Is ``condition`` true whenever the conditions in ``owns`` are (a retained grant's
+    condition: its role's and function's, combined with Fn::And)?"""
+    if condition is None or (isinstance(condition, str) and condition in owns):
+        return True
+    conditions = evaluator.template.get("Conditions") or {}
+    body = conditions.get(condition) if isinstance(condition, str) else condition
+    if isinstance(body, dict) and list(body) == ["Condition"]:
+        return _holds(evaluator, body["Condition"], owns)
+    if isinstance(body, dict) and list(body) == ["Fn::And"]:
+        return all(_holds(evaluator, operand, owns) for operand in body["Fn::And"])
+    return False
+
+
+def role_allows_every_version(
+    evaluator: Evaluator, role: str, function: str, machine: str | None = None
+) -> bool:
     own_condition = (evaluator.resources[function] or {}).get("Condition")
-    properties = evaluator.resources[role].get("Properties") or {}
+    owns = {
+        c
+        for c in (
+            own_condition,
+            (evaluator.resources.get(role) or {}).get("Condition"),
+            (evaluator.resources.get(machine or "") or {}).get("Condition"),
+        )
+        if isinstance(c, str)
+    }
+    properties = (evaluator.resources.get(role) or {}).get("Properties") or {}
     documents: list[Any] = []
     for policy in _listify(properties.get("Policies", [])):
         policy = _unwrap_if(policy)
@@ -690,10 +720,7 @@ def role_allows_every_version(evaluator: Evaluator, role: str, function: str) ->
             pass
     for logical_id, resource in evaluator.resources.items():
         # A conditional policy counts only where it exists whenever the function does.
-        if (
-            not isinstance(resource, dict)
-            or resource.get("Condition", own_condition) != own_condition
-        ):
+        if not isinstance(resource, dict) or not _holds(evaluator, resource.get("Condition"), owns):
             continue
         props = resource.get("Properties") or {}
         rtype = resource.get("Type")
@@ -771,6 +798,30 @@ def _role_of(evaluator: Evaluator, properties: dict[str, Any]) -> str | None:
     return None
 
 
+def _task_credentials(
+    evaluator: Evaluator, properties: dict[str, Any], parts: tuple[str | int, ...]
+) -> Any:
+    """The rendered ``Credentials.RoleArn`` of the Task a pin is in (``""`` when the Task
+    has Credentials without a static RoleArn), or None when it has no Credentials."""
+    found = evaluator.definition(properties)
+    if found is None:
+        return None
+    node: Any = found[1]
+    task: Any = None
+    for key in parts[4:]:
+        if isinstance(node, dict) and node.get("Type") == "Task":
+            task = node
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if not isinstance(task, dict) or "Credentials" not in task:
+        return None
+    credentials = task["Credentials"]
+    role = credentials.get("RoleArn") if isinstance(credentials, dict) else None
+    return role if isinstance(role, str) else ""
+
+
 def check_roles(event: dict[str, Any], output: dict[str, Any]) -> None:
     """Each pinned function's versions are allowed by the in-template role of its machine."""
     options = (event["fragment"].get("Metadata") or {}).get("PinVersions") or {}
@@ -790,21 +841,33 @@ def check_roles(event: dict[str, Any], output: dict[str, Any]) -> None:
         properties = machine["Properties"]
         if machine["Type"] == "AWS::Serverless::StateMachine" and "Role" not in properties:
             if widen and f"Resources.{pin.state_machine}.Properties.Policies" not in uneditable:
+                # SAM makes <StateMachine>Role from Policies; a retained grant names it.
                 assert sam_policies_allow_every_version(
                     evaluator, properties.get("Policies"), pin.function
+                ) or role_allows_every_version(
+                    evaluator, f"{pin.state_machine}Role", pin.function, pin.state_machine
                 ), f"{pin.state_machine}: Policies do not allow every version of {pin.function}"
             continue
         role = _role_of(evaluator, properties)
+        credentials = _task_credentials(evaluator, properties, pin.parts)
+        if credentials is not None:
+            # Step Functions invokes with the Task's role (none known: the report warns).
+            role = _role_of(evaluator, {"RoleArn": credentials})
         if role is None or f"Resources.{role}" in uneditable:
             continue
         if widen:
-            assert role_allows_every_version(evaluator, role, pin.function), (
+            assert role_allows_every_version(evaluator, role, pin.function, pin.state_machine), (
                 f"{role} does not allow every version of {pin.function} ({pin.state_machine})"
             )
         else:
             assert output["Resources"][role] == event["fragment"]["Resources"][role], (
                 f"WidenRoles is false but {role} changed"
             )
+            assert not any(
+                {"Ref": role} in (r.get("Properties") or {}).get("Roles", [])
+                for k, r in output["Resources"].items()
+                if k not in event["fragment"]["Resources"]
+            ), f"WidenRoles is false but {role} got a grant"
 
 
 # --- the tests -------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .definition import DefinitionView, analyse
-from .iam import Coverage, role_of
+from .definition import Credentials, DefinitionView, analyse
+from .iam import Coverage, role_of, role_of_items
 from .inventory import Context, Inventory, build_inventory
 from .options import Options
 from .pieces import Path
@@ -51,6 +51,14 @@ def _existing(path: Path) -> Path:
         if key in path:
             return path[: path.index(key) + 1]
     return path
+
+
+def _credentials_role(credentials: Credentials, inventory: Inventory) -> str | None:
+    """The template role a Task's Credentials name (None: dynamic, conditional, external)."""
+    if credentials.dynamic:
+        return None
+    role = role_of(credentials.value, inventory) if credentials.value is not None else None
+    return role or role_of_items(credentials.items, inventory)
 
 
 def _substitution_leaves(view: DefinitionView, inventory: Inventory) -> list[tuple[Path, Leaf]]:
@@ -106,11 +114,20 @@ def processed_problems(template: Any) -> list[Finding]:
     findings: list[Finding] = []
     for view in _views(inventory):
         machine = view.machine
-        leaves = [(t.path, i) for t in view.targets for i in t.items if isinstance(i, Leaf)]
-        leaves += _substitution_leaves(view, inventory)
-        pinned: set[str] = set()
+        key = "Role" if machine.sam else "RoleArn"
+        machine_role = role_of(machine.properties.get(key), inventory)
+        # (path, leaf, the role Step Functions invokes with: the Task's Credentials role
+        # when it has one, else the state machine's; None when not known here)
+        leaves: list[tuple[Path, Leaf, str | None]] = []
+        for target in view.targets:
+            role = machine_role
+            if target.credentials is not None:
+                role = _credentials_role(target.credentials, inventory)
+            leaves += [(target.path, i, role) for i in target.items if isinstance(i, Leaf)]
+        leaves += [(p, leaf, machine_role) for p, leaf in _substitution_leaves(view, inventory)]
+        pinned: set[tuple[str, str]] = set()
         reported: set[str] = set()
-        for _, leaf in leaves:
+        for _, leaf, role in leaves:
             if leaf.kind != "version" or leaf.ref in reported:
                 continue
             resource = inventory.resources.get(leaf.ref, {})
@@ -124,12 +141,10 @@ def processed_problems(template: Any) -> list[Finding]:
                         "executions",
                     )
                 )
-            if leaf.ref in owner:
-                pinned.add(owner[leaf.ref])
-        key = "Role" if machine.sam else "RoleArn"
-        role = role_of(machine.properties.get(key), inventory)
-        for function in sorted(pinned):
-            if role is not None and not coverage.role_covers(role, function):
+            if leaf.ref in owner and role is not None:
+                pinned.add((role, owner[leaf.ref]))
+        for role, function in sorted(pinned):
+            if not coverage.role_covers(role, function):
                 findings.append(
                     Finding(
                         ("Resources", role),

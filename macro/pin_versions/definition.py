@@ -37,6 +37,18 @@ _RESERVED_ESCAPE = re.compile(r"\\u[eE]00[0-2]")
 _JSON_STRING_OR_SENTINEL = re.compile(r'"(?:[^"\\]|\\.)*"|\ue000[0-9]+\ue001', re.DOTALL)
 
 
+class Credentials(NamedTuple):
+    """A Task's ``Credentials.RoleArn``: Step Functions invokes with that role, not the
+    state machine's. ``value`` is the template value when the role is one placeholder or
+    intrinsic (it may be ``Fn::If``), ``items`` what it resolves to; ``dynamic`` says why
+    the role is chosen at run time (``RoleArn.$``, JSONata), when it is."""
+
+    path: Path
+    value: Any
+    items: list[Item]
+    dynamic: str = ""
+
+
 class Target(NamedTuple):
     """A place in a definition that names the function a Task invokes."""
 
@@ -46,6 +58,7 @@ class Target(NamedTuple):
     items: list[Item]
     resolution: Resolution
     note: str = ""  # why the content could not be located, when it could not
+    credentials: Credentials | None = None  # the Task's own role, when it has one
 
 
 class DefinitionView:
@@ -323,6 +336,7 @@ class _Scan:
     def __init__(self, view: DefinitionView, inventory: Inventory) -> None:
         self.view = view
         self.inventory = inventory
+        self.credentials: Credentials | None = None  # of the Task being scanned
 
     def content(self, path: Path, value: Any) -> tuple[list[tuple[Piece, int, int]], str]:
         raise NotImplementedError
@@ -330,7 +344,29 @@ class _Scan:
     def items_of(self, path: Path, value: Any) -> list[Item]:
         raise NotImplementedError
 
+    def raw_value(self, path: Path, value: Any) -> Any:
+        """The template value behind a definition value that is one placeholder or
+        intrinsic (None when it is text mixed with placeholders)."""
+        raise NotImplementedError
+
+    def scan_credentials(self, state_path: Path, state: dict[str, Any]) -> Credentials | None:
+        credentials = state.get("Credentials")
+        where = (*state_path, "Credentials")
+        if _is_jsonata(credentials):
+            return Credentials(where, None, [], "Credentials is a JSONata expression")
+        if type(credentials) is not dict:
+            return None
+        if "RoleArn.$" in credentials:
+            return Credentials((*where, "RoleArn.$"), None, [], "RoleArn.$ is read at run time")
+        if "RoleArn" not in credentials:
+            return None
+        path, value = (*where, "RoleArn"), credentials["RoleArn"]
+        if _is_jsonata(value):
+            return Credentials(path, None, [], "RoleArn is a JSONata expression")
+        return Credentials(path, self.raw_value(path, value), self.items_of(path, value))
+
     def scan_task(self, state_path: Path, state: dict[str, Any]) -> None:
+        self.credentials = self.scan_credentials(state_path, state)
         resource_path = (*state_path, "Resource")
         resource = state.get("Resource")
         if resource is None:
@@ -362,7 +398,9 @@ class _Scan:
         note = ""
         if resolution.kind in ("function", "conditional"):
             pieces, note = self.content(path, value)
-        self.view.targets.append(Target(path, field_name, pieces, items, resolution, note))
+        self.view.targets.append(
+            Target(path, field_name, pieces, items, resolution, note, self.credentials)
+        )
 
     def note(self, code: str, path: Path, message: str) -> None:
         self.view.notes.append((code, format_path(path), message))
@@ -395,6 +433,12 @@ class _ObjectScan(_Scan):
 
     def content(self, path: Path, value: Any) -> tuple[list[tuple[Piece, int, int]], str]:
         return [(p, 0, len(p.text)) for p in self._pieces(path, value)], ""
+
+    def raw_value(self, path: Path, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pieces = self._pieces(path, value)
+        return _piece_value(pieces[0], self.view) if len(pieces) == 1 else value
 
 
 def _object_pieces(
@@ -537,6 +581,12 @@ class _TextScan(_Scan):
             self.resolved[number] = items
         return items
 
+    def raw_value(self, path: Path, value: Any) -> Any:
+        parts = self._parts(value)
+        if parts is not None and len(parts) == 1 and isinstance(parts[0], int):
+            return _piece_value(self.pieces[self.holes[parts[0]]], self.view)
+        return value if parts is not None and not any(isinstance(p, int) for p in parts) else None
+
     def items_of(self, path: Path, value: Any) -> list[Item]:
         parts = self._parts(value)
         if parts is None:
@@ -647,6 +697,22 @@ class _TextScan(_Scan):
                 out.append((self.pieces[index], lo - offset, hi - offset))
             index += 1
         return out
+
+
+def _piece_value(piece: Piece, view: DefinitionView) -> Any:
+    """The template value a piece stands for: an intrinsic, a Sub variable's value, a
+    substitution's value, or ``${X}`` as the intrinsic it means."""
+    if piece.kind == "value":
+        return piece.value
+    if piece.kind == "subst":
+        return (view.substitutions or {}).get(piece.name)
+    if piece.kind == "subref":
+        variables = piece.container.variables
+        if piece.name in variables:
+            return variables[piece.name]
+        logical_id, dot, attribute = piece.name.partition(".")
+        return {"Fn::GetAtt": [logical_id, attribute]} if dot else {"Ref": piece.name}
+    return piece.text
 
 
 def _literal_fields(state_path: Path, state: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:

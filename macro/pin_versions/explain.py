@@ -203,30 +203,16 @@ def _warning_lines(processed: Processed, warnings: list[Diagnostic]) -> list[str
 
 
 def _role_changes(step: PinStep, role: str) -> list[str]:
-    """What PinVersions added for ``role``: an inline policy, or a policy resource."""
-    before = _resources(step.before)
-    after = _resources(step.after)
+    """The retained grants PinVersions added for ``role`` (docs/design.md, Day 2)."""
     changes: list[str] = []
-    for logical_id, resource in after.items():
-        if logical_id in before or resource.get("Type") != IAM_POLICY:
+    for grant in step.report.grants:
+        if grant.role != role:
             continue
-        roles = _properties(resource).get("Roles")
-        if isinstance(roles, list) and {"Ref": role} in roles:
-            changes.append(f"added policy resource {logical_id} ({IAM_POLICY})")
-    old = _properties(before.get(role, {})).get("Policies")
-    new = _properties(after.get(role, {})).get("Policies")
-    if isinstance(new, list):
-        kept = old if isinstance(old, list) else []
-        for policy in new:
-            if policy in kept:
-                continue
-            condition = ""
-            branches = policy.get("Fn::If") if isinstance(policy, dict) else None
-            if isinstance(branches, list) and len(branches) == 3:
-                condition = f" (when {branches[0]})"
-                policy = branches[1]
-            name = policy.get("PolicyName") if isinstance(policy, dict) else None
-            changes.append(f"added inline policy {name or '(unnamed)'}{condition}")
+        condition = f", when {grant.condition}" if grant.condition else ""
+        changes.append(
+            f"retained grant {grant.logical_id} ({IAM_POLICY} {grant.policy_name}{condition}): "
+            f"lambda:InvokeFunction on every version of {grant.function}"
+        )
     return changes
 
 
@@ -254,15 +240,17 @@ def _explain_versions(processed: Processed, step: PinStep) -> list[str]:
     if not report.versions:
         return ["Versions: none"]
     after = _resources(step.after)
-    rows = [["version", "function", "status", "DeletionPolicy"]]
+    rows = [["version", "function", "status", "DeletionPolicy", "UpdateReplacePolicy"]]
     stamped: list[str] = []
     for entry in report.versions:
         if entry.created:
             status = f"new, hash {entry.hash}"
+        elif entry.version.endswith(".Version"):
+            status = "published by SAM (AutoPublishAlias)"
         else:
             status = f"declared in the template{_where(processed, f'Resources.{entry.version}')}"
-        policy = after.get(entry.version, {}).get("DeletionPolicy")
-        rows.append([entry.version, entry.function, status, str(policy or "none (deleted)")])
+        deletion, replace = _version_policies(after, entry.version, entry.function)
+        rows.append([entry.version, entry.function, status, deletion, replace])
         description = _properties(after.get(entry.function, {})).get("Description")
         if entry.hash and isinstance(description, str) and f"[pin {entry.hash}]" in description:
             stamped.append(f"{entry.function} [pin {entry.hash}]")
@@ -270,6 +258,29 @@ def _explain_versions(processed: Processed, step: PinStep) -> list[str]:
     if stamped:
         out.append(f"  Description stamped: {_names(stamped)}")
     return out
+
+
+def _version_policies(
+    after: dict[str, dict[str, Any]], version: str, function: str
+) -> tuple[str, str]:
+    """DeletionPolicy and UpdateReplacePolicy the version will have once deployed. SAM's
+    ``F.Version`` (PinVersions before SAM) does not exist yet: SAM gives it the function's
+    DeletionPolicy and UpdateReplacePolicy; without a DeletionPolicy, VersionDeletionPolicy,
+    else Retain (Delete with CapacityProviderConfig) (samtranslator ``_construct_version``)."""
+    if version.endswith(".Version") and version not in after:
+        resource = after.get(function, {})
+        properties = _properties(resource)
+        deletion = resource.get("DeletionPolicy") or properties.get("VersionDeletionPolicy")
+        if deletion is None:
+            deletion = "Delete" if "CapacityProviderConfig" in properties else "Retain"
+        replace = resource.get("UpdateReplacePolicy")
+    else:
+        deletion = after.get(version, {}).get("DeletionPolicy")
+        replace = after.get(version, {}).get("UpdateReplacePolicy")
+    return (
+        str(deletion or "none (deleted)"),
+        str(replace or "none (deleted on replacement)"),
+    )
 
 
 def _explain_roles(processed: Processed, step: PinStep) -> list[str]:
@@ -289,11 +300,8 @@ def _explain_roles(processed: Processed, step: PinStep) -> list[str]:
         elif covered:
             out.append(f"    already allows every version of {_names(covered)}")
         if entry.added:
-            changes = _role_changes(step, entry.role) or ["added a policy"]
-            for change in changes:
-                out.append(
-                    f"    {change}: lambda:InvokeFunction on every version of {_names(entry.added)}"
-                )
+            for change in _role_changes(step, entry.role):
+                out.append(f"    added {change}")
     return out
 
 

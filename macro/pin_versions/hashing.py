@@ -248,3 +248,11 @@ def version_hash(
     locked = resolve_known_values(locked_configuration(properties, excluded), context, evaluated)
     digest: str = sha256((HASH_PREFIX + canonical_json(locked)).encode("utf-8")).hexdigest()
     return digest[:HASH_LENGTH]
+
+
+def identity_hash(prefix: str, value: Any) -> str:
+    """Ten hex digits of SHA-256 over ``prefix`` + canonical JSON of ``value``: for logical
+    IDs other than versions' (grants), under their own prefix so they never meet a version
+    hash."""
+    digest: str = sha256((prefix + canonical_json(value)).encode("utf-8")).hexdigest()
+    return digest[:HASH_LENGTH]

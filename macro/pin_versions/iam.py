@@ -14,7 +14,7 @@ from typing import Any
 
 from .intrinsics import getatt_target, intrinsic_name, ref_target
 from .inventory import IAM_ROLE, Inventory
-from .references import Leaf, resolve
+from .references import Item, Leaf, resolve
 
 INVOKE_ACTION = "lambda:InvokeFunction"
 POLICY_NAME = "PinVersionsInvoke"
@@ -48,7 +48,16 @@ def role_of(value: Any, inventory: Inventory) -> str | None:
         if attribute == "Arn" and inventory.types.get(logical_id) == IAM_ROLE:
             return logical_id
         return None
-    items = resolve(value, inventory)
+    return role_of_items(resolve(value, inventory), inventory)
+
+
+def role_of_items(items: list[Item], inventory: Inventory) -> str | None:
+    """The in-template AWS::IAM::Role that resolved items (an ARN) name, if any."""
+    if len(items) == 1 and isinstance(items[0], Leaf) and items[0].kind == "resource":
+        logical_id, _, attribute = items[0].ref.partition(".")
+        if attribute == "Arn" and inventory.types.get(logical_id) == IAM_ROLE:
+            return logical_id
+        return None
     text = "".join(i if isinstance(i, str) else _UNKNOWN for i in items)
     match = _ROLE_ARN.fullmatch(text)
     if match is None:
@@ -261,6 +270,40 @@ class Coverage:
             document = policy.get("PolicyDocument")
             if type(document) is dict and self.holds_with(function, condition):
                 yield document
+        for condition, document in _conditional_policy_documents(role, self.inventory):
+            if self.implied(condition, role, function):
+                yield document
+
+    def implied(self, condition: Any, role: str, function: str) -> bool:
+        """Is ``condition`` true whenever ``role`` and ``function`` both exist? Their own
+        conditions are; so are ``Fn::And`` of implied ones and ``Fn::Or`` with one (how the
+        macro guards a retained grant)."""
+        conditions = self.inventory.template.get("Conditions")
+        owns = {
+            self.inventory.functions[function].condition,
+            _condition_name(self.inventory.resources.get(role)),
+        } - {None}
+        seen: set[str] = set()
+
+        def holds(expression: Any) -> bool:
+            if isinstance(expression, str):
+                if expression in owns:
+                    return True
+                if expression in seen or type(conditions) is not dict:
+                    return False
+                seen.add(expression)
+                return holds(conditions.get(expression))
+            if type(expression) is not dict or len(expression) != 1:
+                return False
+            ((name, args),) = expression.items()
+            if name == "Condition":
+                return holds(args)
+            if name in ("Fn::And", "Fn::Or") and isinstance(args, list) and args:
+                results = [holds(a) for a in args]
+                return all(results) if name == "Fn::And" else any(results)
+            return False
+
+        return holds(condition)
 
     def sam_policies_cover(self, policies: Any, function: str) -> bool:
         """SAM ``Policies`` of a state machine (managed policy names or ARNs, policy
@@ -310,6 +353,27 @@ class Coverage:
                 if self.statement_covers(statement, function):
                     return True
         return False
+
+
+def _condition_name(resource: Any) -> str | None:
+    condition = resource.get("Condition") if type(resource) is dict else None
+    return condition if isinstance(condition, str) else None
+
+
+def _conditional_policy_documents(role: str, inventory: Inventory) -> Iterator[tuple[str, Any]]:
+    """(condition, document) of every conditional AWS::IAM::Policy attached to ``role``."""
+    for logical_id, rtype in inventory.types.items():
+        if rtype != "AWS::IAM::Policy":
+            continue
+        resource = inventory.resources[logical_id]
+        condition = _condition_name(resource)
+        props = resource.get("Properties")
+        if condition is None or type(props) is not dict:
+            continue
+        if any(ref_target(r) == role for r in _listify(props.get("Roles", []))):
+            document = props.get("PolicyDocument")
+            if type(document) is dict:
+                yield condition, document
 
 
 def _guarded_policies(role: str, inventory: Inventory) -> Iterator[tuple[Any, Any]]:

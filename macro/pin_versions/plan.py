@@ -10,30 +10,55 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from .definition import DefinitionView, Target, analyse
+from .definition import Credentials, DefinitionView, Target, analyse
 from .dependencies import Dependencies
 from .hashing import (
     EXCLUDED_PROPERTIES,
     SAM_EXCLUDED_PROPERTIES,
+    Conditions,
+    identity_hash,
+    resolve_known_values,
     stamp_text,
     strip_stamp,
     unstamp_intrinsic,
     version_hash,
 )
-from .iam import POLICY_NAME, Coverage, invoke_statement, role_of, statement_for_user
+from .iam import (
+    POLICY_NAME,
+    Coverage,
+    invoke_statement,
+    role_of,
+    role_of_items,
+    statement_for_user,
+)
 from .intrinsics import intrinsic_name, sub_placeholder_names
 from .inventory import Inventory, Resource, made_by_serverless_framework
 from .options import Options
 from .pieces import Container, Opaque, Piece, render, render_or_slot
 from .references import Item, Leaf, Resolution, classify, resolve, resolve_pieces
-from .report import Diagnostic, Pin, Report, RoleEntry, TransformError, VersionEntry, format_path
+from .report import (
+    Diagnostic,
+    GrantEntry,
+    Pin,
+    Report,
+    RoleEntry,
+    TransformError,
+    VersionEntry,
+    format_path,
+)
 
 MAX_LOGICAL_ID = 255
 MAX_DESCRIPTION = 256
 MAX_RESOURCES = 500
 
 # Warnings that fail the transform when Strict is true.
-STRICT_CODES = frozenset({"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV130"})
+STRICT_CODES = frozenset(
+    {"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV116", "PV119", "PV130"}
+)
+GRANT_HASH_PREFIX = "pin-versions-grant/1\n"
+MAX_POLICY_NAME = 128  # IAM inline policy names
+
+Guard = tuple[tuple[str, bool], ...]  # conditions (name, value) an invoke happens under
 
 Pos = int | tuple[int, int]  # offset in a string; (element, offset) in a Join list
 
@@ -50,22 +75,35 @@ class Edit(NamedTuple):
 class VersionPlan:
     """The version a function's Tasks are pinned to."""
 
-    __slots__ = ("condition", "created", "function", "hash", "ref", "version")
+    __slots__ = ("condition", "created", "follows", "function", "hash", "ref", "version")
 
     def __init__(
         self,
         function: str,
         version: str,  # logical ID to Ref
-        hash: str | None,  # None when the version was already in the template
+        hash: str | None,  # None: an existing version that already follows F
         created: bool,
         condition: str | None,
+        follows: bool = False,  # an existing version stamped so that it follows F
     ) -> None:
         self.function = function
         self.version = version
         self.hash = hash
         self.created = created
         self.condition = condition
+        self.follows = follows
         self.ref = {"Ref": version}  # one object for every Task that names it
+
+
+class Use(NamedTuple):
+    """A role that invokes a function's versions: the Task's Credentials role or the state
+    machine's role, under the conditions of the ``Fn::If`` branches that chose it."""
+
+    machine: str
+    role: str
+    function: str
+    guard: Guard
+    sam_policies: bool  # the role SAM makes from the state machine's Policies
 
 
 class Plan:
@@ -76,12 +114,13 @@ class Plan:
         "depends_on",
         "descriptions",
         "edits",
-        "policies",
-        "policy_resources",
+        "grants",
+        "replace_retain",
         "report",
         "retain",
-        "sam_policies",
+        "sam_properties",
         "substitutions",
+        "version_descriptions",
         "versions",
     )
 
@@ -92,13 +131,13 @@ class Plan:
         self.versions: dict[str, VersionPlan] = {}
         self.retain: list[str] = []  # existing versions that need Retain
         self.descriptions: dict[str, Any] = {}  # function -> new Description
-        self.policies: dict[str, dict[str, Any]] = {}  # role -> new inline policy
-        # Policies that cannot be inline (the role would depend on its own function): role ->
-        # (logical ID, AWS::IAM::Policy resource), and the machines that must wait for them.
-        self.policy_resources: dict[str, tuple[str, dict[str, Any]]] = {}
-        self.depends_on: dict[str, list[str]] = {}
-        # SAM state machines without a Role: a policy document for their Policies.
-        self.sam_policies: dict[str, Any] = {}
+        self.version_descriptions: dict[str, Any] = {}  # existing version -> stamped one
+        # Retained grants: logical ID -> (resource placed after, AWS::IAM::Policy resource).
+        self.grants: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.depends_on: dict[str, list[str]] = {}  # state machine -> grants it waits for
+        self.replace_retain: list[str] = []  # functions that get UpdateReplacePolicy: Retain
+        # SAM functions (before SAM): properties to set so that SAM's version follows.
+        self.sam_properties: dict[str, dict[str, Any]] = {}
         self.conditions: dict[str, Any] = {}  # new template Conditions
         self.report = Report()
 
@@ -118,6 +157,9 @@ class Planner:
         self.planned: set[str] = set()  # functions whose version has been decided
         self.machine_list: list[Resource] = []  # state machines planned, in template order
         self.pinned: dict[str, list[str]] = {}  # state machine -> functions pinned in it
+        self.protected: set[str] = set()  # functions whose user-pinned versions are protected
+        self.uses: list[Use] = []  # every role that invokes a pinned or protected function
+        self.outside: dict[tuple[str, str], list[str]] = {}  # (code, path) -> functions
         self.dependencies = Dependencies(inventory.resources)
         self.current = ""  # the resource being planned, for an internal error's message
 
@@ -151,6 +193,8 @@ class Planner:
                 if target.resolution.kind == "conditional":
                     self._pin_conditional(view, target)
                     continue
+                if target.resolution.kind == "version" and self._protect(machine, target):
+                    continue
                 function = self._pinnable(target)
                 version = self._version(function) if function is not None else None
                 if version is None:
@@ -159,6 +203,7 @@ class Planner:
                 if pin is not None:
                     report.pins.append(pin)
                     self.pinned.setdefault(machine.logical_id, []).append(version.function)
+                    self._invokers(machine, target, version.function)
             self._drop_unused(view)
             edits, self.plan.edits = self.plan.edits, []
             yield edits
@@ -184,15 +229,19 @@ class Planner:
         self.current = ""
         # Versions nobody ended up using are not added.
         for function in list(self.plan.versions):
-            if not any(function in fs for fs in self.pinned.values()):
+            if function not in self.protected and not any(
+                function in fs for fs in self.pinned.values()
+            ):
                 del self.plan.versions[function]
         for plan in self.plan.versions.values():
             report.versions.append(
                 VersionEntry(plan.function, plan.version, plan.hash, plan.created)
             )
-            if plan.created:
+            if plan.created or plan.follows:
                 self._plan_description(plan)
-        self._plan_roles(self.machine_list, self.pinned)
+        self._plan_replace_retain()
+        self._report_outside()
+        self._plan_grants()
         self._check_limits()
         self._check_strict()
         if self.errors:
@@ -262,38 +311,20 @@ class Planner:
         resource = inventory.functions[function]
         existing = inventory.versions.get(function, [])
         if resource.sam and not existing:
-            alias = self.inventory.function_properties(resource).get("AutoPublishAlias")
-            if alias is not None:
-                # SAM publishes a version of its own (F.Version): a second one in the same
-                # deploy would fail, so pin to SAM's.
-                self.report.warn(
-                    "PV109",
-                    f"Resources.{function}.Properties.AutoPublishAlias",
-                    f"SAM publishes {function}.Version; its Tasks are pinned to it (SAM makes a "
-                    "new version when the code changes, or any property with "
-                    "AutoPublishAliasAllProperties)",
-                )
-                self.plan.versions[function] = VersionPlan(
-                    function, f"{function}.Version", None, False, resource.condition
-                )
+            properties = self.inventory.function_properties(resource)
+            if properties.get("AutoPublishAlias") is not None:
+                self._plan_sam_version(resource, properties)
                 return
         if existing:
             version = existing[0]
-            if not self._ours(function, version):
-                self.report.warn(
-                    "PV109",
-                    f"Resources.{version}",
-                    _existing_version_message(function, version, inventory.resources[version]),
-                )
+            digest = self._hash(resource)
+            follows = not self._ours(function, version)
+            if follows:
+                self._plan_follow(function, version, digest)
             self.plan.versions[function] = VersionPlan(
-                function, version, None, False, resource.condition
+                function, version, digest if follows else None, False, resource.condition, follows
             )
-            version_resource = inventory.resources[version]
-            if (
-                version_resource.get("DeletionPolicy") != "Retain"
-                or version_resource.get("UpdateReplacePolicy") != "Retain"
-            ):
-                self.plan.retain.append(version)
+            self._plan_retain(version)
             return
         digest = self._hash(resource)
         logical_id = self._fresh_id(function, digest)
@@ -302,6 +333,112 @@ class Planner:
         self.plan.versions[function] = VersionPlan(
             function, logical_id, digest, True, resource.condition
         )
+
+    def _plan_retain(self, version: str) -> None:
+        resource = self.inventory.resources[version]
+        if (
+            resource.get("DeletionPolicy") != "Retain"
+            or resource.get("UpdateReplacePolicy") != "Retain"
+        ) and version not in self.plan.retain:
+            self.plan.retain.append(version)
+
+    def _plan_sam_version(self, resource: Resource, properties: dict[str, Any]) -> None:
+        """SAM ``AutoPublishAlias`` (PinVersions before SAM): SAM publishes ``F.Version``;
+        a second version in the same deploy would fail, so pin to SAM's, and make it follow
+        F: SAM hashes only Code, Environment (parameters unresolved) and MemorySize unless
+        ``AutoPublishAliasAllProperties`` is true, which with F's Description stamped makes
+        any hash change a new version. SAM passes F's DeletionPolicy and UpdateReplacePolicy
+        to the version (samtranslator ``_construct_version``); without a DeletionPolicy it
+        uses ``VersionDeletionPolicy``, else Retain (Delete for CapacityProviderConfig)."""
+        function = resource.logical_id
+        where = f"Resources.{function}"
+        wanted: dict[str, Any] = {}
+        if properties.get("AutoPublishAliasAllProperties") not in (True, "true", "True"):
+            wanted["AutoPublishAliasAllProperties"] = True
+        deletion = resource.resource.get("DeletionPolicy")
+        if deletion is None and (
+            properties.get("VersionDeletionPolicy", "Retain") != "Retain"
+            or "CapacityProviderConfig" in properties
+        ):
+            wanted["VersionDeletionPolicy"] = "Retain"
+        if deletion is not None and deletion != "Retain":
+            self.report.warn(
+                "PV119",
+                f"{where}.DeletionPolicy",
+                f"SAM gives {function}.Version the function's DeletionPolicy {deletion}: the "
+                "next deploy that publishes a new version deletes the one running executions "
+                "invoke; remove DeletionPolicy or set it to Retain",
+            )
+        if wanted:
+            self.plan.sam_properties[function] = wanted
+        self.report.warn(
+            "PV109",
+            f"{where}.Properties.AutoPublishAlias",
+            f"SAM publishes {function}.Version; its Tasks are pinned to it, and it is made to "
+            "follow every change of the function (AutoPublishAliasAllProperties, Description "
+            "stamp, UpdateReplacePolicy Retain)",
+        )
+        self.plan.versions[function] = VersionPlan(
+            function, f"{function}.Version", self._hash(resource), False, resource.condition, True
+        )
+
+    def _plan_follow(self, function: str, version: str, digest: str) -> None:
+        """An existing version whose logical ID need not change with F's configuration
+        (fixed, or a generator's hash blind to parameter values): stamp its Description
+        with F's hash. Description updates replace an AWS::Lambda::Version (AWS docs,
+        AWS::Lambda::Version, "Update requires: Replacement"), so every hash change
+        publishes a new version; UpdateReplacePolicy Retain keeps the old one."""
+        resource = self.inventory.resources[version]
+        path = f"Resources.{version}.Properties.Description"
+        properties = resource.get("Properties")
+        current = properties.get("Description") if type(properties) is dict else None
+        new = self._stamped(current, digest, path, "PV913")
+        if new is not None and new != current:
+            self.plan.version_descriptions[version] = new
+        maker = (
+            ", made by the Serverless Framework"
+            if made_by_serverless_framework(function, version, resource)
+            else ""
+        )
+        self.report.warn(
+            "PV117",
+            f"Resources.{version}",
+            f"{function} already has this version{maker}; its Tasks are pinned to it, and it is "
+            "made to follow the function: its Description carries the function's hash, so a "
+            "change replaces it and keeps the old one (UpdateReplacePolicy Retain)",
+        )
+        if type(properties) is dict and properties.get("ProvisionedConcurrencyConfig"):
+            self.report.warn(
+                "PV118",
+                f"Resources.{version}.Properties.ProvisionedConcurrencyConfig",
+                "each replaced version is retained with its provisioned concurrency, which "
+                "is billed until released; release it on retained versions (prune) or put "
+                "the provisioned concurrency on an alias",
+            )
+
+    def _stamped(self, current: Any, digest: str, path: str, code: str) -> Any:
+        """``current`` with the stamp of ``digest``; None (and an error) when too long."""
+        stamp = stamp_text(digest)
+        if current is None:
+            return stamp
+        if isinstance(current, str):
+            base = strip_stamp(current)
+            new = f"{base} {stamp}" if base else stamp
+            if len(new) > MAX_DESCRIPTION:
+                self.errors.append(
+                    Diagnostic(
+                        code,
+                        path,
+                        f"is {len(base)} characters and the version stamp needs "
+                        f"{len(stamp) + 1} more, over Lambda's {MAX_DESCRIPTION}; shorten it "
+                        f"to at most {MAX_DESCRIPTION - len(stamp) - 1} characters or set "
+                        "Metadata.PinVersions.DescriptionStamp to false",
+                    )
+                )
+                return None
+            return new
+        base_value = unstamp_intrinsic(current)
+        return {"Fn::Join": ["", [current if base_value is None else base_value, f" {stamp}"]]}
 
     def _hash(self, resource: Resource) -> str:
         excluded = SAM_EXCLUDED_PROPERTIES if resource.sam else EXCLUDED_PROPERTIES
@@ -315,7 +452,9 @@ class Planner:
     def _ours(self, function: str, version: str) -> bool:
         """A version an earlier pass of this macro added (same hash, same name)."""
         resource = self.inventory.functions[function]
-        return version == f"{function}Version{self._hash(resource)}"
+        base = f"{function}Version{self._hash(resource)}"
+        # _fresh_id appends a letter when the plain ID was taken.
+        return version == base or (len(version) == len(base) + 1 and version[:-1] == base)
 
     def _fresh_id(self, function: str, digest: str) -> str | None:
         path = f"Resources.{function}"
@@ -360,29 +499,9 @@ class Planner:
         assert version.hash is not None
         resource = self.inventory.functions[version.function]
         current = self.inventory.function_properties(resource).get("Description")
-        stamp = stamp_text(version.hash)
         path = f"Resources.{version.function}.Properties.Description"
-        if current is None:
-            new: Any = stamp
-        elif isinstance(current, str):
-            base = strip_stamp(current)
-            new = f"{base} {stamp}" if base else stamp
-            if len(new) > MAX_DESCRIPTION:
-                self.errors.append(
-                    Diagnostic(
-                        "PV908",
-                        path,
-                        f"is {len(base)} characters and the version stamp needs "
-                        f"{len(stamp) + 1} more, over Lambda's {MAX_DESCRIPTION}; shorten it "
-                        f"to at most {MAX_DESCRIPTION - len(stamp) - 1} characters or set "
-                        "Metadata.PinVersions.DescriptionStamp to false",
-                    )
-                )
-                return
-        else:
-            base_value = unstamp_intrinsic(current)
-            new = {"Fn::Join": ["", [current if base_value is None else base_value, f" {stamp}"]]}
-        if new != resource.properties.get("Description"):
+        new = self._stamped(current, version.hash, path, "PV908")
+        if new is not None and new != resource.properties.get("Description"):
             self.plan.descriptions[version.function] = new
 
     # --- rewriting one target ------------------------------------------------------------
@@ -501,6 +620,7 @@ class Planner:
         for function, version in planned.items():
             self.report.pins.append(Pin(machine, target.path, function, version.version))
             self.pinned.setdefault(machine, []).append(function)
+            self._invokers(view.machine, target, function)
 
     def _direct_leaf(self, view: DefinitionView, piece: Piece) -> Leaf | None:
         if piece.kind == "subref" and piece.name in piece.container.variables:
@@ -637,183 +757,298 @@ class Planner:
         added[key] = value
         return "${" + key + "}"
 
-    # --- roles -------------------------------------------------------------------------------
+    # --- user-pinned versions ----------------------------------------------------------------
 
-    def _plan_roles(self, machines: list[Resource], pinned: dict[str, list[str]]) -> None:
+    def _protect(self, machine: Resource, target: Target) -> bool:
+        """A Task that already names a version of a template function (CDK
+        ``fn.currentVersion``, ``${F.Arn}:${V.Version}``, SAM ``F.Version``, ``F:7``): left
+        as written, but protected like a pinned one (SPEC 5): the version is retained on
+        both policies (and made to follow F when it is F's only version), F outlives a
+        replacement, and the roles that invoke it may invoke ``${F.Arn}:*``."""
         inventory = self.inventory
-        coverage = Coverage(inventory)
-        by_role: dict[str, set[str]] = {}
-        machines_by_role: dict[str, list[str]] = {}
-        for machine in machines:
-            functions = sorted(set(pinned.get(machine.logical_id, [])))
-            if not functions:
-                continue
-            if machine.sam and "Role" not in machine.properties:
-                self._plan_sam_policies(machine, functions, coverage)
-                continue
-            role_key = "Role" if machine.sam else "RoleArn"
-            role_value = machine.properties.get(role_key)
-            if role_value is None:
-                self.report.warn(
-                    "PV106",
-                    f"Resources.{machine.logical_id}",
-                    f"has no {role_key}, so no execution role the macro can widen (CloudFormation "
-                    f"requires {role_key}); give it a role that allows every version: "
-                    f"{statement_for_user(functions)}",
-                )
-                continue
-            role = role_of(role_value, inventory)
-            if role is None:
-                self.report.warn(
-                    "PV106",
-                    f"Resources.{machine.logical_id}.Properties.{role_key}",
-                    "the execution role is not in this template; make sure it allows "
-                    f"every version: {statement_for_user(functions)}",
-                )
-                continue
-            by_role.setdefault(role, set()).update(functions)
-            machines_by_role.setdefault(role, []).append(machine.logical_id)
-
-        for role in sorted(by_role):
-            functions = sorted(by_role[role])
-            missing = [f for f in functions if not coverage.role_covers(role, f)]
-            if missing and not self.options.widen_roles:
-                self.report.warn(
-                    "PV107",
-                    f"Resources.{role}",
-                    f"does not allow every version of {', '.join(missing)}; add "
-                    f"{statement_for_user(missing)}",
-                )
-                missing = []
-            if missing and not self._add_policy(role, missing, machines_by_role[role]):
-                missing = []
-            self.report.roles.append(RoleEntry(role, tuple(functions), tuple(missing)))
-
-    def _plan_sam_policies(
-        self, machine: Resource, functions: list[str], coverage: Coverage
-    ) -> None:
-        """A SAM state machine without a Role: SAM makes one from its Policies."""
-        policies = machine.properties.get("Policies")
-        where = f"Resources.{machine.logical_id}.Properties.Policies"
-        missing = [f for f in functions if not coverage.sam_policies_cover(policies, f)]
-        if missing and not self.options.widen_roles:
-            self.report.warn(
-                "PV107",
-                where,
-                f"do not allow every version of {', '.join(missing)}; add "
-                f"{statement_for_user(missing)}",
-            )
-            missing = []
-        if missing and policies is not None and not isinstance(policies, (list, str, dict)):
-            self.report.warn(
-                "PV113",
-                where,
-                f"is not something the macro can add to; add {statement_for_user(missing)}",
-            )
-            missing = []
-        # SAM names the role it makes from Policies <StateMachine>Role.
-        role = f"{machine.logical_id}Role"
-        if missing:
-            entries = [(f, self.inventory.functions[f].condition) for f in missing]
-            document = {"Statement": [invoke_statement(entries)]}
-            self.plan.sam_policies[machine.logical_id] = self._while_any(role, entries, document)
-        self.report.roles.append(RoleEntry(role, tuple(functions), tuple(missing)))
-
-    def _add_policy(self, role: str, functions: list[str], machines: list[str]) -> bool:
-        inventory = self.inventory
-        entries = [(f, inventory.functions[f].condition) for f in functions]
-        document = {"Version": "2012-10-17", "Statement": [invoke_statement(entries)]}
-        all_conditional = all(c is not None for _, c in entries)
-        if any(self.dependencies.reaches(f, role) for f in functions):
-            # An inline policy naming F.Arn would make the role depend on F, which already
-            # depends on the role: a cycle. A policy resource of its own closes no loop.
-            if all_conditional:
-                self.report.warn(
-                    "PV113",
-                    f"Resources.{role}",
-                    "its functions depend on it and are all conditional; add "
-                    f"{statement_for_user(functions)}",
-                )
-                return False
-            self._add_policy_resource(role, document, machines)
-            return True
-        properties = inventory.resources[role].get("Properties", {})
-        policies = properties.get("Policies", []) if type(properties) is dict else None
-        if not isinstance(policies, list):
-            self.report.warn(
-                "PV113",
-                f"Resources.{role}.Properties.Policies",
-                f"is not a list the macro can add to; add {statement_for_user(functions)}",
-            )
+        function = target.resolution.function
+        version: str | None = None
+        sam_version = False
+        for item in target.items:
+            if isinstance(item, Leaf) and item.kind in ("version", "version-number"):
+                version = item.ref
+            elif isinstance(item, Leaf) and item.kind == "sam-version":
+                function, sam_version = item.ref, True
+        if function is None and version is not None:
+            function = next((f for f, vs in inventory.versions.items() if version in vs), None)
+        if function is None or inventory.functions[function].skip:
             return False
-        # Policy names written with !Sub cannot clash with ours; only literal ones can.
-        names = {
-            p["PolicyName"]
-            for p in policies
-            if type(p) is dict and isinstance(p.get("PolicyName"), str)
-        }
-        name, n = POLICY_NAME, 1
-        while name in names:
-            n += 1
-            name = f"{POLICY_NAME}{n}"
-        policy = {"PolicyName": name, "PolicyDocument": document}
-        self.plan.policies[role] = self._while_any(role, entries, policy)
+        where = format_path(target.path)
+        if version is not None and len(inventory.versions.get(function, [])) > 1:
+            self._plan_retain(version)
+        elif version is not None or sam_version:
+            self._version(function)
+        self.protected.add(function)
+        named = version or "a published version"
+        self.report.warn(
+            "PV115",
+            where,
+            f"left as written: it invokes {named} of {function}; that version is retained and "
+            f"the roles that invoke it may invoke every version of {function}",
+        )
+        self._invokers(machine, target, function)
         return True
 
-    def _add_policy_resource(
-        self, role: str, document: dict[str, Any], machines: list[str]
+    # --- roles ---------------------------------------------------------------------------
+
+    def _invokers(self, machine: Resource, target: Target, function: str) -> None:
+        """Record every role that invokes ``function`` at ``target``: the Task's Credentials
+        role when it has one, else the state machine's (SPEC 7)."""
+        credentials = target.credentials
+        if credentials is not None:
+            self._credential_uses(machine, credentials, function)
+            return
+        if machine.sam and "Role" not in machine.properties:
+            # SAM makes the role from Policies and names it <StateMachine>Role.
+            self.uses.append(
+                Use(machine.logical_id, f"{machine.logical_id}Role", function, (), True)
+            )
+            return
+        key = "Role" if machine.sam else "RoleArn"
+        value = machine.properties.get(key)
+        path = f"Resources.{machine.logical_id}.Properties.{key}"
+        if value is None:
+            # No role at all: say so at the resource, not at a RoleArn that is not there.
+            self.outside.setdefault(("PV106", f"Resources.{machine.logical_id}"), []).append(
+                function
+            )
+            return
+        for role, guard in self._role_branches(value, None, ()):
+            if role is None:
+                self.outside.setdefault(("PV106", _branch_path(path, guard)), []).append(function)
+            else:
+                self.uses.append(Use(machine.logical_id, role, function, guard, False))
+
+    def _credential_uses(self, machine: Resource, credentials: Credentials, function: str) -> None:
+        path = format_path(credentials.path)
+        if credentials.dynamic:
+            self.outside.setdefault(("PV116", path), []).append(function)
+            return
+        for role, guard in self._role_branches(credentials.value, credentials.items, ()):
+            if role is None:
+                self.outside.setdefault(("PV116", _branch_path(path, guard)), []).append(function)
+            else:
+                self.uses.append(Use(machine.logical_id, role, function, guard, False))
+
+    def _role_branches(
+        self, value: Any, items: list[Item] | None, guard: Guard
+    ) -> list[tuple[str | None, Guard]]:
+        """The roles a role ARN may be, each with the conditions that choose it (None: a
+        role outside the template). ``Fn::If`` branches are followed; ``AWS::NoValue`` is
+        no role."""
+        branches = value.get("Fn::If") if type(value) is dict and len(value) == 1 else None
+        if isinstance(branches, list) and len(branches) == 3 and isinstance(branches[0], str):
+            condition = branches[0]
+            return self._role_branches(
+                branches[1], None, (*guard, (condition, True))
+            ) + self._role_branches(branches[2], None, (*guard, (condition, False)))
+        if value == {"Ref": "AWS::NoValue"}:
+            return []
+        role = role_of(value, self.inventory) if value is not None else None
+        if role is None and items is not None:
+            role = role_of_items(items, self.inventory)
+        return [(role, guard)]
+
+    def _report_outside(self) -> None:
+        for (code, path), functions in self.outside.items():
+            names = sorted(set(functions))
+            if code == "PV106" and ".Properties." not in path:
+                key = (
+                    "Role"
+                    if self.inventory.resources[path[len("Resources.") :]]
+                    .get("Type", "")
+                    .startswith("AWS::Serverless::")
+                    else "RoleArn"
+                )
+                message = (
+                    f"has no {key}, so no execution role the macro can widen (CloudFormation "
+                    f"requires {key}); give it a role that allows every version: "
+                    f"{statement_for_user(names)}"
+                )
+            elif code == "PV106":
+                message = (
+                    "the execution role is not in this template; make sure it allows every "
+                    f"version: {statement_for_user(names)}"
+                )
+            else:
+                message = (
+                    "the Task invokes with this role, which is chosen at run time or is not in "
+                    f"this template; make sure it allows every version: {statement_for_user(names)}"
+                )
+            self.report.warn(code, path, message)
+
+    def _plan_replace_retain(self) -> None:
+        """Pinned functions outlive a replacement (a rename replaces a function, and
+        deleting a function deletes every version of it): UpdateReplacePolicy Retain. Not
+        DeletionPolicy: deleting the stack still deletes its functions (docs/design.md), so
+        a function without one gets ``DeletionPolicy: Delete`` (the default, written out:
+        cfn-lint W3011 wants both policies). Not on a SAM function: SAM would pass it to
+        the version it publishes."""
+        functions = set(self.plan.versions) | self.protected
+        for function in sorted(functions):
+            resource = self.inventory.functions[function].resource
+            if resource.get("UpdateReplacePolicy") != "Retain" or (
+                "DeletionPolicy" not in resource and not self.inventory.functions[function].sam
+            ):
+                self.plan.replace_retain.append(function)
+
+    def _plan_grants(self) -> None:
+        """One retained AWS::IAM::Policy per (role, function) that some role lacks."""
+        inventory = self.inventory
+        coverage = Coverage(inventory)
+        by_pair: dict[tuple[str, str], list[Use]] = {}
+        for use in self.uses:
+            by_pair.setdefault((use.role, use.function), []).append(use)
+        by_role: dict[str, tuple[set[str], list[str]]] = {}
+        for (role, function), uses in sorted(by_pair.items()):
+            functions, added = by_role.setdefault(role, (set(), []))
+            functions.add(function)
+            sam_machine = next((u.machine for u in uses if u.sam_policies), None)
+            if sam_machine is not None:
+                policies = inventory.state_machines[sam_machine].properties.get("Policies")
+                covered = coverage.sam_policies_cover(policies, function)
+            else:
+                covered = coverage.role_covers(role, function)
+            if covered:
+                continue
+            if not self.options.widen_roles:
+                where = (
+                    f"Resources.{sam_machine}.Properties.Policies"
+                    if sam_machine is not None
+                    else f"Resources.{role}"
+                )
+                self.report.warn(
+                    "PV107",
+                    where,
+                    f"does not allow every version of {function}; add "
+                    f"{statement_for_user([function])}",
+                )
+                continue
+            self._add_grant(role, function, uses, sam_machine)
+            added.append(function)
+        for role in sorted(by_role):
+            functions, added = by_role[role]
+            self.report.roles.append(RoleEntry(role, tuple(sorted(functions)), tuple(added)))
+
+    def _grant_id(self, role: str, function: str) -> tuple[str, str]:
+        """Logical ID and PolicyName of the grant of ``role`` on ``function``. Both follow
+        the function's physical name identity (its resolved FunctionName, or "generated"),
+        so a rename, which replaces the function, gives a new grant and leaves the old one
+        retained, still naming the old function."""
+        properties = self.inventory.function_properties(self.inventory.functions[function])
+        name = properties.get("FunctionName")
+        if name is None:
+            identity: Any = "generated"
+        else:
+            conditions = Conditions(
+                self.inventory.template.get("Conditions"), self.inventory.context
+            )
+            identity = {"name": resolve_known_values(name, self.inventory.context, conditions)}
+        digest = identity_hash(GRANT_HASH_PREFIX, [role, function, identity])
+        room = MAX_LOGICAL_ID - len(POLICY_NAME) - len(digest)
+        logical_id = f"{role[: room // 2]}{POLICY_NAME}{function[: room - room // 2]}{digest}"
+        if len(role) + len(function) <= room:
+            logical_id = f"{role}{POLICY_NAME}{function}{digest}"
+        shown = function[: MAX_POLICY_NAME - len(POLICY_NAME) - len(digest) - 2]
+        return logical_id, f"{POLICY_NAME}-{shown}-{digest}"
+
+    def _add_grant(
+        self, role: str, function: str, uses: list[Use], sam_machine: str | None
     ) -> None:
-        logical_id, n = f"{role}{POLICY_NAME}", 1
-        while logical_id in self.taken:
-            n += 1
-            logical_id = f"{role}{POLICY_NAME}{n}"
-        self.taken.add(logical_id)
-        resource: dict[str, Any] = {"Type": "AWS::IAM::Policy"}
-        condition = self.inventory.resources[role].get("Condition")
-        if isinstance(condition, str):
-            resource["Condition"] = condition  # it can only exist where its role does
-        resource["Properties"] = {
-            "PolicyName": POLICY_NAME,
-            "Roles": [{"Ref": role}],
-            "PolicyDocument": document,
-        }
-        self.plan.policy_resources[role] = (logical_id, resource)
+        inventory = self.inventory
+        logical_id, policy_name = self._grant_id(role, function)
+        existing = inventory.resources.get(logical_id)
+        if logical_id in self.taken and not (
+            type(existing) is dict and existing.get("Type") == "AWS::IAM::Policy"
+        ):
+            self.errors.append(
+                Diagnostic(
+                    "PV911",
+                    f"Resources.{logical_id}",
+                    f"is the logical ID of the grant of {role} on {function}; rename it",
+                )
+            )
+            return
+        condition = self._grant_condition(logical_id, role, function, uses, sam_machine)
+        self.report.grants.append(GrantEntry(logical_id, role, function, policy_name, condition))
+        if existing is None:  # else an earlier pass of the macro added it: keep it as it is
+            self.taken.add(logical_id)
+            resource: dict[str, Any] = {
+                "Type": "AWS::IAM::Policy",
+                # Executions started before a deploy that stops invoking F still invoke
+                # F's retained versions: the grant outlives its Task (docs/design.md, Day 2).
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+            }
+            if condition is not None:
+                resource["Condition"] = condition
+            resource["Properties"] = {
+                "PolicyName": policy_name,
+                "Roles": [{"Ref": role}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [invoke_statement([(function, None)])],
+                },
+            }
+            after = role if role in inventory.resources else (sam_machine or role)
+            self.plan.grants[logical_id] = (after, resource)
         # The state machines must not start invoking the new versions before they may.
-        for machine in machines:
-            self.plan.depends_on.setdefault(machine, []).append(logical_id)
+        for machine in sorted({u.machine for u in uses}):
+            own = inventory.state_machines[machine].condition
+            if condition not in (None, own):
+                continue  # a DependsOn on a resource that may not exist would fail
+            if self.dependencies.reaches(function, machine) or self.dependencies.reaches(
+                role, machine
+            ):
+                continue  # it would close a cycle
+            current = inventory.state_machines[machine].resource.get("DependsOn", [])
+            if not isinstance(current, (str, list)):
+                continue  # not a DependsOn CloudFormation takes: left for it to reject
+            waits = self.plan.depends_on.setdefault(machine, [])
+            if logical_id not in waits:
+                waits.append(logical_id)
 
-    def _while_any(
-        self, role: str, entries: list[tuple[str, str | None]], policy: dict[str, Any]
-    ) -> Any:
-        """``policy``, dropped with its functions when every one of them is conditional: an
-        empty Resource list is an invalid policy."""
-        if any(c is None for _, c in entries):
-            return policy
-        conditions = sorted({c for _, c in entries if c is not None})
-        condition = conditions[0] if len(conditions) == 1 else self._any_condition(role, conditions)
-        return {"Fn::If": [condition, policy, {"Ref": "AWS::NoValue"}]}
-
-    def _any_condition(self, role: str, conditions: list[str]) -> str:
-        existing = self.inventory.template.get("Conditions")
+    def _grant_condition(
+        self, logical_id: str, role: str, function: str, uses: list[Use], sam_machine: str | None
+    ) -> str | None:
+        """The condition the grant exists under: its role's and its function's, and the
+        ``Fn::If`` branches that choose the role (any of them). A new condition named like
+        the grant when more than one name is needed."""
+        inventory = self.inventory
+        conjuncts: list[Any] = []
+        role_resource = inventory.resources.get(sam_machine or role)
+        role_condition = role_resource.get("Condition") if type(role_resource) is dict else None
+        for own in (role_condition, inventory.functions[function].condition):
+            if isinstance(own, str) and {"Condition": own} not in conjuncts:
+                conjuncts.append({"Condition": own})
+        guards = sorted({u.guard for u in uses})
+        if () not in guards:
+            alternatives = [_all_of([_literal(c, v) for c, v in g]) for g in guards]
+            conjuncts.append(_any_of(alternatives))
+        if not conjuncts:
+            return None
+        if len(conjuncts) == 1 and "Condition" in conjuncts[0]:
+            single: str = conjuncts[0]["Condition"]
+            return single
+        existing = inventory.template.get("Conditions")
         taken = set(existing) if type(existing) is dict else set()
-        name, n = f"{role}PinVersionsInvoke", 1
+        name, n = logical_id, 1
         while name in taken or name in self.plan.conditions:
             n += 1
-            name = f"{role}PinVersionsInvoke{n}"
-        operands: list[Any] = [{"Condition": c} for c in conditions]
-        while len(operands) > 10:  # Fn::Or takes 2 to 10 conditions
-            operands = [
-                {"Fn::Or": operands[i : i + 10]} if len(operands[i : i + 10]) > 1 else operands[i]
-                for i in range(0, len(operands), 10)
-            ]
-        self.plan.conditions[name] = {"Fn::Or": operands}
+            name = f"{logical_id}{n}"
+        self.plan.conditions[name] = _all_of(conjuncts)
         return name
 
     # --- limits and strictness ---------------------------------------------------------------
 
     def _check_limits(self) -> None:
         created = sum(1 for v in self.plan.versions.values() if v.created)
-        created += len(self.plan.policy_resources)
+        created += len(self.plan.grants)
         total = len(self.inventory.resources) + created
         if created and total > MAX_RESOURCES:
             self.errors.append(
@@ -836,15 +1071,34 @@ class Planner:
                 )
 
 
-def _existing_version_message(function: str, version: str, resource: dict[str, Any]) -> str:
-    if made_by_serverless_framework(function, version, resource):
-        return (
-            f"{function} already has this version, made by the Serverless Framework; its Tasks "
-            "are pinned to it, and it is retained on delete and on replacement. The framework "
-            "publishes a new version only when the code changes (CodeSha256), not when only "
-            "the configuration does"
-        )
-    return f"{function} already has this version; its Tasks are pinned to it"
+def _literal(condition: str, value: bool) -> dict[str, Any]:
+    ref = {"Condition": condition}
+    return ref if value else {"Fn::Not": [ref]}
+
+
+def _all_of(operands: list[Any]) -> Any:
+    return operands[0] if len(operands) == 1 else {"Fn::And": _chunked("Fn::And", operands)}
+
+
+def _any_of(operands: list[Any]) -> Any:
+    return operands[0] if len(operands) == 1 else {"Fn::Or": _chunked("Fn::Or", operands)}
+
+
+def _chunked(function: str, operands: list[Any]) -> list[Any]:
+    """Fn::And and Fn::Or take 2 to 10 conditions: nest longer lists."""
+    while len(operands) > 10:
+        operands = [
+            {function: operands[i : i + 10]} if len(operands[i : i + 10]) > 1 else operands[i]
+            for i in range(0, len(operands), 10)
+        ]
+    return operands
+
+
+def _branch_path(path: str, guard: Guard) -> str:
+    """The path of a role ARN, with the Fn::If branch that chose it."""
+    for _, value in guard:
+        path = f"{path}.Fn::If[{1 if value else 2}]"
+    return path
 
 
 # Resolutions a Task is left alone for, with the warning that says so.

@@ -28,6 +28,12 @@ WARNINGS: dict[str, str] = {
     "PV114": "DescriptionStamp is false",
     "PV130": "definition is not ASL the macro can walk; state machine left alone",
     "PV131": "Fn::ForEach under Resources: PinVersions runs before AWS::LanguageExtensions",
+    # Day 2 (docs/design.md "Day 2"): PV115-PV129.
+    "PV115": "target already invokes a version of a template function: protected, not rewritten",
+    "PV116": "the role a Task invokes with is chosen at run time or is not in this template",
+    "PV117": "an existing version is made to follow its function (stamped, replaced, retained)",
+    "PV118": "a retained old version keeps its provisioned concurrency (paid capacity)",
+    "PV119": "SAM will not retain the version it publishes",
 }
 
 # Errors: the transform fails and changes nothing.
@@ -49,6 +55,8 @@ ERRORS: dict[str, str] = {
     "PV921": "Fn::Sub string CloudFormation would refuse",
     "PV922": "DependsOn is not a logical ID or a list of them",
     "PV923": "a string is not valid Unicode (lone surrogate)",
+    # Day 2: PV913-PV919.
+    "PV913": "a reused version's Description cannot take the stamp",
 }
 
 
@@ -165,7 +173,8 @@ class Pin(NamedTuple):
 class VersionEntry(NamedTuple):
     function: str
     version: str
-    hash: str | None  # None when the version was already in the template
+    hash: str | None  # the function's hash; None for an existing version that is the
+    # macro's own (an earlier pass) and so already follows the function
     created: bool
 
     def to_json(self) -> dict[str, Any]:
@@ -187,15 +196,36 @@ class RoleEntry(NamedTuple):
         return {"role": self.role, "functions": list(self.functions), "added": list(self.added)}
 
 
+class GrantEntry(NamedTuple):
+    """A retained ``AWS::IAM::Policy`` that lets ``role`` invoke every version of
+    ``function`` (docs/design.md, "Day 2")."""
+
+    logical_id: str
+    role: str
+    function: str
+    policy_name: str
+    condition: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "logicalId": self.logical_id,
+            "role": self.role,
+            "function": self.function,
+            "policyName": self.policy_name,
+            "condition": self.condition,
+        }
+
+
 class Report:
     """Pins, versions, role changes and warnings of one transform."""
 
-    __slots__ = ("pins", "roles", "state_machines", "versions", "warnings")
+    __slots__ = ("grants", "pins", "roles", "state_machines", "versions", "warnings")
 
     def __init__(self) -> None:
         self.pins: list[Pin] = []
         self.versions: list[VersionEntry] = []
         self.roles: list[RoleEntry] = []
+        self.grants: list[GrantEntry] = []
         self.warnings: list[Diagnostic] = []
         self.state_machines: list[str] = []
 
@@ -225,5 +255,6 @@ class Report:
             "stateMachines": {name: {"pinned": pins} for name, pins in machines.items()},
             "versions": [v.to_json() for v in self.versions],
             "roles": [r.to_json() for r in self.roles],
+            "grants": [g.to_json() for g in self.grants],
             "warnings": [w.to_json() for w in self.warnings],
         }

@@ -79,14 +79,15 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
         resource = writer.writable(("Resources", version))
         resource["DeletionPolicy"] = "Retain"
         resource["UpdateReplacePolicy"] = "Retain"
-    for role, policy in plan.policies.items():
-        properties = writer.properties(role)
-        properties["Policies"] = [*properties.get("Policies", []), policy]
-    for machine, document in plan.sam_policies.items():
-        properties = writer.properties(machine)
-        current = properties.get("Policies")
-        listed = [] if current is None else current if isinstance(current, list) else [current]
-        properties["Policies"] = [*listed, document]
+    for version, description in plan.version_descriptions.items():
+        writer.properties(version)["Description"] = description
+    for function in plan.replace_retain:
+        resource = writer.writable(("Resources", function))
+        resource["UpdateReplacePolicy"] = "Retain"
+        if not str(resource.get("Type")).startswith("AWS::Serverless::"):
+            resource.setdefault("DeletionPolicy", "Delete")
+    for function, wanted in plan.sam_properties.items():
+        writer.properties(function).update(wanted)
     for machine, waits_for in plan.depends_on.items():
         resource = writer.writable(("Resources", machine))
         current = resource.get("DependsOn", [])
@@ -103,8 +104,8 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
             after.setdefault(planned.function, []).append(
                 (planned.version, version_resource(planned))
             )
-    for role, entry in plan.policy_resources.items():
-        after.setdefault(role, []).append(entry)
+    for logical_id, (owner, resource) in plan.grants.items():
+        after.setdefault(owner, []).append((logical_id, resource))
     if after:
         writer.root["Resources"] = _with_additions(writer.get(("Resources",)), after)
     return writer.root
