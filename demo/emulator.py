@@ -576,7 +576,7 @@ class _AuthorizingLambdaClient:
 @functools.cache
 def _lambda_invoke_errors() -> frozenset[str]:
     """The error codes Lambda's Invoke models (botocore's service model)."""
-    model = _shared_botocore_session().get_service_model("lambda")
+    model = _shared_session()._session.get_service_model("lambda")
     return frozenset(shape.name for shape in model.operation_model("Invoke").error_shapes)
 
 
@@ -1354,26 +1354,28 @@ def _macro_result(name: str, account_id: str, request_id: str, response: Any) ->
 
 
 @functools.cache
-def _shared_botocore_session() -> Any:
-    """One botocore session for every Emulator: its loader keeps the service models it has
-    read (reading them again for each emulator costs about a second)."""
+def _shared_session() -> Any:
+    """One boto3 session for every Emulator: its botocore loader keeps the service models it
+    has read (reading them again for each emulator costs about a second). One boto3 session,
+    not one per emulator over a shared botocore session: each boto3 session registers its S3
+    transfer methods on the botocore session, and a second registration fails the next S3
+    client ("Cannot inject class attribute upload_file")."""
+    import boto3
     import botocore.session
 
-    return botocore.session.get_session()
+    return boto3.session.Session(
+        botocore_session=botocore.session.get_session(), region_name=REGION
+    )
 
 
 class Emulator:
     """boto3 clients on moto, and deploys that behave like CloudFormation's."""
 
     def __init__(self, macros: Mapping[str, MacroHandler]) -> None:
-        import boto3
-
         self.account_id = ACCOUNT_ID
         self.region = REGION
         self.macros = dict(macros)
-        self._session = boto3.session.Session(
-            botocore_session=_shared_botocore_session(), region_name=REGION
-        )
+        self._session = _shared_session()
         self.cloudformation = self.client("cloudformation")
         self.stepfunctions = self.client("stepfunctions")
         self.lambda_ = self.client("lambda")

@@ -234,16 +234,23 @@ def _pins_and_grants(template: Mapping[str, Any]) -> list[str]:
         for version in versions:
             if "${" + version + "}" in text or f'"Ref": "{version}"' in text:
                 lines.append(f"{name} Task pinned to {version}")
-    for name, resource in resources.items():
-        if resource.get("Type") != "AWS::IAM::Role":
+    # The macro's grants: one retained AWS::IAM::Policy per (role, function).
+    for resource in resources.values():
+        properties = resource.get("Properties", {})
+        name = properties.get("PolicyName")
+        if resource.get("Type") != "AWS::IAM::Policy" or not str(name).startswith(
+            "PinVersionsInvoke"
+        ):
             continue
-        for policy in resource.get("Properties", {}).get("Policies", []):
-            if policy.get("PolicyName") != "PinVersionsInvoke":
-                continue
-            for statement in policy["PolicyDocument"]["Statement"]:
-                for entry in _as_list(statement.get("Resource", [])):
-                    if isinstance(entry, dict) and isinstance(entry.get("Fn::Sub"), str):
-                        lines.append(f"{name} allows {statement['Action']} on {entry['Fn::Sub']}")
+        roles = [r["Ref"] for r in properties.get("Roles", []) if isinstance(r, dict)]
+        for statement in properties["PolicyDocument"]["Statement"]:
+            for entry in _as_list(statement.get("Resource", [])):
+                if isinstance(entry, dict) and isinstance(entry.get("Fn::Sub"), str):
+                    for role in roles:
+                        lines.append(
+                            f"{role} allows {statement['Action']} on {entry['Fn::Sub']} "
+                            f"({name}, DeletionPolicy {resource.get('DeletionPolicy', 'Delete')})"
+                        )
     return lines
 
 

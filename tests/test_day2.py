@@ -332,11 +332,6 @@ def test_checks_judge_the_role_a_task_invokes_with() -> None:
     [
         pytest.param("Other", ["Other", "GRANT"], id="string"),
         pytest.param(["Other"], ["Other", "GRANT"], id="list"),
-        # Not a DependsOn CloudFormation takes: left as it is for CloudFormation to reject,
-        # never turned into a list (issue 12 item 6 makes these a failure).
-        pytest.param({"Ref": "Other"}, {"Ref": "Other"}, id="ref"),
-        pytest.param(None, None, id="null"),
-        pytest.param(3, 3, id="number"),
     ],
 )
 def test_the_state_machine_waits_for_its_grant(depends_on: Any, expected: Any) -> None:
@@ -344,6 +339,25 @@ def test_the_state_machine_waits_for_its_grant(depends_on: Any, expected: Any) -
     template["Resources"]["Machine"]["DependsOn"] = depends_on
     output, _ = _transform(template)
     (grant,) = _grants(output)
-    if isinstance(expected, list):
-        expected = [grant if d == "GRANT" else d for d in expected]
+    expected = [grant if d == "GRANT" else d for d in expected]
     assert output["Resources"]["Machine"]["DependsOn"] == expected
+
+
+@pytest.mark.parametrize(
+    "depends_on",
+    [
+        pytest.param({"Ref": "Other"}, id="ref"),
+        pytest.param(None, id="null"),
+        pytest.param(3, id="number"),
+    ],
+)
+def test_a_depends_on_cloudformation_rejects_fails_before_any_grant(depends_on: Any) -> None:
+    """Not a DependsOn CloudFormation takes: never turned into a list, never extended; the
+    transform fails naming the path (issue 12 item 6, PV922)."""
+    template = _template()
+    template["Resources"]["Machine"]["DependsOn"] = depends_on
+    with pytest.raises(TransformError) as failure:
+        _transform(template)
+    assert [(d.code, d.path) for d in failure.value.diagnostics] == [
+        ("PV922", "Resources.Machine.DependsOn")
+    ]
