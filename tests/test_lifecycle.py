@@ -178,30 +178,33 @@ def test_create_only_properties_match_the_resource_schemas() -> None:
 PIPELINE: dict[str, tuple[Expected, list[str]]] = {
     "code-change": ([("HelloVersion85c48cbcb8", "safe", [])], []),
     "config-only": ([("HelloVersion85c48cbcb8", "safe", [])], []),
-    "task-moved": ([("HelloVersion85c48cbcb8", "broken", ["grant revoked"])], []),
-    "rename": ([("HelloVersion85c48cbcb8", "broken", ["deleted by a replacement"])], []),
+    # The day-1 grant is a retained AWS::IAM::Policy: it stays when the Task moves away.
+    "task-moved": ([("HelloVersion85c48cbcb8", "safe", [])], []),
+    # Both templates give Hello UpdateReplacePolicy: Retain, so the old function and its
+    # versions outlive the replacement, and the old grant is retained with them.
+    "rename": ([("HelloVersion85c48cbcb8", "safe", [])], []),
+    # What no single template can make safe: plan says so (the transition test shows AWS's
+    # ResourceNotFoundException for the same pair).
     "function-removed": (
         [("HelloVersion85c48cbcb8", "broken", ["deleted with its function"])],
         [],
     ),
-    "fixed-id-version": ([("HelloVersion", "broken", ["never republished"])], []),
-    "sam-parameter-environment": (
-        [("HelloVersionb110528c77", "broken", ["never republished"])],
-        [],
-    ),
-    "credentials": ([("HelloVersion85c48cbcb8", "broken", ["not granted"])], []),
+    # The fixed-ID version is made to follow (PV117): its Description stamp replaces it.
+    "fixed-id-version": ([("HelloVersion", "safe", [])], []),
+    # SAM hashes the new stamp (AutoPublishAliasAllProperties), so a new version appears.
+    "sam-parameter-environment": ([("HelloVersionb110528c77", "safe", [])], []),
+    # The Task's Credentials role is granted like the state machine's.
+    "credentials": ([("HelloVersion85c48cbcb8", "safe", [])], []),
+    # Versions and grants are retained, so they outlive the macro's removal.
     "pin-removed": (
-        [("HelloVersion85c48cbcb8", "broken", ["grant revoked"])],
+        [("HelloVersion85c48cbcb8", "safe", [])],
         ["PinVersions leaves the Transform list"],
     ),
     "pin-added": ([("Hello", "unprotected", [])], ["PinVersions runs for the first time"]),
-    # RoleArn: Fn::If: today's macro leaves MachineRole alone (PV106).
-    "fn-if-role": ([("HelloVersionf799643ea6", "broken", ["not granted"])], []),
-    # A version the user pinned (PV103): no Retain, and the grant names only that version.
-    "user-pinned": (
-        [("HelloCurrentVersionaaaa", "broken", ["not retained", "grant revoked"])],
-        [],
-    ),
+    # RoleArn: Fn::If: MachineRole is granted under the condition that picks it.
+    "fn-if-role": ([("HelloVersionf799643ea6", "safe", [])], []),
+    # A version the user pinned (PV115): retained, and the role may invoke every version.
+    "user-pinned": ([("HelloCurrentVersionaaaa", "safe", [])], []),
 }
 
 
@@ -248,16 +251,16 @@ def test_fail_on_broken_exit_code(case: str, code: int) -> None:
 
 
 def test_plan_text_shows_the_verdict_and_fix() -> None:
-    directory = FIXTURES / "pipeline" / "rename"
+    directory = FIXTURES / "pipeline" / "function-removed"
     result = _plan(directory / "day1.yaml", directory / "day2.yaml")
     assert result.returncode == 0, result.stderr
     section = result.stdout.split("Executions started before this deploy")[1]
     assert section.splitlines()[1:4] == [
-        "  BROKEN         HelloVersion85c48cbcb8 (Hello; Workflow): deleted by a replacement",
-        "                 Hello is replaced (FunctionName changes) without UpdateReplacePolicy: "
-        "Retain in both templates; the old function is deleted with all its versions",
-        "                 fix: give Hello UpdateReplacePolicy: Retain in a deploy before this "
-        "one, or make this change once no execution started before it runs",
+        "  BROKEN         HelloVersion85c48cbcb8 (Hello; Workflow): deleted with its function",
+        "                 Hello leaves the template without DeletionPolicy: Retain; deleting a "
+        "function deletes all its versions",
+        "                 fix: keep Hello in the template until executions started before this "
+        "deploy have finished, or give it DeletionPolicy: Retain (prune reclaims it later)",
     ]
     assert result.stdout.endswith("Verdicts: 0 safe, 1 broken, 0 not protected\n")
 
