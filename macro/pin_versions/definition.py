@@ -170,12 +170,27 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
     base: Path = ("Resources", machine.logical_id, "Properties")
     properties = machine.properties
     raw_subs = properties.get("DefinitionSubstitutions")
-    substitutions = raw_subs if type(raw_subs) is dict else None
+    # `DefinitionSubstitutions: !If [...]` is a one-key object, not a mapping of keys: read
+    # as one, its values would go unseen and the macro's keys would be merged into the Fn::If.
+    chosen = intrinsic_name(raw_subs)
+    substitutions = raw_subs if type(raw_subs) is dict and chosen is None else None
     prop = definition_property(machine)
     if prop is None:
         return DefinitionView(machine, "none", base, substitutions)
     path = (*base, prop)
     value = properties[prop]
+    if chosen is not None:
+        view = DefinitionView(machine, "opaque", path, None)
+        view.notes.append(
+            (
+                "PV105",
+                format_path((*base, "DefinitionSubstitutions")),
+                f"DefinitionSubstitutions is an {chosen}, so the macro cannot see which values "
+                "CloudFormation will choose and the definition's Tasks cannot be followed; "
+                f"write the {chosen} inside each value that differs to have them pinned",
+            )
+        )
+        return view
     if prop in ("DefinitionS3Location", "DefinitionUri"):
         view = DefinitionView(machine, "s3", path, substitutions)
         view.notes.append(
