@@ -637,3 +637,101 @@ def test_definition_substitutions_chosen_by_fn_if_leave_the_machine_alone(
             "the Fn::If inside each value that differs to have them pinned",
         )
     ]
+
+
+_HELLO = {"Fn::GetAtt": ["Hello", "Arn"]}
+_OTHER = {"Fn::GetAtt": ["Other", "Arn"]}
+
+
+@pytest.mark.parametrize(
+    ("definition", "where", "why"),
+    [
+        (
+            {"Fn::If": ["IsProd", task_definition(_HELLO), task_definition(_OTHER)]},
+            "Definition",
+            "it is an Fn::If, not an object with States",
+        ),
+        (
+            {
+                "StartAt": "A",
+                "States": {
+                    "A": {
+                        "Fn::If": [
+                            "IsProd",
+                            task_definition(_HELLO)["States"]["A"],
+                            task_definition(_OTHER)["States"]["A"],
+                        ]
+                    }
+                },
+            },
+            "Definition.States.A",
+            "it is an Fn::If, so the macro cannot tell its type",
+        ),
+        (
+            {
+                "StartAt": "A",
+                "States": {
+                    "A": {
+                        "Type": {"Fn::If": ["IsProd", "Task", "Pass"]},
+                        "Resource": _HELLO,
+                        "End": True,
+                    }
+                },
+            },
+            "Definition.States.A.Type",
+            "it is an Fn::If, so the macro cannot tell its type",
+        ),
+        (
+            {
+                "StartAt": "P",
+                "States": {
+                    "P": {
+                        "Type": "Parallel",
+                        "Branches": [
+                            {"Fn::If": ["IsProd", task_definition(_HELLO), task_definition(_OTHER)]}
+                        ],
+                        "End": True,
+                    }
+                },
+            },
+            "Definition.States.P.Branches[0]",
+            "it is an Fn::If, not an object with States",
+        ),
+    ],
+    ids=["definition", "state", "type", "branch"],
+)
+def test_a_part_of_the_definition_chosen_by_fn_if_is_never_passed_over(
+    definition: dict[str, Any], where: str, why: str
+) -> None:
+    """A state that is an ``Fn::If`` (or whose Type is) may be a Task: it used to be passed
+    over as a state of no known type, its Task unpinned without a word. Now PV130."""
+    value = template({"Definition": definition}, Conditions=_IS_PROD)
+    result = transform(copy.deepcopy(value), CONTEXT)
+    assert result.template == value
+    assert [(w.code, w.path, w.message) for w in result.report.warnings] == [
+        (
+            "PV130",
+            f"Resources.Machine.Properties.{where}",
+            f"not a definition the macro can walk ({why}); the state machine is left alone "
+            "and Step Functions judges its definition",
+        )
+    ]
+
+
+def test_task_parameters_chosen_by_fn_if_are_said_to_be_unread() -> None:
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"Fn::If": ["IsProd", {"FunctionName": _HELLO}, {"FunctionName": _OTHER}]},
+        "End": True,
+    }
+    value = template({"Definition": {"StartAt": "A", "States": {"A": state}}}, Conditions=_IS_PROD)
+    result = transform(copy.deepcopy(value), CONTEXT)
+    assert result.template == value
+    assert [(w.code, w.path, w.message) for w in result.report.warnings] == [
+        (
+            "PV102",
+            "Resources.Machine.Properties.Definition.States.A.Parameters",
+            "Parameters is an Fn::If, which the macro does not read; the macro cannot pin it",
+        )
+    ]

@@ -276,6 +276,9 @@ def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]
     stack: list[tuple[Iterator[tuple[Any, Any]], Path]] = []
 
     def push(container: Any, where: Path) -> None:
+        chosen = intrinsic_name(container)
+        if chosen is not None:
+            raise _problem(where, f"it is an {chosen}, not an object with States")
         if type(container) is not dict:
             raise _problem(where, "it is not an object with States")
         states = container.get("States")
@@ -296,6 +299,12 @@ def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]
         state_path = (*where, str(name))
         if type(state) is not dict:
             raise _problem(state_path, "the state is not an object")
+        # A state (or its Type) that CloudFormation chooses with an intrinsic may be a Task:
+        # passing over it as a state of no known type would leave that Task silently unpinned.
+        chosen = intrinsic_name(state) or intrinsic_name(state.get("Type"))
+        if chosen is not None:
+            where_chosen = state_path if intrinsic_name(state) else (*state_path, "Type")
+            raise _problem(where_chosen, f"it is an {chosen}, so the macro cannot tell its type")
         kind = state.get("Type")
         if kind == "Task":
             yield state_path, state
@@ -328,6 +337,10 @@ def _function_name_field(
         where = (*state_path, key)
         if _is_jsonata(args):
             return where, None, f"{key} is a JSONata expression", None
+        chosen = intrinsic_name(args)
+        if chosen is not None:
+            # CloudFormation chooses the object: read as one, it would name no FunctionName.
+            return where, None, f"{key} is an {chosen}, which the macro does not read", None
         if type(args) is not dict:
             continue
         qualifier = args.get("Qualifier", args.get("Qualifier.$"))
