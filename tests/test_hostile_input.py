@@ -486,3 +486,252 @@ def test_sub_escapes_render_as_cfn_lint_models_them(
     assert text == rendered
     assert [t.text for t in tokens if t.kind == "ref"] == names
     assert sub_syntax_error(sub) is None
+
+
+# --- found by the property and fuzz suites after the issue 11 / issue 12 merges ------------
+
+
+def test_a_pin_written_after_an_unclosed_escape_is_a_placeholder() -> None:
+    """tests/regressions/unclosed-escape-state-name.json: a state named ``${!`` (an escape
+    never closed before the next ``$``) and a literal ARN in JSONata ``Arguments``. The
+    ARN becomes ``${HelloVersion<h>}``, a placeholder CloudFormation substitutes: the ``${!``
+    renders ``${`` and does not run over it (docs/design.md, "Reading Fn::Sub")."""
+    from pin_versions.intrinsics import parse_sub
+
+    text = (
+        '{"StartAt": "${!", "States": {"${!": {"Type": "Task", "QueryLanguage": "JSONata", '
+        '"Resource": "arn:aws:states:::lambda:invoke", "Arguments": {"FunctionName": '
+        '"arn:aws:lambda:us-east-1:123456789012:function:fn-hello", "Payload": '
+        '"{% $states.input %}"}, "End": true}}}'
+    )
+    value = template({"DefinitionString": {"Fn::Sub": text}})
+    value["Resources"]["Hello"]["Properties"]["FunctionName"] = "fn-hello"
+    result = transform(value, CONTEXT)
+    (version,) = (
+        k for k, r in result.template["Resources"].items() if r["Type"] == "AWS::Lambda::Version"
+    )
+    assert version.startswith("HelloVersion")
+    written = result.template["Resources"]["Machine"]["Properties"]["DefinitionString"]
+    expected = text.replace(
+        "arn:aws:lambda:us-east-1:123456789012:function:fn-hello", "${" + version + "}"
+    )
+    assert written == {"Fn::Sub": expected}
+    assert [t.text for t in parse_sub(expected) if t.kind == "ref"] == [version]
+    assert [(p.path, p.function) for p in result.report.pins] == [
+        ("DefinitionString.States.${.Arguments.FunctionName", "Hello")  # the name rendered
+    ]
+    again = transform(copy.deepcopy(result.template), CONTEXT)
+    assert again.template == result.template
+
+
+_CHOSEN_HELLO = {
+    "Fn::If": [
+        "IsProd",
+        function("return 1")["Properties"],
+        function("return 2")["Properties"],
+    ]
+}
+
+
+def test_a_function_whose_properties_is_an_fn_if_is_left_alone_saying_so() -> None:
+    """tests/regressions/sam-properties-an-intrinsic.json: CloudFormation takes
+    ``Properties: !If [...]`` (cfn-lint#73). The macro cannot read or stamp such a function,
+    so the Tasks that invoke it are left alone; it used to write a Description next to the
+    Fn::If, an object CloudFormation would refuse, which a second pass read differently."""
+    states = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Task", "Resource": {"Fn::GetAtt": ["Hello", "Arn"]}, "Next": "B"},
+            "B": {"Type": "Task", "Resource": {"Fn::GetAtt": ["Other", "Arn"]}, "End": True},
+        },
+    }
+    value = template({"Definition": states}, Conditions=_IS_PROD)
+    value["Resources"]["Hello"]["Properties"] = copy.deepcopy(_CHOSEN_HELLO)
+    result = transform(copy.deepcopy(value), CONTEXT)
+    resources = result.template["Resources"]
+    assert resources["Hello"] == value["Resources"]["Hello"]
+    machine = resources["Machine"]["Properties"]["Definition"]["States"]
+    assert machine["A"]["Resource"] == {"Fn::GetAtt": ["Hello", "Arn"]}
+    assert [(p.path, p.function) for p in result.report.pins] == [
+        ("Definition.States.B.Resource", "Other")
+    ]
+    assert [(w.code, w.path, w.message) for w in result.report.warnings] == [
+        (
+            "PV132",
+            "Resources.Hello.Properties",
+            "left alone: Properties is an Fn::If, so the macro cannot see or change the "
+            "properties CloudFormation will choose; Tasks that invoke this function are left "
+            "alone. Write the Fn::If inside each property instead of around them to have them "
+            "pinned",
+        ),
+        (
+            "PV132",
+            "Resources.Machine.Properties.Definition.States.A.Resource",
+            "left alone: the Properties of function Hello is an Fn::If, which the macro cannot "
+            "read",
+        ),
+    ]
+    again = transform(copy.deepcopy(result.template), CONTEXT)
+    assert again.template == result.template
+    strict = failure({**value, **STRICT})
+    assert [(code, path) for code, path, _ in strict] == [
+        ("PV905", "Resources.Hello.Properties"),
+        ("PV905", "Resources.Machine.Properties.Definition.States.A.Resource"),
+    ]
+
+
+def test_a_state_machine_whose_properties_is_an_fn_if_is_left_alone_saying_so() -> None:
+    chosen = {
+        "Fn::If": [
+            "IsProd",
+            {
+                "RoleArn": {"Fn::GetAtt": ["MachineRole", "Arn"]},
+                "Definition": task_definition({"Fn::GetAtt": ["Hello", "Arn"]}),
+            },
+            {
+                "RoleArn": {"Fn::GetAtt": ["MachineRole", "Arn"]},
+                "Definition": task_definition({"Fn::GetAtt": ["Other", "Arn"]}),
+            },
+        ]
+    }
+    value = template({}, Conditions=_IS_PROD)
+    value["Resources"]["Machine"]["Properties"] = chosen
+    result = transform(copy.deepcopy(value), CONTEXT)
+    assert result.template == value
+    assert [(w.code, w.path) for w in result.report.warnings] == [
+        ("PV132", "Resources.Machine.Properties")
+    ]
+    assert "this state machine is left alone" in result.report.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"Definition": task_definition("${Fn}")},
+        {"DefinitionS3Location": {"Bucket": "bucket", "Key": "machine.asl.json"}},
+    ],
+    ids=["definition", "s3"],
+)
+def test_definition_substitutions_chosen_by_fn_if_leave_the_machine_alone(
+    definition: dict[str, Any],
+) -> None:
+    """Read as a mapping, ``DefinitionSubstitutions: !If [...]`` hid the function its
+    ``${Fn}`` names, with no warning, and the macro's keys would have gone next to the
+    Fn::If."""
+    substitutions = {
+        "Fn::If": [
+            "IsProd",
+            {"Fn": {"Fn::GetAtt": ["Hello", "Arn"]}},
+            {"Fn": {"Fn::GetAtt": ["Other", "Arn"]}},
+        ]
+    }
+    value = template({**definition, "DefinitionSubstitutions": substitutions}, Conditions=_IS_PROD)
+    result = transform(copy.deepcopy(value), CONTEXT)
+    assert result.template == value
+    assert [(w.code, w.path, w.message) for w in result.report.warnings] == [
+        (
+            "PV105",
+            "Resources.Machine.Properties.DefinitionSubstitutions",
+            "DefinitionSubstitutions is an Fn::If, so the macro cannot see which values "
+            "CloudFormation will choose and the definition's Tasks cannot be followed; write "
+            "the Fn::If inside each value that differs to have them pinned",
+        )
+    ]
+
+
+_HELLO = {"Fn::GetAtt": ["Hello", "Arn"]}
+_OTHER = {"Fn::GetAtt": ["Other", "Arn"]}
+
+
+@pytest.mark.parametrize(
+    ("definition", "where", "why"),
+    [
+        (
+            {"Fn::If": ["IsProd", task_definition(_HELLO), task_definition(_OTHER)]},
+            "Definition",
+            "it is an Fn::If, not an object with States",
+        ),
+        (
+            {
+                "StartAt": "A",
+                "States": {
+                    "A": {
+                        "Fn::If": [
+                            "IsProd",
+                            task_definition(_HELLO)["States"]["A"],
+                            task_definition(_OTHER)["States"]["A"],
+                        ]
+                    }
+                },
+            },
+            "Definition.States.A",
+            "it is an Fn::If, so the macro cannot tell its type",
+        ),
+        (
+            {
+                "StartAt": "A",
+                "States": {
+                    "A": {
+                        "Type": {"Fn::If": ["IsProd", "Task", "Pass"]},
+                        "Resource": _HELLO,
+                        "End": True,
+                    }
+                },
+            },
+            "Definition.States.A.Type",
+            "it is an Fn::If, so the macro cannot tell its type",
+        ),
+        (
+            {
+                "StartAt": "P",
+                "States": {
+                    "P": {
+                        "Type": "Parallel",
+                        "Branches": [
+                            {"Fn::If": ["IsProd", task_definition(_HELLO), task_definition(_OTHER)]}
+                        ],
+                        "End": True,
+                    }
+                },
+            },
+            "Definition.States.P.Branches[0]",
+            "it is an Fn::If, not an object with States",
+        ),
+    ],
+    ids=["definition", "state", "type", "branch"],
+)
+def test_a_part_of_the_definition_chosen_by_fn_if_is_never_passed_over(
+    definition: dict[str, Any], where: str, why: str
+) -> None:
+    """A state that is an ``Fn::If`` (or whose Type is) may be a Task: it used to be passed
+    over as a state of no known type, its Task unpinned without a word. Now PV130."""
+    value = template({"Definition": definition}, Conditions=_IS_PROD)
+    result = transform(copy.deepcopy(value), CONTEXT)
+    assert result.template == value
+    assert [(w.code, w.path, w.message) for w in result.report.warnings] == [
+        (
+            "PV130",
+            f"Resources.Machine.Properties.{where}",
+            f"not a definition the macro can walk ({why}); the state machine is left alone "
+            "and Step Functions judges its definition",
+        )
+    ]
+
+
+def test_task_parameters_chosen_by_fn_if_are_said_to_be_unread() -> None:
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"Fn::If": ["IsProd", {"FunctionName": _HELLO}, {"FunctionName": _OTHER}]},
+        "End": True,
+    }
+    value = template({"Definition": {"StartAt": "A", "States": {"A": state}}}, Conditions=_IS_PROD)
+    result = transform(copy.deepcopy(value), CONTEXT)
+    assert result.template == value
+    assert [(w.code, w.path, w.message) for w in result.report.warnings] == [
+        (
+            "PV102",
+            "Resources.Machine.Properties.Definition.States.A.Parameters",
+            "Parameters is an Fn::If, which the macro does not read; the macro cannot pin it",
+        )
+    ]

@@ -372,8 +372,10 @@ def check_versions_meet_changes(before: dict[str, Any], after: dict[str, Any]) -
 KNOWN = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
 OPEN, CLOSE = "\u27ea", "\u27eb"  # ⟪X⟫ stands for a value only CloudFormation knows
 # Fn::Sub: ${!Literal} renders ${Literal}, a bare ${! renders ${, ${Name} is a placeholder.
-# An escape never spans a $: every ${! renders ${, as cfn-lint's model of Fn::Sub has it.
-_SUB = re.compile(r"\$\{!([^}$]*)\}|\$\{([^}]*)\}|\$\{!")
+# An escape never spans a $: every ${! renders ${, as cfn-lint's model of Fn::Sub has it
+# (cfnlint.helpers.REGEX_SUB_PARAMETERS: a variable is ${ followed by anything but !). So
+# neither a ${! nor a stray ${ may be read as the start of a ${...} that runs over the next $.
+_SUB = re.compile(r"\$\{!([^}$]*)\}|\$\{!|\$\{([^}$]*)\}")
 _NAME = re.compile(r"[A-Za-z0-9_:.\-]+")
 # A DefinitionSubstitutions placeholder.
 _KEY = re.compile(r"\$\{([A-Za-z0-9_:.\-]+)\}")
@@ -614,7 +616,7 @@ def _target(
     return None
 
 
-LEFT_ALONE_CODES = {"PV105", "PV108", "PV110", "PV111"}
+LEFT_ALONE_CODES = {"PV105", "PV108", "PV110", "PV111", "PV132"}
 
 
 def check_targets_pinned(event: dict[str, Any], output: dict[str, Any]) -> tuple[int, int]:
@@ -973,3 +975,40 @@ def test_real_templates_keep_every_invariant(base: strategies.Base) -> None:
     if outcome.ok:
         check_targets_pinned(outcome.event, outcome.fragment)
         check_roles(outcome.event, outcome.fragment)
+
+
+# --- failing examples the suites found, kept as explicit cases ----------------------------
+
+REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", REGRESSIONS, ids=lambda p: p.stem)
+def test_found_examples_keep_every_invariant(path: Path) -> None:
+    """Each file is a case a suite once failed on (its ``name`` says which test): every
+    invariant holds, and the macro's answer is a success that pins something."""
+    found = json.loads(path.read_text(encoding="utf-8"))
+    outcome = check_case(strategies.Case(found["template"], found["parameters"], path.stem))
+    assert outcome.ok, outcome.response.get("errorMessage")
+    checked, pins = check_targets_pinned(outcome.event, outcome.fragment)
+    assert checked > 0 and pins > 0, (checked, pins)
+    check_roles(outcome.event, outcome.fragment)
+
+
+@pytest.mark.parametrize(
+    "sub",
+    [
+        '"${!", "${!": {"F": "${Hello.Arn}"}',
+        "${!a ${B} }",
+        "${a b ${B}}",
+        "${!!V{${!!Bar}",
+        "${!x} ${!",
+        "x${",
+    ],
+)
+def test_the_evaluator_reads_sub_strings_as_the_macro_does(sub: str) -> None:
+    """The oracle and ``intrinsics.parse_sub`` agree on what every Sub string renders and
+    which placeholders it has (docs/design.md, "Reading Fn::Sub")."""
+    from pin_versions.intrinsics import parse_sub
+
+    macro = "".join(OPEN + t.text + CLOSE if t.kind == "ref" else t.text for t in parse_sub(sub))
+    assert Evaluator({}, {}).sub(sub, {}, 0) == macro

@@ -170,12 +170,27 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
     base: Path = ("Resources", machine.logical_id, "Properties")
     properties = machine.properties
     raw_subs = properties.get("DefinitionSubstitutions")
-    substitutions = raw_subs if type(raw_subs) is dict else None
+    # `DefinitionSubstitutions: !If [...]` is a one-key object, not a mapping of keys: read
+    # as one, its values would go unseen and the macro's keys would be merged into the Fn::If.
+    chosen = intrinsic_name(raw_subs)
+    substitutions = raw_subs if type(raw_subs) is dict and chosen is None else None
     prop = definition_property(machine)
     if prop is None:
         return DefinitionView(machine, "none", base, substitutions)
     path = (*base, prop)
     value = properties[prop]
+    if chosen is not None:
+        view = DefinitionView(machine, "opaque", path, None)
+        view.notes.append(
+            (
+                "PV105",
+                format_path((*base, "DefinitionSubstitutions")),
+                f"DefinitionSubstitutions is an {chosen}, so the macro cannot see which values "
+                "CloudFormation will choose and the definition's Tasks cannot be followed; "
+                f"write the {chosen} inside each value that differs to have them pinned",
+            )
+        )
+        return view
     if prop in ("DefinitionS3Location", "DefinitionUri"):
         view = DefinitionView(machine, "s3", path, substitutions)
         view.notes.append(
@@ -261,6 +276,9 @@ def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]
     stack: list[tuple[Iterator[tuple[Any, Any]], Path]] = []
 
     def push(container: Any, where: Path) -> None:
+        chosen = intrinsic_name(container)
+        if chosen is not None:
+            raise _problem(where, f"it is an {chosen}, not an object with States")
         if type(container) is not dict:
             raise _problem(where, "it is not an object with States")
         states = container.get("States")
@@ -281,6 +299,12 @@ def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]
         state_path = (*where, str(name))
         if type(state) is not dict:
             raise _problem(state_path, "the state is not an object")
+        # A state (or its Type) that CloudFormation chooses with an intrinsic may be a Task:
+        # passing over it as a state of no known type would leave that Task silently unpinned.
+        chosen = intrinsic_name(state) or intrinsic_name(state.get("Type"))
+        if chosen is not None:
+            where_chosen = state_path if intrinsic_name(state) else (*state_path, "Type")
+            raise _problem(where_chosen, f"it is an {chosen}, so the macro cannot tell its type")
         kind = state.get("Type")
         if kind == "Task":
             yield state_path, state
@@ -313,6 +337,10 @@ def _function_name_field(
         where = (*state_path, key)
         if _is_jsonata(args):
             return where, None, f"{key} is a JSONata expression", None
+        chosen = intrinsic_name(args)
+        if chosen is not None:
+            # CloudFormation chooses the object: read as one, it would name no FunctionName.
+            return where, None, f"{key} is an {chosen}, which the macro does not read", None
         if type(args) is not dict:
             continue
         qualifier = args.get("Qualifier", args.get("Qualifier.$"))

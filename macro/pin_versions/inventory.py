@@ -142,6 +142,19 @@ def made_by_serverless_framework(function: str, version: str, resource: dict[str
     )
 
 
+def _chosen_properties(rtype: str, intrinsic: str) -> str:
+    """The PV132 message for a function or state machine whose Properties is an intrinsic."""
+    if rtype in STATE_MACHINE_TYPES:
+        what = "this state machine is left alone, its Tasks as they are"
+    else:
+        what = "Tasks that invoke this function are left alone"
+    return (
+        f"left alone: Properties is an {intrinsic}, so the macro cannot see or change the "
+        f"properties CloudFormation will choose; {what}. Write the {intrinsic} inside each "
+        "property instead of around them to have them pinned"
+    )
+
+
 def _condition(resource: dict[str, Any]) -> str | None:
     condition = resource.get("Condition")
     return condition if isinstance(condition, str) else None
@@ -198,13 +211,18 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
             continue
         if rtype in STATE_MACHINE_TYPES:
             _check_depends_on(resource, path, errors)
+        chosen = intrinsic_name(properties)
+        if chosen is not None:
+            # CloudFormation takes `Properties: Fn::If [...]` (cfn-lint#73): the properties
+            # are chosen at deploy time, so the macro can neither read nor stamp them.
+            notes.append(("PV132", f"{path}.Properties", _chosen_properties(rtype, chosen)))
         entry = Resource(
             logical_id,
             rtype,
             resource,
             properties,
             _condition(resource),
-            logical_id in options.exclude or skipped_by_metadata(resource),
+            logical_id in options.exclude or skipped_by_metadata(resource) or chosen is not None,
         )
         (functions if rtype in FUNCTION_TYPES else machines)[logical_id] = entry
     if errors:

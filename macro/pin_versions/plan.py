@@ -54,6 +54,7 @@ MAX_RESOURCES = 500
 # Warnings that fail the transform when Strict is true.
 STRICT_CODES = frozenset(
     {"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV116", "PV119", "PV130"}
+    | {"PV132"}
 )
 GRANT_HASH_PREFIX = "pin-versions-grant/1\n"
 MAX_POLICY_NAME = 128  # IAM inline policy names
@@ -176,6 +177,8 @@ class Planner:
         for code, path, message in inventory.notes:
             report.warn(code, path, message)
         for machine in inventory.state_machines.values():
+            if machine.skip and intrinsic_name(machine.properties) is not None:
+                continue  # PV132, noted while reading
             if machine.skip:
                 report.warn(
                     "PV110",
@@ -277,6 +280,15 @@ class Planner:
             return None
         function = resolution.function
         if resolution.kind != "function" or function is None:
+            return None
+        chosen = intrinsic_name(self.inventory.functions[function].properties)
+        if chosen is not None:
+            report.warn(
+                "PV132",
+                format_path(target.path),
+                f"left alone: the Properties of function {function} is an {chosen}, which "
+                "the macro cannot read",
+            )
             return None
         if self.inventory.functions[function].skip:
             report.warn(

@@ -28,6 +28,7 @@ WARNINGS: dict[str, str] = {
     "PV114": "DescriptionStamp is false",
     "PV130": "definition is not ASL the macro can walk; state machine left alone",
     "PV131": "Fn::ForEach under Resources: PinVersions runs before AWS::LanguageExtensions",
+    "PV132": "Properties is an intrinsic (Fn::If): the resource is left alone",
     # Day 2 (docs/design.md "Day 2"): PV115-PV129.
     "PV115": "target already invokes a version of a template function: protected, not rewritten",
     "PV116": "the role a Task invokes with is chosen at run time or is not in this template",
