@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from .asl import Unwalkable, is_jsonata, iter_tasks
 from .intrinsics import describe, intrinsic_name
 from .inventory import Inventory, Resource
 from .pieces import (
@@ -127,15 +128,6 @@ def definition_property(machine: Resource) -> str | None:
     return present[0] if present else None
 
 
-class Unwalkable(Exception):
-    """The definition is not ASL the macro can walk: the state machine is left alone."""
-
-    def __init__(self, path: Path, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-
-
 def analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
     """The definition's targets; a definition the macro cannot walk as ASL (no ``States``,
     a state that is not an object, duplicate keys, nesting too deep) gives a view with no
@@ -227,10 +219,6 @@ def _opaque(
     return view
 
 
-def _problem(path: Path, message: str) -> Unwalkable:
-    return Unwalkable(path, message)
-
-
 def _invalid_json(path: Path, message: str) -> TransformError:
     return TransformError([Diagnostic("PV904", format_path(path), message)])
 
@@ -252,56 +240,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-# --- the ASL walk ---------------------------------------------------------------------
-
-
-def iter_tasks(machine: Any, path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every Task state with its path, in document order: States, Parallel Branches, Map
-    ItemProcessor and Iterator, at any depth (no recursion: depth is the user's)."""
-    stack: list[tuple[Iterator[tuple[Any, Any]], Path]] = []
-
-    def push(container: Any, where: Path) -> None:
-        if type(container) is not dict:
-            raise _problem(where, "it is not an object with States")
-        states = container.get("States")
-        if type(states) is not dict:
-            raise _problem(
-                where, "it has no States object" if states is None else "States is not an object"
-            )
-        stack.append((iter(states.items()), (*where, "States")))
-
-    push(machine, path)
-    while stack:
-        states_iter, where = stack[-1]
-        entry = next(states_iter, None)
-        if entry is None:
-            stack.pop()
-            continue
-        name, state = entry
-        state_path = (*where, str(name))
-        if type(state) is not dict:
-            raise _problem(state_path, "the state is not an object")
-        kind = state.get("Type")
-        if kind == "Task":
-            yield state_path, state
-        elif kind == "Parallel":
-            branches = state.get("Branches")
-            if not isinstance(branches, list):
-                raise _problem((*state_path, "Branches"), "Branches is not a list")
-            for index in reversed(range(len(branches))):
-                push(branches[index], (*state_path, "Branches", index))
-        elif kind == "Map":
-            for key in ("ItemProcessor", "Iterator"):
-                if key in state:
-                    push(state[key], (*state_path, key))
-
-
-def _is_jsonata(value: Any) -> bool:
-    return (
-        isinstance(value, str) and value.strip().startswith("{%") and value.strip().endswith("%}")
-    )
-
-
 def _function_name_field(
     state_path: Path, state: dict[str, Any]
 ) -> tuple[Path, Any, str | None, str | None]:
@@ -311,7 +249,7 @@ def _function_name_field(
             continue
         args = state[key]
         where = (*state_path, key)
-        if _is_jsonata(args):
+        if is_jsonata(args):
             return where, None, f"{key} is a JSONata expression", None
         if type(args) is not dict:
             continue
@@ -321,7 +259,7 @@ def _function_name_field(
             return (*where, "FunctionName.$"), None, "FunctionName.$ is read at run time", None
         if "FunctionName" in args:
             value = args["FunctionName"]
-            if _is_jsonata(value):
+            if is_jsonata(value):
                 return (*where, "FunctionName"), None, "FunctionName is a JSONata expression", None
             return (*where, "FunctionName"), value, None, qualifier_text
     return state_path, None, "the lambda:invoke integration names no FunctionName", None
@@ -352,7 +290,7 @@ class _Scan:
     def scan_credentials(self, state_path: Path, state: dict[str, Any]) -> Credentials | None:
         credentials = state.get("Credentials")
         where = (*state_path, "Credentials")
-        if _is_jsonata(credentials):
+        if is_jsonata(credentials):
             return Credentials(where, None, [], "Credentials is a JSONata expression")
         if type(credentials) is not dict:
             return None
@@ -361,7 +299,7 @@ class _Scan:
         if "RoleArn" not in credentials:
             return None
         path, value = (*where, "RoleArn"), credentials["RoleArn"]
-        if _is_jsonata(value):
+        if is_jsonata(value):
             return Credentials(path, None, [], "RoleArn is a JSONata expression")
         return Credentials(path, self.raw_value(path, value), self.items_of(path, value))
 
@@ -520,7 +458,7 @@ class _TextScan(_Scan):
             or BARE in skeleton
             or _RESERVED_ESCAPE.search(skeleton)
         ):
-            raise _problem(
+            raise Unwalkable(
                 path,
                 "the definition contains the characters U+E000 to U+E002, which the "
                 "macro reserves; remove them from the definition",
@@ -552,10 +490,10 @@ class _TextScan(_Scan):
         try:
             return json.loads(skeleton, object_pairs_hook=_unique_keys)
         except RecursionError:
-            raise _problem(self.view.path, "its JSON nests too deeply to read") from None
+            raise Unwalkable(self.view.path, "its JSON nests too deeply to read") from None
         except _DuplicateKey as key:
             name = _SENTINEL.sub("${...}", str(key))
-            raise _problem(
+            raise Unwalkable(
                 self.view.path,
                 f"the definition has the key {json.dumps(name[:80])} twice in one JSON object; "
                 "the macro cannot tell which one Step Functions reads (it rejects duplicate "
