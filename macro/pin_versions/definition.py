@@ -31,6 +31,7 @@ from .pieces import (
 )
 from .references import Item, Resolution, classify, resolve_pieces
 from .report import Diagnostic, TransformError, fail, format_path
+from .targets import LAMBDA
 
 OPEN, CLOSE, BARE = "\ue000", "\ue001", "\ue002"
 _SENTINEL = re.compile("\ue000([0-9]+)\ue001")
@@ -243,7 +244,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _function_name_field(
     state_path: Path, state: dict[str, Any]
 ) -> tuple[Path, Any, str | None, str | None]:
-    """``(path, value, dynamic_reason, qualifier)`` of the integration's FunctionName."""
+    """``(path, value, dynamic_reason, qualifier)`` of the field the integration names its
+    target in (``FunctionName`` for Lambda: targets.TargetKind.name_field)."""
+    kind = LAMBDA
+    field = kind.name_field
     for key in ("Parameters", "Arguments"):
         if key not in state:
             continue
@@ -253,16 +257,19 @@ def _function_name_field(
             return where, None, f"{key} is a JSONata expression", None
         if type(args) is not dict:
             continue
-        qualifier = args.get("Qualifier", args.get("Qualifier.$"))
+        qualifier_field = kind.qualifier_field
+        qualifier = (
+            args.get(qualifier_field, args.get(f"{qualifier_field}.$")) if qualifier_field else None
+        )
         qualifier_text = qualifier if isinstance(qualifier, str) else None
-        if "FunctionName.$" in args:
-            return (*where, "FunctionName.$"), None, "FunctionName.$ is read at run time", None
-        if "FunctionName" in args:
-            value = args["FunctionName"]
+        if f"{field}.$" in args:
+            return (*where, f"{field}.$"), None, f"{field}.$ is read at run time", None
+        if field in args:
+            value = args[field]
             if is_jsonata(value):
-                return (*where, "FunctionName"), None, "FunctionName is a JSONata expression", None
-            return (*where, "FunctionName"), value, None, qualifier_text
-    return state_path, None, "the lambda:invoke integration names no FunctionName", None
+                return (*where, field), None, f"{field} is a JSONata expression", None
+            return (*where, field), value, None, qualifier_text
+    return state_path, None, f"the {kind.name}:invoke integration names no {field}", None
 
 
 # --- scanning ------------------------------------------------------------------------
@@ -323,7 +330,7 @@ class _Scan:
                 resolution = Resolution(
                     kind, resolution.function, f"Qualifier {qualifier!r} is set"
                 )
-            self.add_target(path, "FunctionName", value, items, resolution)
+            self.add_target(path, LAMBDA.name_field, value, items, resolution)
         else:
             self.add_target(resource_path, "Resource", resource, resource_items, resolution)
 
@@ -654,15 +661,17 @@ def _piece_value(piece: Piece, view: DefinitionView) -> Any:
 
 
 def _literal_fields(state_path: Path, state: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
-    """(path, key, value) of a Task's Resource and FunctionName when they are plain text."""
+    """(path, key, value) of a Task's Resource and its target's name field (FunctionName)
+    when they are plain text."""
+    field = LAMBDA.name_field
     resource = state.get("Resource")
     if isinstance(resource, str) and OPEN not in resource and BARE not in resource:
         yield (*state_path, "Resource"), "Resource", resource
     for key in ("Parameters", "Arguments"):
         args = state.get(key)
-        name = args.get("FunctionName") if type(args) is dict else None
+        name = args.get(field) if type(args) is dict else None
         if isinstance(name, str) and OPEN not in name and BARE not in name:
-            yield (*state_path, key, "FunctionName"), "FunctionName", name
+            yield (*state_path, key, field), field, name
 
 
 def _get(tree: Any, path: Path) -> Any:

@@ -13,18 +13,19 @@ from typing import Any, NamedTuple
 from .intrinsics import describe, intrinsic_name
 from .options import Options, skipped_by_metadata
 from .report import Diagnostic, TransformError, format_path
+from .targets import LAMBDA
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 SAM_FUNCTION = "AWS::Serverless::Function"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 SAM_STATE_MACHINE = "AWS::Serverless::StateMachine"
-LAMBDA_VERSION = "AWS::Lambda::Version"
-LAMBDA_ALIAS = "AWS::Lambda::Alias"
+LAMBDA_VERSION = LAMBDA.pin.type
+LAMBDA_ALIAS = LAMBDA.alias_type
 IAM_ROLE = "AWS::IAM::Role"
 
 FOR_EACH = "Fn::ForEach::"
 
-FUNCTION_TYPES = frozenset({LAMBDA_FUNCTION, SAM_FUNCTION})
+FUNCTION_TYPES = LAMBDA.resource_types  # the target kinds' types (targets.py)
 STATE_MACHINE_TYPES = frozenset({STATE_MACHINE, SAM_STATE_MACHINE})
 
 

@@ -46,6 +46,7 @@ from .report import (
     VersionEntry,
     format_path,
 )
+from .targets import LAMBDA
 
 MAX_LOGICAL_ID = 255
 MAX_DESCRIPTION = 256
@@ -452,14 +453,14 @@ class Planner:
     def _ours(self, function: str, version: str) -> bool:
         """A version an earlier pass of this macro added (same hash, same name)."""
         resource = self.inventory.functions[function]
-        base = f"{function}Version{self._hash(resource)}"
+        base = f"{function}{LAMBDA.pin.suffix}{self._hash(resource)}"
         # _fresh_id appends a letter when the plain ID was taken.
         return version == base or (len(version) == len(base) + 1 and version[:-1] == base)
 
     def _fresh_id(self, function: str, digest: str) -> str | None:
         path = f"Resources.{function}"
         for extra in ("", "a", "b", "c", "d", "e", "f"):
-            logical_id = f"{function}Version{digest}{extra}"
+            logical_id = f"{function}{LAMBDA.pin.suffix}{digest}{extra}"
             if logical_id not in self.taken:
                 break
         else:
@@ -468,7 +469,7 @@ class Planner:
                     "PV911",
                     path,
                     "no free logical ID for its version; rename the "
-                    f"resources named {function}Version{digest}*",
+                    f"resources named {function}{LAMBDA.pin.suffix}{digest}*",
                 )
             )
             return None

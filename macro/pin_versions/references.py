@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .intrinsics import PSEUDO_PARAMETERS, describe, getatt_target, intrinsic_name, ref_target
 from .pieces import BadSub, Opaque, Piece, TooDeep, render
+from .targets import LAMBDA
 
 if TYPE_CHECKING:
     from .inventory import Inventory
@@ -52,9 +53,9 @@ def _name_leaf(name: str, inventory: Inventory) -> Item:
     if rtype is not None:
         if name in inventory.functions:
             return Leaf("fn-name", name)
-        if rtype == "AWS::Lambda::Version":
+        if rtype == LAMBDA.pin.type:
             return Leaf("version", name)
-        if rtype == "AWS::Lambda::Alias":
+        if rtype == LAMBDA.alias_type:
             return Leaf("alias", name)
         return Leaf("resource", name)
     if "." in name:
@@ -69,7 +70,7 @@ def _name_leaf(name: str, inventory: Inventory) -> Item:
 def _attribute_leaf(logical_id: str, attribute: str, inventory: Inventory) -> Leaf:
     if logical_id in inventory.functions:
         function = inventory.functions[logical_id]
-        if attribute == "Arn":
+        if attribute == LAMBDA.ref_attribute:
             return Leaf("fn-arn", logical_id)
         # SAM: F.Version and F.Alias exist when AutoPublishAlias is set.
         if function.sam and attribute == "Version":
@@ -78,7 +79,7 @@ def _attribute_leaf(logical_id: str, attribute: str, inventory: Inventory) -> Le
             return Leaf("alias", logical_id)
         return Leaf("resource", f"{logical_id}.{attribute}")
     rtype = inventory.types.get(logical_id)
-    if rtype == "AWS::Lambda::Version" and attribute == "Version":
+    if rtype == LAMBDA.pin.type and attribute == LAMBDA.pin.number_attribute:
         return Leaf("version-number", logical_id)
     if rtype is not None:
         return Leaf("resource", f"{logical_id}.{attribute}")
@@ -203,14 +204,11 @@ def literal_text(value: Any, inventory: Inventory) -> str | None:
 # Leaves are encoded as private-use characters so that one regex covers text and leaves.
 _LEAF_BASE = 0xF0000
 _LEAF_MARK = chr(_LEAF_BASE)
-_FULL_ARN = re.compile(
-    r"arn:(?P<p>[^:]+):lambda:(?P<r>[^:]*):(?P<a>[^:]*):function:(?P<n>[^:]+)(?::(?P<q>.+))?"
-)
-_PARTIAL_ARN = re.compile(r"(?P<a>[^:]+):function:(?P<n>[^:]+)(?::(?P<q>.+))?")
-_PLAIN_NAME = re.compile(r"(?P<n>[^:]+)(?::(?P<q>.+))?")
-_INVOKE_INTEGRATION = re.compile(
-    r"arn:[^:]+:states:::(?:aws-sdk:)?lambda:invoke(?:\.waitForTaskToken)?"
-)
+# The ARN grammar and integrations of the target kind (targets.py).
+_FULL_ARN = LAMBDA.arn
+_PARTIAL_ARN = LAMBDA.partial_arn
+_PLAIN_NAME = LAMBDA.plain_name
+_INVOKE_INTEGRATION = LAMBDA.integrations
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -281,8 +279,10 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
             return _qualified(rest[1:], leaves, first.ref)
         return Resolution("external", None, "unrecognised ARN built on a function reference")
 
-    match = _FULL_ARN.fullmatch(text) or _PARTIAL_ARN.fullmatch(text)
-    if match is None and name_allowed:
+    match = _FULL_ARN.fullmatch(text)
+    if match is None and _PARTIAL_ARN is not None:
+        match = _PARTIAL_ARN.fullmatch(text)
+    if match is None and name_allowed and _PLAIN_NAME is not None:
         match = _PLAIN_NAME.fullmatch(text)
     if match is None:
         if _has_leaf(text) and any(leaf.kind == "opaque" for leaf in leaves):

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any, NamedTuple
 
+from .targets import LAMBDA
+
 # Warnings: the transform succeeds and says what it left alone and why.
 WARNINGS: dict[str, str] = {
     "PV101": "target is not a function of this template (external)",
@@ -158,8 +160,9 @@ class Pin(NamedTuple):
 
     state_machine: str
     parts: tuple[str | int, ...]  # the target's template path: Resources.SM.Properties....
-    function: str
-    version: str
+    function: str  # the target's logical ID (a function: the one kind so far)
+    version: str  # the pinning resource's logical ID
+    kind: str = LAMBDA.name  # the target kind (targets.py)
 
     @property
     def path(self) -> str:
