@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -20,7 +19,6 @@ from .asl import Unwalkable, is_jsonata, iter_tasks
 from .intrinsics import describe, intrinsic_name
 from .inventory import Inventory, Resource
 from .pieces import (
-    Container,
     Opaque,
     Path,
     Piece,
@@ -68,17 +66,12 @@ class DefinitionView:
 
     __slots__ = (
         "all_pieces",
-        "consumed",
         "form",
         "machine",
         "notes",
         "path",
-        "rewritten",
         "substitutions",
-        "target_uses",
         "targets",
-        "uses",
-        "written",
     )
 
     def __init__(
@@ -96,15 +89,6 @@ class DefinitionView:
         self.all_pieces: list[Piece] = []  # placeholders, for counting their uses
         # Left alone, with the reason: (code, path, message).
         self.notes: list[tuple[str, str, str]] = []
-        # How often each Sub variable / substitution key is used, counted when first needed.
-        self.uses: Counter[str] | None = None
-        # Pinnable targets that are one whole placeholder, by placeholder (see the planner).
-        self.target_uses: Counter[tuple[str, int, str]] | None = None
-        self.written: dict[int, Counter[str]] = {}  # Sub string -> placeholder counts
-        # Shared values (substitutions, Sub variables) already rewritten for a Task.
-        self.rewritten: set[tuple[str, int, str]] = set()
-        # Placeholders replaced by a rewrite: (kind, container, name) -> (container, count).
-        self.consumed: dict[tuple[str, int, str], tuple[Container | None, int]] = {}
 
 
 DEFINITION_PROPERTIES = ("Definition", "DefinitionString", "DefinitionS3Location")

@@ -13,7 +13,7 @@ from typing import Any
 
 from .intrinsics import escape_sub_text
 from .pieces import Container, Path
-from .plan import Edit, Plan, VersionPlan
+from .plan.model import Edit, Plan, VersionPlan
 from .targets import LAMBDA
 
 
