@@ -6,12 +6,12 @@ Read-only: nothing here changes the template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .context import Context, partition_of
 from .intrinsics import describe, intrinsic_name
 from .options import Options, skipped_by_metadata
+from .references import function_of, literal_text
 from .report import Diagnostic, TransformError, format_path
 from .targets import LAMBDA
 
@@ -25,49 +25,10 @@ IAM_ROLE = "AWS::IAM::Role"
 
 FOR_EACH = "Fn::ForEach::"
 
+__all__ = ["Context", "Inventory", "Resource", "build_inventory", "partition_of"]
+
 FUNCTION_TYPES = LAMBDA.resource_types  # the target kinds' types (targets.py)
 STATE_MACHINE_TYPES = frozenset({STATE_MACHINE, SAM_STATE_MACHINE})
-
-
-def partition_of(region: str) -> str:
-    """The AWS partition a region belongs to."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    if region.startswith("eu-isoe-"):
-        return "aws-iso-e"
-    if region.startswith("us-isof-"):
-        return "aws-iso-f"
-    return "aws"
-
-
-_NO_PARAMETERS: Mapping[str, Any] = MappingProxyType({})
-
-
-class Context(NamedTuple):
-    """What the request tells about the stack being deployed."""
-
-    region: str | None = None
-    account_id: str | None = None
-    parameters: Mapping[str, Any] = _NO_PARAMETERS
-
-    def pseudo_value(self, name: str) -> str | None:
-        if name == "AWS::Region":
-            return self.region
-        if name == "AWS::AccountId":
-            return self.account_id
-        if name == "AWS::Partition":
-            return partition_of(self.region) if self.region else None
-        if name == "AWS::URLSuffix":
-            if not self.region:
-                return None
-            return "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"
-        return None
 
 
 class Resource(NamedTuple):
@@ -229,9 +190,6 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
         {},
         notes,
     )
-    # Late import: references needs the Inventory type.
-    from .references import function_of, literal_text
-
     for logical_id, function in functions.items():
         name = function.properties.get("FunctionName")
         if name is not None:

@@ -9,17 +9,37 @@ literal ARN are matched by the same patterns.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
+from .context import Context
 from .intrinsics import PSEUDO_PARAMETERS, describe, getatt_target, intrinsic_name, ref_target
 from .pieces import BadSub, Opaque, Piece, TooDeep, render
 from .targets import LAMBDA
 
-if TYPE_CHECKING:
-    from .inventory import Inventory
-
 MAX_DEPTH = 16
+
+
+class _Target(Protocol):
+    @property
+    def sam(self) -> bool: ...
+
+
+class Scope(Protocol):
+    """What resolving a reference reads of the template: the request's values, each
+    resource's type, the in-template targets by logical ID and their literal physical
+    names. ``inventory.Inventory`` is one; this module does not import it, so the inventory
+    can resolve its own references (names, versions, aliases) without an import circle."""
+
+    @property
+    def context(self) -> Context: ...
+    @property
+    def types(self) -> Mapping[str, str]: ...
+    @property
+    def functions(self) -> Mapping[str, _Target]: ...
+    @property
+    def names(self) -> Mapping[str, str]: ...
 
 
 class Leaf(NamedTuple):
@@ -43,7 +63,7 @@ class Leaf(NamedTuple):
 Item = str | Leaf
 
 
-def _name_leaf(name: str, inventory: Inventory) -> Item:
+def _name_leaf(name: str, inventory: Scope) -> Item:
     """What ``Ref name`` / ``${name}`` stands for."""
     context = inventory.context
     if name in PSEUDO_PARAMETERS:
@@ -67,7 +87,7 @@ def _name_leaf(name: str, inventory: Inventory) -> Item:
     return Leaf("opaque", name)
 
 
-def _attribute_leaf(logical_id: str, attribute: str, inventory: Inventory) -> Leaf:
+def _attribute_leaf(logical_id: str, attribute: str, inventory: Scope) -> Leaf:
     if logical_id in inventory.functions:
         function = inventory.functions[logical_id]
         if attribute == LAMBDA.ref_attribute:
@@ -86,7 +106,7 @@ def _attribute_leaf(logical_id: str, attribute: str, inventory: Inventory) -> Le
     return Leaf("opaque", f"{logical_id}.{attribute}")
 
 
-def resolve(value: Any, inventory: Inventory, depth: int = 0) -> list[Item]:
+def resolve(value: Any, inventory: Scope, depth: int = 0) -> list[Item]:
     """The items of a template value."""
     if isinstance(value, str):
         return [value]
@@ -118,7 +138,7 @@ def resolve(value: Any, inventory: Inventory, depth: int = 0) -> list[Item]:
     ]
 
 
-def _if_leaf(args: Any, inventory: Inventory, depth: int) -> Leaf:
+def _if_leaf(args: Any, inventory: Scope, depth: int) -> Leaf:
     """``Fn::If [Condition, A, B]`` as a leaf whose branches are leaves."""
     if not (isinstance(args, list) and len(args) == 3 and isinstance(args[0], str)):
         return Leaf("opaque", "Fn::If")
@@ -138,7 +158,7 @@ def _if_leaf(args: Any, inventory: Inventory, depth: int) -> Leaf:
 
 
 def resolve_piece(
-    piece: Piece, inventory: Inventory, substitutions: dict[str, Any] | None, depth: int = 0
+    piece: Piece, inventory: Scope, substitutions: dict[str, Any] | None, depth: int = 0
 ) -> list[Item]:
     if piece.kind == "value":
         return resolve(piece.value, inventory, depth)
@@ -165,7 +185,7 @@ def resolve_piece(
 
 def resolve_pieces(
     pieces: list[Piece],
-    inventory: Inventory,
+    inventory: Scope,
     substitutions: dict[str, Any] | None,
     depth: int = 0,
 ) -> list[Item]:
@@ -189,7 +209,7 @@ def merge_text(items: list[Item]) -> list[Item]:
     return out
 
 
-def literal_text(value: Any, inventory: Inventory) -> str | None:
+def literal_text(value: Any, inventory: Scope) -> str | None:
     """The value as plain text when everything in it is known, else None."""
     items = resolve(value, inventory)
     if not items:
@@ -248,7 +268,7 @@ def _has_leaf(text: str) -> bool:
     return any(ord(ch) >= _LEAF_BASE for ch in text)
 
 
-def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> Resolution:
+def classify(items: list[Item], inventory: Scope, *, name_allowed: bool) -> Resolution:
     """Classify a Task ``Resource`` (``name_allowed=False``) or a ``FunctionName``."""
     if not items:
         return Resolution("other")
@@ -303,7 +323,7 @@ def classify(items: list[Item], inventory: Inventory, *, name_allowed: bool) -> 
     return Resolution("function", function)
 
 
-def _classify_if(leaf: Leaf, inventory: Inventory, name_allowed: bool) -> Resolution:
+def _classify_if(leaf: Leaf, inventory: Scope, name_allowed: bool) -> Resolution:
     """An ``Fn::If``: pinnable when every branch names a function of this template, a
     published version or AWS::NoValue; otherwise left alone for its first other branch."""
     functions: list[str] = []
@@ -382,7 +402,7 @@ def _qualified(qualifier: str, leaves: list[Leaf], function: str) -> Resolution:
     return Resolution("mutable", function, "invokes an alias")
 
 
-def _function_named(name: str, leaves: list[Leaf], inventory: Inventory) -> str | None:
+def _function_named(name: str, leaves: list[Leaf], inventory: Scope) -> str | None:
     leaf = _leaf_at(name, leaves)
     if leaf is not None:
         return leaf.ref if leaf.kind == "fn-name" else None
@@ -392,7 +412,7 @@ def _function_named(name: str, leaves: list[Leaf], inventory: Inventory) -> str 
 
 
 def _other_region_or_account(
-    region: str | None, account: str | None, inventory: Inventory
+    region: str | None, account: str | None, inventory: Scope
 ) -> str | None:
     context = inventory.context
     if region and not _has_leaf(region) and context.region and region != context.region:
@@ -402,7 +422,7 @@ def _other_region_or_account(
     return None
 
 
-def function_of(value: Any, inventory: Inventory) -> str | None:
+def function_of(value: Any, inventory: Scope) -> str | None:
     """The in-template function a value (a version's or alias's FunctionName) names."""
     if value is None:
         return None
