@@ -41,12 +41,16 @@ class Planner:
     Plan, or TransformError with every problem). ``current`` names the resource being
     planned, for an internal error's message."""
 
-    def __init__(self, inventory: Inventory, options: Options) -> None:
+    def __init__(
+        self, inventory: Inventory, options: Options, errors: list[Diagnostic] | None = None
+    ) -> None:
         self.inventory = inventory
         self.options = options
         self.plan = Plan()
         self.report = self.plan.report
-        self.errors: list[Diagnostic] = []
+        # Problems found so far (the caller's, e.g. invalid options, come first): all
+        # raised together by finish().
+        self.errors: list[Diagnostic] = errors if errors is not None else []
         self.taken = set(inventory.resources)  # logical IDs in use
         self.machine_list: list[Resource] = []  # state machines planned, in template order
         self.pinned: dict[str, list[str]] = {}  # state machine -> functions pinned in it
@@ -77,28 +81,41 @@ class Planner:
             self.current = f"Resources.{machine.logical_id}"
             report.state_machines.append(machine.logical_id)
             self.machine_list.append(machine)
-            analysed = analyse(machine, inventory)
-            for code, path, message in analysed.notes:
-                report.warn(code, path, message)
-            view = MachineEdits(analysed, targets_of(analysed, inventory))
-            for target in view.targets:
-                if target.resolution.kind == "conditional":
-                    self._pin_conditional(view, target)
-                    continue
-                if target.resolution.kind == "version" and self._protect(machine, target):
-                    continue
-                function = self._pinnable(target)
-                version = self.versions.version(function) if function is not None else None
-                if version is None:
-                    continue
-                pin = self.retarget.pin(view, target, version)
-                if pin is not None:
-                    report.pins.append(pin)
-                    self.pinned.setdefault(machine.logical_id, []).append(version.function)
-                    self.grants.invokers(machine, target, version.function)
-            self.retarget.drop_unused(view)
+            try:
+                self._plan_machine(machine)
+            except TransformError as error:
+                # This machine cannot be planned; the others still are, so that one failure
+                # reports every problem (finish raises them all). Its edits are dropped.
+                self.errors.extend(error.diagnostics)
+                self.plan.edits = []
             edits, self.plan.edits = self.plan.edits, []
             yield edits
+
+    def _plan_machine(self, machine: Resource) -> None:
+        """Plan one state machine's targets into ``plan.edits``. Raises TransformError when
+        its definition is invalid (PV904, PV920, PV921)."""
+        inventory = self.inventory
+        report = self.report
+        analysed = analyse(machine, inventory)
+        for code, path, message in analysed.notes:
+            report.warn(code, path, message)
+        view = MachineEdits(analysed, targets_of(analysed, inventory))
+        for target in view.targets:
+            if target.resolution.kind == "conditional":
+                self._pin_conditional(view, target)
+                continue
+            if target.resolution.kind == "version" and self._protect(machine, target):
+                continue
+            function = self._pinnable(target)
+            version = self.versions.version(function) if function is not None else None
+            if version is None:
+                continue
+            pin = self.retarget.pin(view, target, version)
+            if pin is not None:
+                report.pins.append(pin)
+                self.pinned.setdefault(machine.logical_id, []).append(version.function)
+                self.grants.invokers(machine, target, version.function)
+        self.retarget.drop_unused(view)
 
     def finish(self) -> Plan:
         """Versions, descriptions, roles, limits and strictness, once every machine is
