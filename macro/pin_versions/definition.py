@@ -28,7 +28,7 @@ from .pieces import (
     split_substitutions,
 )
 from .references import Item, Resolution, classify, resolve_pieces
-from .report import Diagnostic, TransformError, fail, format_path
+from .report import Diagnostic, TransformError, fail
 from .targets import LAMBDA
 
 OPEN, CLOSE, BARE = "\ue000", "\ue001", "\ue002"
@@ -88,7 +88,7 @@ class DefinitionView:
         self.targets: list[Target] = []
         self.all_pieces: list[Piece] = []  # placeholders, for counting their uses
         # Left alone, with the reason: (code, path, message).
-        self.notes: list[tuple[str, str, str]] = []
+        self.notes: list[tuple[str, Path | str, str]] = []
 
 
 DEFINITION_PROPERTIES = ("Definition", "DefinitionString", "DefinitionS3Location")
@@ -124,7 +124,7 @@ def analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         view.notes.append(
             (
                 "PV130",
-                format_path(why.path),
+                why.path,
                 f"not a definition the macro can walk ({why}); the state machine is left "
                 "alone and Step Functions judges its definition",
             )
@@ -132,7 +132,7 @@ def analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         return view
     except TooDeep as why:
         view = DefinitionView(machine, "unwalkable", (), None)
-        where = f"Resources.{machine.logical_id}.Properties"
+        where = ("Resources", machine.logical_id, "Properties")
         view.notes.append(
             (
                 "PV130",
@@ -158,7 +158,7 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         view.notes.append(
             (
                 "PV105",
-                format_path(path),
+                path,
                 "the definition lives outside the template; only DefinitionSubstitutions "
                 "values that name functions of this template are pinned",
             )
@@ -169,7 +169,7 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         view.notes.append(
             (
                 "PV105",
-                format_path((*base, "DefinitionSubstitutions")),
+                (*base, "DefinitionSubstitutions"),
                 "DefinitionSubstitutions is not a mapping; the definition cannot be read",
             )
         )
@@ -200,12 +200,12 @@ def _opaque(
     machine: Resource, path: Path, substitutions: dict[str, Any] | None, why: str
 ) -> DefinitionView:
     view = DefinitionView(machine, "opaque", path, substitutions)
-    view.notes.append(("PV105", format_path(path), f"{why}; its Tasks cannot be seen"))
+    view.notes.append(("PV105", path, f"{why}; its Tasks cannot be seen"))
     return view
 
 
 def _invalid_json(path: Path, message: str) -> TransformError:
-    return TransformError([Diagnostic("PV904", format_path(path), message)])
+    return TransformError([Diagnostic.at("PV904", path, message)])
 
 
 class _DuplicateKey(Exception):
@@ -332,7 +332,7 @@ class _Scan:
         )
 
     def note(self, code: str, path: Path, message: str) -> None:
-        self.view.notes.append((code, format_path(path), message))
+        self.view.notes.append((code, path, message))
 
 
 class _ObjectScan(_Scan):

@@ -12,7 +12,7 @@ from .context import Context, partition_of
 from .intrinsics import describe, intrinsic_name
 from .options import Options, skipped_by_metadata
 from .references import function_of, literal_text
-from .report import Diagnostic, TransformError, format_path
+from .report import Diagnostic, Path, TransformError
 from .targets import LAMBDA
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
@@ -56,7 +56,7 @@ class Inventory(NamedTuple):
     globals_function: dict[str, Any]
     names: dict[str, str]  # physical name -> function (literal FunctionName values)
     # Left alone while reading, with the reason: (code, path, message).
-    notes: list[tuple[str, str, str]]
+    notes: list[tuple[str, Path | str, str]]
 
     def function_properties(self, function: Resource) -> dict[str, Any]:
         """Its properties as the function will have them: SAM's Globals merged in."""
@@ -119,7 +119,7 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
     machines: dict[str, Resource] = {}
     version_ids: list[str] = []
     alias_ids: list[str] = []
-    notes: list[tuple[str, str, str]] = []
+    notes: list[tuple[str, Path | str, str]] = []
     for logical_id, resource in resources.items():
         path = f"Resources.{logical_id}"
         if isinstance(logical_id, str) and logical_id.startswith(FOR_EACH):
@@ -128,7 +128,7 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
             notes.append(
                 (
                     "PV131",
-                    format_path(("Resources", logical_id)),
+                    ("Resources", logical_id),
                     "left alone: AWS::LanguageExtensions has not expanded this loop yet, so the "
                     "macro cannot see the resources it makes; list PinVersions after "
                     "AWS::LanguageExtensions under Transform to pin them",

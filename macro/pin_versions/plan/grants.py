@@ -28,8 +28,8 @@ from ..references import Item
 from ..report import (
     Diagnostic,
     GrantEntry,
+    Path,
     RoleEntry,
-    format_path,
 )
 from .model import (
     GRANT_HASH_PREFIX,
@@ -60,7 +60,7 @@ class Grants:
         self.errors = errors
         self.taken = taken
         self.uses: list[Use] = []  # every role that invokes a pinned or protected function
-        self.outside: dict[tuple[str, str], list[str]] = {}  # (code, path) -> functions
+        self.outside: dict[tuple[str, Path], list[str]] = {}  # (code, path) -> functions
         self.dependencies = Dependencies(inventory.resources)
 
     def invokers(self, machine: Resource, target: Target, function: str) -> None:
@@ -78,10 +78,10 @@ class Grants:
             return
         key = "Role" if machine.sam else "RoleArn"
         value = machine.properties.get(key)
-        path = f"Resources.{machine.logical_id}.Properties.{key}"
+        path: Path = ("Resources", machine.logical_id, "Properties", key)
         if value is None:
             # No role at all: say so at the resource, not at a RoleArn that is not there.
-            self.outside.setdefault(("PV106", f"Resources.{machine.logical_id}"), []).append(
+            self.outside.setdefault(("PV106", ("Resources", machine.logical_id)), []).append(
                 function
             )
             return
@@ -92,7 +92,7 @@ class Grants:
                 self.uses.append(Use(machine.logical_id, role, function, guard, False))
 
     def _credential_uses(self, machine: Resource, credentials: Credentials, function: str) -> None:
-        path = format_path(credentials.path)
+        path = credentials.path
         if credentials.dynamic:
             self.outside.setdefault(("PV116", path), []).append(function)
             return
@@ -124,10 +124,10 @@ class Grants:
     def report_outside(self) -> None:
         for (code, path), functions in self.outside.items():
             names = sorted(set(functions))
-            if code == "PV106" and ".Properties." not in path:
+            if code == "PV106" and len(path) == 2:  # Resources.<machine>: it has no role
                 key = (
                     "Role"
-                    if self.inventory.resources[path[len("Resources.") :]]
+                    if self.inventory.resources[str(path[1])]
                     .get("Type", "")
                     .startswith("AWS::Serverless::")
                     else "RoleArn"
@@ -320,8 +320,8 @@ def _chunked(function: str, operands: list[Any]) -> list[Any]:
     return operands
 
 
-def _branch_path(path: str, guard: Guard) -> str:
+def _branch_path(path: Path, guard: Guard) -> Path:
     """The path of a role ARN, with the Fn::If branch that chose it."""
     for _, value in guard:
-        path = f"{path}.Fn::If[{1 if value else 2}]"
+        path = (*path, "Fn::If", 1 if value else 2)
     return path

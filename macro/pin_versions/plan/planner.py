@@ -21,7 +21,6 @@ from ..report import (
     Pin,
     TransformError,
     VersionEntry,
-    format_path,
 )
 from .grants import Grants
 from .model import (
@@ -148,27 +147,25 @@ class Planner:
         resolution = target.resolution
         code = LEFT_ALONE.get(resolution.kind)
         if code is not None:
-            report.warn(code, format_path(target.path), f"left alone: {resolution.reason}")
+            report.warn(code, target.path, f"left alone: {resolution.reason}")
             return None
         function = resolution.function
         if resolution.kind != "function" or function is None:
             return None
         if self.inventory.functions[function].skip:
-            report.warn(
-                "PV110", format_path(target.path), f"left alone: function {function} is skipped"
-            )
+            report.warn("PV110", target.path, f"left alone: function {function} is skipped")
             return None
         if len(self.inventory.versions.get(function, [])) > 1:
             versions = ", ".join(self.inventory.versions[function])
             report.warn(
                 "PV108",
-                format_path(target.path),
+                target.path,
                 f"left alone: {function} has several versions ({versions}); pin this Task "
                 "to one of them yourself",
             )
             return None
         if target.note:
-            report.warn("PV111", format_path(target.path), f"left alone: {target.note}")
+            report.warn("PV111", target.path, f"left alone: {target.note}")
             return None
         return function
 
@@ -205,7 +202,7 @@ class Planner:
             first = planned[functions[0]]
             edits = self.retarget.edits_for(view, target.pieces, first, 0, target.items, rebuild)
         except Unpinnable as why:
-            self.report.warn("PV111", format_path(target.path), f"left alone: {why}")
+            self.report.warn("PV111", target.path, f"left alone: {why}")
             return
         self.plan.edits.extend(edits)
         machine = view.machine.logical_id
@@ -233,7 +230,7 @@ class Planner:
             function = next((f for f, vs in inventory.versions.items() if version in vs), None)
         if function is None or inventory.functions[function].skip:
             return False
-        where = format_path(target.path)
+        where = target.path
         if version is not None and len(inventory.versions.get(function, [])) > 1:
             self.versions.plan_retain(version)
         elif version is not None or sam_version:

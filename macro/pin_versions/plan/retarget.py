@@ -19,7 +19,6 @@ from ..pieces import Container, Opaque, Piece, render, render_or_slot
 from ..references import Item, Leaf, classify, resolve, resolve_pieces
 from ..report import (
     Pin,
-    format_path,
 )
 from .model import (
     Edit,
@@ -95,7 +94,7 @@ class Retarget:
         try:
             edits = self.edits_for(view, target.pieces, version, 0, target.items)
         except Unpinnable as why:
-            self.report.warn("PV111", format_path(target.path), f"left alone: {why}")
+            self.report.warn("PV111", target.path, f"left alone: {why}")
             return None
         self.plan.edits.extend(edits)
         return Pin(view.machine.logical_id, target.path, version.function, version.version)
