@@ -35,7 +35,11 @@ CORE = (
     "plan/versions",
     "references",
     "report",
+    "resolution",
     "rewrite",
+    "scan",
+    "scan_object",
+    "scan_text",
     "targets",
     "transform",
 )
@@ -105,6 +109,25 @@ def test_every_core_module_is_listed_and_imports() -> None:
     assert on_disk == set(CORE)
     for relative in CORE:
         importlib.import_module(_module_name(relative))
+
+
+MAX_MODULE_LINES = 400
+MAX_CLASS_LINES = 250
+
+
+def test_no_core_module_or_class_is_too_big() -> None:
+    too_big: list[str] = []
+    for relative in CORE:
+        text = (PACKAGE / f"{relative}.py").read_text()
+        if text.count("\n") > MAX_MODULE_LINES:
+            too_big.append(f"{relative}.py: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                assert node.end_lineno is not None
+                size = node.end_lineno - node.lineno + 1
+                if size > MAX_CLASS_LINES:
+                    too_big.append(f"{relative}.py: class {node.name}: {size} lines")
+    assert not too_big, too_big
 
 
 def test_the_core_imports_no_tooling() -> None:

@@ -11,8 +11,9 @@ from typing import Any, NamedTuple
 from .context import Context, partition_of
 from .intrinsics import describe, intrinsic_name
 from .options import Options, skipped_by_metadata
-from .references import function_of, literal_text
+from .references import literal_text
 from .report import Diagnostic, Path, TransformError
+from .resolution import function_of
 from .targets import LAMBDA
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"

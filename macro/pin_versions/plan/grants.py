@@ -17,10 +17,8 @@ from ..hashing import (
 from ..iam import (
     POLICY_NAME,
     Coverage,
-    invoke_statement,
     role_of,
     role_of_items,
-    statement_for_user,
 )
 from ..inventory import Inventory, Resource
 from ..options import Options
@@ -31,6 +29,7 @@ from ..report import (
     Path,
     RoleEntry,
 )
+from ..targets import LAMBDA
 from .model import (
     GRANT_HASH_PREFIX,
     MAX_LOGICAL_ID,
@@ -187,33 +186,11 @@ class Grants:
             functions, added = by_role[role]
             self.report.roles.append(RoleEntry(role, tuple(sorted(functions)), tuple(added)))
 
-    def _grant_id(self, role: str, function: str) -> tuple[str, str]:
-        """Logical ID and PolicyName of the grant of ``role`` on ``function``. Both follow
-        the function's physical name identity (its resolved FunctionName, or "generated"),
-        so a rename, which replaces the function, gives a new grant and leaves the old one
-        retained, still naming the old function."""
-        properties = self.inventory.function_properties(self.inventory.functions[function])
-        name = properties.get("FunctionName")
-        if name is None:
-            identity: Any = "generated"
-        else:
-            conditions = Conditions(
-                self.inventory.template.get("Conditions"), self.inventory.context
-            )
-            identity = {"name": resolve_known_values(name, self.inventory.context, conditions)}
-        digest = identity_hash(GRANT_HASH_PREFIX, [role, function, identity])
-        room = MAX_LOGICAL_ID - len(POLICY_NAME) - len(digest)
-        logical_id = f"{role[: room // 2]}{POLICY_NAME}{function[: room - room // 2]}{digest}"
-        if len(role) + len(function) <= room:
-            logical_id = f"{role}{POLICY_NAME}{function}{digest}"
-        shown = function[: MAX_POLICY_NAME - len(POLICY_NAME) - len(digest) - 2]
-        return logical_id, f"{POLICY_NAME}-{shown}-{digest}"
-
     def _add_grant(
         self, role: str, function: str, uses: list[Use], sam_machine: str | None
     ) -> None:
         inventory = self.inventory
-        logical_id, policy_name = self._grant_id(role, function)
+        logical_id, policy_name = grant_id(inventory, role, function)
         existing = inventory.resources.get(logical_id)
         if logical_id in self.taken and not (
             type(existing) is dict and existing.get("Type") == "AWS::IAM::Policy"
@@ -325,3 +302,44 @@ def _branch_path(path: Path, guard: Guard) -> Path:
     for _, value in guard:
         path = (*path, "Fn::If", 1 if value else 2)
     return path
+
+
+def grant_id(inventory: Inventory, role: str, function: str) -> tuple[str, str]:
+    """Logical ID and PolicyName of the grant of ``role`` on ``function``. Both follow
+    the function's physical name identity (its resolved FunctionName, or "generated"),
+    so a rename, which replaces the function, gives a new grant and leaves the old one
+    retained, still naming the old function."""
+    properties = inventory.function_properties(inventory.functions[function])
+    name = properties.get("FunctionName")
+    if name is None:
+        identity: Any = "generated"
+    else:
+        conditions = Conditions(inventory.template.get("Conditions"), inventory.context)
+        identity = {"name": resolve_known_values(name, inventory.context, conditions)}
+    digest = identity_hash(GRANT_HASH_PREFIX, [role, function, identity])
+    room = MAX_LOGICAL_ID - len(POLICY_NAME) - len(digest)
+    logical_id = f"{role[: room // 2]}{POLICY_NAME}{function[: room - room // 2]}{digest}"
+    if len(role) + len(function) <= room:
+        logical_id = f"{role}{POLICY_NAME}{function}{digest}"
+    shown = function[: MAX_POLICY_NAME - len(POLICY_NAME) - len(digest) - 2]
+    return logical_id, f"{POLICY_NAME}-{shown}-{digest}"
+
+
+def invoke_statement(functions: list[tuple[str, str | None]]) -> dict[str, Any]:
+    """The statement that allows every version of each function, conditions respected."""
+    resources: list[Any] = []
+    for function, condition in functions:
+        entry: Any = LAMBDA.grant(function)
+        if condition is not None:
+            entry = {"Fn::If": [condition, entry, {"Ref": "AWS::NoValue"}]}
+        resources.append(entry)
+    return {"Effect": "Allow", "Action": LAMBDA.grant_action, "Resource": resources}
+
+
+def statement_for_user(functions: list[str]) -> str:
+    """What a user must add to a role outside the template, as one line of text."""
+    arns = ", ".join(f'"${{{f}.Arn}}:*"' for f in functions)
+    return (
+        f'{{"Effect": "Allow", "Action": "{LAMBDA.grant_action}", '
+        f'"Resource": [{arns}]}} (each as !Sub)'
+    )

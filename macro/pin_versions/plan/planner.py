@@ -15,13 +15,14 @@ from ..definition import Target, analyse
 from ..intrinsics import intrinsic_name
 from ..inventory import Inventory, Resource
 from ..options import Options
-from ..references import Leaf, Resolution, classify, resolve
+from ..references import Leaf, resolve
 from ..report import (
     Diagnostic,
     Pin,
     TransformError,
     VersionEntry,
 )
+from ..resolution import Resolution, classify
 from .grants import Grants
 from .model import (
     LEFT_ALONE,

@@ -16,10 +16,11 @@ from ..definition import DefinitionView, Target
 from ..intrinsics import intrinsic_name, sub_placeholder_names
 from ..inventory import Inventory
 from ..pieces import Container, Opaque, Piece, render, render_or_slot
-from ..references import Item, Leaf, classify, resolve, resolve_pieces
+from ..references import Item, Leaf, resolve, resolve_pieces
 from ..report import (
     Pin,
 )
+from ..resolution import classify
 from .model import (
     Edit,
     Plan,
