@@ -8,7 +8,9 @@ hashing.py), the grant (iam.py) and the warning codes (report.py). Adding a kind
 state machine, an ECS task definition, a Batch job definition: issue 14) is one record here
 plus its tests; ``KINDS`` lists them in the order Tasks are matched against them.
 
-A leaf module: standard library only, imports nothing of the package.
+A leaf module: standard library only, imports nothing of the package. Records are
+NamedTuples, not dataclasses: dataclasses imports inspect, a few milliseconds of every
+Lambda cold start.
 
 AWS facts (Lambda, the one kind today):
 
@@ -31,12 +33,10 @@ AWS facts (Lambda, the one kind today):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class PinResource:
+class PinResource(NamedTuple):
     """What the macro creates to pin one target: a resource of ``type`` whose
     ``link_property`` is ``{"Ref": <target>}``, named ``<target><suffix><hash>``, retained
     when replaced or deleted (executions started before the deploy still call it)."""
@@ -47,8 +47,7 @@ class PinResource:
     number_attribute: str  # Fn::GetAtt V.<this>: the version number ("Version")
 
 
-@dataclass(frozen=True)
-class TargetKind:
+class TargetKind(NamedTuple):
     """One kind of thing a Task calls (see the module docstring).
 
     ``resource_types``: the in-template types that are this kind (CloudFormation and SAM).
