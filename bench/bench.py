@@ -79,10 +79,8 @@ def load_subject() -> Subject:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
     # aws-sam-translator warns from __del__ about metrics nobody publishes: once per call.
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
-    from pin_versions import handler
+    from pin_versions import Context, handler, transform
     from pin_versions.event import success
-    from pin_versions.inventory import Context
-    from pin_versions.transform import transform
 
     def run(event: Json) -> Any:
         context = Context(event["region"], event["accountId"], event["templateParameterValues"])

@@ -1915,8 +1915,7 @@ def duplicate_machine(draw: st.DrawFn, template: dict[str, Any]) -> str:
 def collide(draw: st.DrawFn, template: dict[str, Any]) -> str:
     """Resources already named like the versions the macro would add (and their a-f
     fallbacks): the new logical IDs must never collide."""
-    from pin_versions.inventory import Context
-    from pin_versions.transform import transform
+    from pin_versions import Context, transform
 
     try:
         result = transform(template, Context(REGION, ACCOUNT, {}))

@@ -13,8 +13,7 @@ from __future__ import annotations
 import pytest
 
 from corpus_run import PIN, corpus_jobs, run_template
-from pin_versions.inventory import Context
-from pin_versions.transform import transform
+from pin_versions import Context, transform
 from pin_versions.yaml_io import TemplateLoadError
 from support import (
     ACCOUNT,

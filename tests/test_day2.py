@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 
-from pin_versions.inventory import Context
-from pin_versions.report import TransformError
-from pin_versions.transform import transform
+from pin_versions import Context, TransformError, transform
 from support import ACCOUNT, REGION, ROOT
 
 ROLE = {

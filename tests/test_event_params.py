@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from pin_versions import TransformError
 from pin_versions.event import FN_TRANSFORM_MESSAGE, parse_request
-from pin_versions.report import TransformError
 
 FRAGMENT = {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}
 

@@ -112,7 +112,7 @@ def test_internal_errors_name_the_state_machine_being_processed(
     monkeypatch: pytest.MonkeyPatch, log: io.StringIO
 ) -> None:
     """troubleshooting.md says to Exclude the state machine a PV900 names: it must name one."""
-    from pin_versions import plan as plan_module
+    from pin_versions.plan import planner as plan_module
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("States")

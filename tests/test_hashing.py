@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+from pin_versions import Context
 from pin_versions.hashing import (
     EXCLUDED_PROPERTIES,
     HASHED_PROPERTIES,
@@ -14,7 +15,6 @@ from pin_versions.hashing import (
     strip_stamp,
     version_hash,
 )
-from pin_versions.inventory import Context
 from support import ACCOUNT, REGION, SAMPLES, load_path
 
 CONTEXT = Context(REGION, ACCOUNT, {"FunctionRole": "arn:aws:iam::123456789012:role/lambda"})

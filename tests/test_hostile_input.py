@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from pin_versions.inventory import Context
-from pin_versions.report import TransformError
-from pin_versions.transform import transform
+from pin_versions import Context, TransformError, transform
 from support import ACCOUNT, REGION, run_macro
 
 CONTEXT = Context(REGION, ACCOUNT, {})

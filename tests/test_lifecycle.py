@@ -20,10 +20,8 @@ import pytest
 from hypothesis import assume, given
 
 import strategies
-from pin_versions.inventory import Context
+from pin_versions import Context, TransformError, transform
 from pin_versions.lifecycle import CREATE_ONLY, Side, assess
-from pin_versions.report import TransformError
-from pin_versions.transform import transform
 from pin_versions.yaml_io import TemplateLoadError, load
 from support import ROOT
 

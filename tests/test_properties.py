@@ -42,10 +42,9 @@ import pytest
 from hypothesis import given
 
 import strategies
+from pin_versions import Context, transform
 from pin_versions.handler import lambda_handler
-from pin_versions.inventory import Context
 from pin_versions.report import format_path
-from pin_versions.transform import transform
 from strategies import budget, deep_recursion, quota
 from support import ACCOUNT, REGION, ROOT, macro_event, unused_placeholders
 

@@ -16,8 +16,9 @@ from .iam import Coverage, role_of, role_of_items
 from .inventory import Context, Inventory, build_inventory
 from .options import Options
 from .pieces import Path
-from .references import Leaf, classify, resolve
+from .references import Leaf, resolve
 from .report import TransformError
+from .resolution import classify
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,76 +23,17 @@ except ImportError:
     except ImportError:  # pragma: no cover - interpreters without them
         from hashlib import sha256
 from .inventory import Context
+from .targets import LAMBDA
 
 HASH_LENGTH = 10
 HASH_PREFIX = "pin-versions/1\n"
 
-# What a version does not snapshot (SPEC 5). Every other property is hashed.
-EXCLUDED_PROPERTIES = frozenset(
-    {"Tags", "ReservedConcurrentExecutions", "CodeSigningConfigArn", "TenancyConfig"}
-)
-
-# Every AWS::Lambda::Function property the hash covers, known when this was written. A test
-# compares EXCLUDED_PROPERTIES | HASHED_PROPERTIES with the schema cfn-lint ships, so that a
-# property AWS adds later gets a conscious decision. Unknown properties are hashed anyway.
-HASHED_PROPERTIES = frozenset(
-    {
-        "Architectures",
-        "CapacityProviderConfig",
-        "Code",
-        "DeadLetterConfig",
-        "Description",
-        "DurableConfig",
-        "Environment",
-        "EphemeralStorage",
-        "FileSystemConfigs",
-        "FunctionName",
-        "FunctionScalingConfig",
-        "Handler",
-        "ImageConfig",
-        "KmsKeyArn",
-        "Layers",
-        "LoggingConfig",
-        "MemorySize",
-        "PackageType",
-        "PublishToLatestPublished",
-        "RecursiveLoop",
-        "Role",
-        "Runtime",
-        "RuntimeManagementConfig",
-        "SnapStart",
-        "Timeout",
-        "TracingConfig",
-        "VpcConfig",
-    }
-)
-
-# SAM properties that are not function configuration, or that SAM turns into other resources
-# (its role, events, alias, ...): a version does not snapshot them.
-SAM_EXCLUDED_PROPERTIES = frozenset(
-    {
-        "Tags",
-        "ReservedConcurrentExecutions",
-        "CodeSigningConfigArn",
-        "TenancyConfig",
-        "Policies",
-        "PermissionsBoundary",
-        "RolePath",
-        "AssumeRolePolicyDocument",
-        "AutoPublishAlias",
-        "AutoPublishAliasAllProperties",
-        "AutoPublishCodeSha256",
-        "DeploymentPreference",
-        "Events",
-        "EventInvokeConfig",
-        "FunctionUrlConfig",
-        "ProvisionedConcurrencyConfig",
-        "VersionDescription",
-        "VersionDeletionPolicy",
-        "PropagateTags",
-        "Connectors",
-    }
-)
+# The property lists live in the target-kind registry (targets.LAMBDA); these names stay
+# for the hashing contract's readers. What a version does not snapshot (SPEC 5); every other
+# property is hashed. HASHED_PROPERTIES: every property known when this was written.
+EXCLUDED_PROPERTIES = LAMBDA.excluded_properties
+HASHED_PROPERTIES = LAMBDA.hashed_properties
+SAM_EXCLUDED_PROPERTIES = LAMBDA.sam_excluded_properties
 
 _STAMP = re.compile(rf" ?\[pin [0-9a-f]{{{HASH_LENGTH}}}\]$")
 

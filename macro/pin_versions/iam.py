@@ -15,8 +15,9 @@ from typing import Any
 from .intrinsics import getatt_target, intrinsic_name, ref_target
 from .inventory import IAM_ROLE, Inventory
 from .references import Item, Leaf, resolve
+from .targets import LAMBDA
 
-INVOKE_ACTION = "lambda:InvokeFunction"
+INVOKE_ACTION = LAMBDA.grant_action
 POLICY_NAME = "PinVersionsInvoke"
 
 # AWS managed policies that allow lambda:InvokeFunction on every function.
@@ -37,7 +38,7 @@ _UNKNOWN = "\x01"
 
 def version_resource(function: str) -> dict[str, Any]:
     """``!Sub ${F.Arn}:*``: every version of F, never a prefix wildcard."""
-    return {"Fn::Sub": "${" + function + ".Arn}:*"}
+    return LAMBDA.grant(function)
 
 
 def role_of(value: Any, inventory: Inventory) -> str | None:
@@ -385,23 +386,3 @@ def _guarded_policies(role: str, inventory: Inventory) -> Iterator[tuple[Any, An
         branches = policy.get("Fn::If") if type(policy) is dict and len(policy) == 1 else None
         if isinstance(branches, list) and len(branches) == 3 and type(branches[1]) is dict:
             yield branches[0], branches[1]
-
-
-def invoke_statement(functions: list[tuple[str, str | None]]) -> dict[str, Any]:
-    """The statement that allows every version of each function, conditions respected."""
-    resources: list[Any] = []
-    for function, condition in functions:
-        entry: Any = version_resource(function)
-        if condition is not None:
-            entry = {"Fn::If": [condition, entry, {"Ref": "AWS::NoValue"}]}
-        resources.append(entry)
-    return {"Effect": "Allow", "Action": INVOKE_ACTION, "Resource": resources}
-
-
-def statement_for_user(functions: list[str]) -> str:
-    """What a user must add to a role outside the template, as one line of text."""
-    arns = ", ".join(f'"${{{f}.Arn}}:*"' for f in functions)
-    return (
-        '{"Effect": "Allow", "Action": "lambda:InvokeFunction", '
-        f'"Resource": [{arns}]}} (each as !Sub)'
-    )

@@ -6,67 +6,30 @@ Read-only: nothing here changes the template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .context import Context, partition_of
 from .intrinsics import describe, intrinsic_name
 from .options import Options, skipped_by_metadata
-from .report import Diagnostic, TransformError, format_path
+from .references import literal_text
+from .report import Diagnostic, Path, TransformError
+from .resolution import function_of
+from .targets import LAMBDA
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 SAM_FUNCTION = "AWS::Serverless::Function"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 SAM_STATE_MACHINE = "AWS::Serverless::StateMachine"
-LAMBDA_VERSION = "AWS::Lambda::Version"
-LAMBDA_ALIAS = "AWS::Lambda::Alias"
+LAMBDA_VERSION = LAMBDA.pin.type
+LAMBDA_ALIAS = LAMBDA.alias_type
 IAM_ROLE = "AWS::IAM::Role"
 
 FOR_EACH = "Fn::ForEach::"
 
-FUNCTION_TYPES = frozenset({LAMBDA_FUNCTION, SAM_FUNCTION})
+__all__ = ["Context", "Inventory", "Resource", "build_inventory", "partition_of"]
+
+FUNCTION_TYPES = LAMBDA.resource_types  # the target kinds' types (targets.py)
 STATE_MACHINE_TYPES = frozenset({STATE_MACHINE, SAM_STATE_MACHINE})
-
-
-def partition_of(region: str) -> str:
-    """The AWS partition a region belongs to."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    if region.startswith("eu-isoe-"):
-        return "aws-iso-e"
-    if region.startswith("us-isof-"):
-        return "aws-iso-f"
-    return "aws"
-
-
-_NO_PARAMETERS: Mapping[str, Any] = MappingProxyType({})
-
-
-class Context(NamedTuple):
-    """What the request tells about the stack being deployed."""
-
-    region: str | None = None
-    account_id: str | None = None
-    parameters: Mapping[str, Any] = _NO_PARAMETERS
-
-    def pseudo_value(self, name: str) -> str | None:
-        if name == "AWS::Region":
-            return self.region
-        if name == "AWS::AccountId":
-            return self.account_id
-        if name == "AWS::Partition":
-            return partition_of(self.region) if self.region else None
-        if name == "AWS::URLSuffix":
-            if not self.region:
-                return None
-            return "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"
-        return None
 
 
 class Resource(NamedTuple):
@@ -94,7 +57,7 @@ class Inventory(NamedTuple):
     globals_function: dict[str, Any]
     names: dict[str, str]  # physical name -> function (literal FunctionName values)
     # Left alone while reading, with the reason: (code, path, message).
-    notes: list[tuple[str, str, str]]
+    notes: list[tuple[str, Path | str, str]]
 
     def function_properties(self, function: Resource) -> dict[str, Any]:
         """Its properties as the function will have them: SAM's Globals merged in."""
@@ -170,7 +133,7 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
     machines: dict[str, Resource] = {}
     version_ids: list[str] = []
     alias_ids: list[str] = []
-    notes: list[tuple[str, str, str]] = []
+    notes: list[tuple[str, Path | str, str]] = []
     for logical_id, resource in resources.items():
         path = f"Resources.{logical_id}"
         if isinstance(logical_id, str) and logical_id.startswith(FOR_EACH):
@@ -179,7 +142,7 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
             notes.append(
                 (
                     "PV131",
-                    format_path(("Resources", logical_id)),
+                    ("Resources", logical_id),
                     "left alone: AWS::LanguageExtensions has not expanded this loop yet, so the "
                     "macro cannot see the resources it makes; list PinVersions after "
                     "AWS::LanguageExtensions under Transform to pin them",
@@ -246,9 +209,6 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
         {},
         notes,
     )
-    # Late import: references needs the Inventory type.
-    from .references import function_of, literal_text
-
     for logical_id, function in functions.items():
         name = function.properties.get("FunctionName")
         if name is not None:

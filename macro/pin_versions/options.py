@@ -34,6 +34,17 @@ def _as_bool(value: Any) -> bool | None:
 
 
 def read_options(template: dict[str, Any]) -> Options:
+    """The options; raises TransformError (PV903) listing every invalid one."""
+    errors: list[Diagnostic] = []
+    options = collect_options(template, errors)
+    if errors:
+        raise TransformError(errors)
+    return options
+
+
+def collect_options(template: dict[str, Any], errors: list[Diagnostic]) -> Options:
+    """The options, each invalid one (PV903) appended to ``errors`` and left at its
+    default, so that the transform goes on to find every other problem before it fails."""
     metadata = template.get("Metadata")
     if metadata is None:
         return Options()
@@ -43,8 +54,8 @@ def read_options(template: dict[str, Any]) -> Options:
     if raw is None:
         return Options()
     if type(raw) is not dict:
-        raise TransformError([Diagnostic("PV903", OPTIONS_PATH, "must be a mapping of options")])
-    errors: list[Diagnostic] = []
+        errors.append(Diagnostic("PV903", OPTIONS_PATH, "must be a mapping of options"))
+        return Options()
     values: dict[str, Any] = {}
     for key, value in raw.items():
         path = f"{OPTIONS_PATH}.{key}"
@@ -67,8 +78,6 @@ def read_options(template: dict[str, Any]) -> Options:
                     f"unknown option {key!r}; known options are {', '.join(KNOWN_OPTIONS)}",
                 )
             )
-    if errors:
-        raise TransformError(errors)
     return Options(**values)
 
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .intrinsics import join_args, parse_sub, sub_args, sub_syntax_error
-from .report import fail, format_path
+from .report import fail
 
 Path = tuple[str | int, ...]
 
@@ -149,7 +149,7 @@ def _render_sub(value: Any, path: Path, template: str, variables: dict[str, Any]
     if problem is not None:
         if not path:
             raise BadSub(problem)
-        raise fail("PV921", format_path(string_path), problem)
+        raise fail("PV921", string_path, problem)
     container = Container("sub", string_path, template, variables=variables)
     pieces: list[Piece] = []
     for token in parse_sub(template):

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any, NamedTuple
 
+from .targets import LAMBDA
+
 # Warnings: the transform succeeds and says what it left alone and why.
 WARNINGS: dict[str, str] = {
     "PV101": "target is not a function of this template (external)",
@@ -79,12 +81,28 @@ def format_path(path: tuple[str | int, ...]) -> str:
     return "".join(out)
 
 
+Path = tuple[str | int, ...]  # keys and list indexes from the template's root
+
+
 class Diagnostic(NamedTuple):
-    """A warning or an error: a stable code, a template path and one sentence."""
+    """A warning or an error: a stable code, a template path and one sentence.
+
+    ``parts`` is the path as keys and indexes when the producer had it (every path into a
+    definition does), so that an edge (the CLI's line numbers, a cfn-lint rule's path list)
+    reads it without splitting ``path`` back; ``path`` is its formatted form
+    (``format_path``), which the macro response and the report show."""
 
     code: str
     path: str
     message: str
+    parts: Path | None = None
+
+    @classmethod
+    def at(cls, code: str, where: Path | str, message: str) -> Diagnostic:
+        """A diagnostic at ``where``: a path tuple (kept, and formatted) or text."""
+        if isinstance(where, tuple):
+            return cls(code, format_path(where), message, where)
+        return cls(code, where, message)
 
     def __str__(self) -> str:
         prefix = f"{self.path}: " if self.path else ""
@@ -102,8 +120,8 @@ class TransformError(Exception):
         self.diagnostics = diagnostics
 
 
-def fail(code: str, path: str, message: str) -> TransformError:
-    return TransformError([Diagnostic(code, path, message)])
+def fail(code: str, where: Path | str, message: str) -> TransformError:
+    return TransformError([Diagnostic.at(code, where, message)])
 
 
 class InternalError(TransformError):
@@ -159,8 +177,9 @@ class Pin(NamedTuple):
 
     state_machine: str
     parts: tuple[str | int, ...]  # the target's template path: Resources.SM.Properties....
-    function: str
-    version: str
+    function: str  # the target's logical ID (a function: the one kind so far)
+    version: str  # the pinning resource's logical ID
+    kind: str = LAMBDA.name  # the target kind (targets.py)
 
     @property
     def path(self) -> str:
@@ -230,9 +249,10 @@ class Report:
         self.warnings: list[Diagnostic] = []
         self.state_machines: list[str] = []
 
-    def warn(self, code: str, path: str, message: str) -> None:
+    def warn(self, code: str, where: Path | str, message: str) -> None:
+        """Add warning ``code`` at ``where`` (a path tuple, formatted here, or text)."""
         assert code in WARNINGS, code
-        self.warnings.append(Diagnostic(code, path, message))
+        self.warnings.append(Diagnostic.at(code, where, message))
 
     def summary(self) -> dict[str, Any]:
         """Counts only: safe to log (no template content, no parameter values)."""

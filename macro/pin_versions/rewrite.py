@@ -13,7 +13,8 @@ from typing import Any
 
 from .intrinsics import escape_sub_text
 from .pieces import Container, Path
-from .plan import Edit, Plan, VersionPlan
+from .plan.model import Edit, Plan, VersionPlan
+from .targets import LAMBDA
 
 
 class Writer:
@@ -112,16 +113,8 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
 
 
 def version_resource(version: VersionPlan) -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "Type": "AWS::Lambda::Version",
-        # Old versions must outlive the deploy that replaces them: executions still use them.
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-    }
-    if version.condition is not None:
-        resource["Condition"] = version.condition
-    resource["Properties"] = {"FunctionName": {"Ref": version.function}}
-    return resource
+    """The retained resource that pins the version (targets.TargetKind.pin_resource)."""
+    return LAMBDA.pin_resource(version.function, version.condition)
 
 
 def _with_additions(

@@ -11,9 +11,9 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from .inventory import Context, build_inventory
-from .options import read_options
+from .options import collect_options
 from .plan import Planner
-from .report import InternalError, Report, TransformError, fail, format_path
+from .report import Diagnostic, InternalError, Report, TransformError, fail, format_path
 from .rewrite import Writer, apply_edits, finish
 
 # CloudFormation's limit for a processed template (passed as an S3 object).
@@ -94,9 +94,15 @@ def _transform(
     max_bytes: int | None,
     progress: dict[str, Planner],
 ) -> Result:
-    options = read_options(template)
-    inventory = build_inventory(template, context, options)
-    planner = Planner(inventory, options)
+    # Every problem is collected and reported in one failure: invalid options, then the
+    # inventory's, then every state machine's and the plan's (Planner.finish raises them).
+    errors: list[Diagnostic] = []
+    options = collect_options(template, errors)
+    try:
+        inventory = build_inventory(template, context, options)
+    except TransformError as error:
+        raise TransformError(errors + error.diagnostics) from None
+    planner = Planner(inventory, options, errors)
     progress["planner"] = planner
     # Each state machine's edits are applied as soon as they are planned, to a copy: if
     # planning fails later, the copy is dropped and nothing was changed.

@@ -1,0 +1,211 @@
+"""The target-kind registry: what a Task can call, and how PinVersions pins it.
+
+One ``TargetKind`` record per kind of thing a Step Functions Task invokes and the macro pins
+(or keeps alive) across a deploy. Everything in the pipeline that says "function" generically
+reads it from here: the ARN grammar (references.py), which Task fields name a target
+(definition.py), what is created to pin it and how it is named and hashed (plan, rewrite.py,
+hashing.py), the grant (iam.py) and the warning codes (report.py). Adding a kind (a nested
+state machine, an ECS task definition, a Batch job definition: issue 14) is one record here
+plus its tests; ``KINDS`` lists them in the order Tasks are matched against them.
+
+A leaf module: standard library only, imports nothing of the package. Records are
+NamedTuples, not dataclasses: dataclasses imports inspect, a few milliseconds of every
+Lambda cold start.
+
+AWS facts (Lambda, the one kind today):
+
+- A Task names a function by its ARN in ``Resource`` (the "legacy" form), or through the
+  ``arn:aws:states:::lambda:invoke`` optimised integration (``.waitForTaskToken`` too) or the
+  ``aws-sdk:lambda:invoke`` SDK integration, whose ``FunctionName`` takes a name, a partial
+  ARN (``123456789012:function:name``) or an ARN, optionally with ``:qualifier``, and whose
+  ``Qualifier`` may pick a version or alias
+  (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html,
+  https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+- ``Ref`` of an ``AWS::Lambda::Function`` is its name, ``Fn::GetAtt F.Arn`` its ARN
+  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html).
+- An ``AWS::Lambda::Version`` publishes a version of ``FunctionName``; it is immutable, any
+  property update replaces it, and ``Retain`` keeps the old one when it is replaced or removed
+  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-version.html).
+- Invoking a version needs ``lambda:InvokeFunction`` on the qualified ARN: ``F.Arn:*`` covers
+  every version (https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+
+class PinResource(NamedTuple):
+    """What the macro creates to pin one target: a resource of ``type`` whose
+    ``link_property`` is ``{"Ref": <target>}``, named ``<target><suffix><hash>``, retained
+    when replaced or deleted (executions started before the deploy still call it)."""
+
+    type: str  # "AWS::Lambda::Version"
+    link_property: str  # "FunctionName"
+    suffix: str  # "Version": FnVersion1a2b3c4d5e
+    number_attribute: str  # Fn::GetAtt V.<this>: the version number ("Version")
+
+
+class TargetKind(NamedTuple):
+    """One kind of thing a Task calls (see the module docstring).
+
+    ``resource_types``: the in-template types that are this kind (CloudFormation and SAM).
+    ``direct``: whether the Task's ``Resource`` may be the target's ARN itself.
+    ``integrations``: the ``Resource`` ARNs of service integrations that name the target in
+    ``name_field`` (with ``qualifier_field`` picking a version, when the service has one),
+    inside ``Parameters`` (JSONPath) or ``Arguments`` (JSONata).
+    ``arn``, ``partial_arn``, ``plain_name``: the grammar of a value naming one; groups
+    ``p`` (partition), ``r`` (region), ``a`` (account), ``n`` (name), ``q`` (qualifier).
+    ``ref_attribute``: the ``Fn::GetAtt`` attribute giving its ARN (``Ref`` gives its name).
+    ``alias_type``: the type of an in-template alias of one (a mutable pointer), if any.
+    ``pin``: what is created to pin one. ``hashed_properties`` / ``excluded_properties``
+    (``sam_excluded_properties`` for the SAM type): what a pin does / does not snapshot.
+    ``grant_action``: the IAM action the execution role needs on every pinned version;
+    ``grant_resource`` (a ``Fn::Sub`` string with ``{}`` for the logical ID) names them.
+    ``warning_codes``: the PV1xx codes only this kind raises (report.py has their text).
+    """
+
+    name: str  # "lambda"
+    noun: str  # "function": what messages call one
+    resource_types: frozenset[str]
+    direct: bool
+    integrations: re.Pattern[str]
+    name_field: str
+    qualifier_field: str | None
+    arn: re.Pattern[str]
+    partial_arn: re.Pattern[str] | None
+    plain_name: re.Pattern[str] | None
+    ref_attribute: str
+    alias_type: str | None
+    pin: PinResource
+    hashed_properties: frozenset[str]
+    excluded_properties: frozenset[str]
+    sam_excluded_properties: frozenset[str]
+    grant_action: str
+    grant_resource: str
+    warning_codes: tuple[str, ...]
+
+    def pin_resource(self, target: str, condition: str | None) -> dict[str, Any]:
+        """The resource that pins ``target`` (a logical ID), with its condition, if any."""
+        resource: dict[str, Any] = {
+            "Type": self.pin.type,
+            # Old versions must outlive the deploy that replaces them: executions use them.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        }
+        if condition is not None:
+            resource["Condition"] = condition
+        resource["Properties"] = {self.pin.link_property: {"Ref": target}}
+        return resource
+
+    def grant(self, target: str) -> dict[str, str]:
+        """``!Sub ${F.Arn}:*``: every pinned version of ``target``, never a prefix wildcard."""
+        return {"Fn::Sub": self.grant_resource.format(target)}
+
+
+LAMBDA = TargetKind(
+    name="lambda",
+    noun="function",
+    resource_types=frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"}),
+    direct=True,
+    integrations=re.compile(
+        r"arn:[^:]+:states:::(?:aws-sdk:)?lambda:invoke(?:\.waitForTaskToken)?"
+    ),
+    name_field="FunctionName",
+    qualifier_field="Qualifier",
+    arn=re.compile(
+        r"arn:(?P<p>[^:]+):lambda:(?P<r>[^:]*):(?P<a>[^:]*):function:(?P<n>[^:]+)(?::(?P<q>.+))?"
+    ),
+    partial_arn=re.compile(r"(?P<a>[^:]+):function:(?P<n>[^:]+)(?::(?P<q>.+))?"),
+    plain_name=re.compile(r"(?P<n>[^:]+)(?::(?P<q>.+))?"),
+    ref_attribute="Arn",
+    alias_type="AWS::Lambda::Alias",
+    pin=PinResource("AWS::Lambda::Version", "FunctionName", "Version", "Version"),
+    # Every AWS::Lambda::Function property a version locks, known when this was written. A
+    # test compares hashed | excluded with the schema cfn-lint ships, so that a property AWS
+    # adds later gets a conscious decision. Unknown properties are hashed anyway.
+    hashed_properties=frozenset(
+        {
+            "Architectures",
+            "CapacityProviderConfig",
+            "Code",
+            "DeadLetterConfig",
+            "Description",
+            "DurableConfig",
+            "Environment",
+            "EphemeralStorage",
+            "FileSystemConfigs",
+            "FunctionName",
+            "FunctionScalingConfig",
+            "Handler",
+            "ImageConfig",
+            "KmsKeyArn",
+            "Layers",
+            "LoggingConfig",
+            "MemorySize",
+            "PackageType",
+            "PublishToLatestPublished",
+            "RecursiveLoop",
+            "Role",
+            "Runtime",
+            "RuntimeManagementConfig",
+            "SnapStart",
+            "Timeout",
+            "TracingConfig",
+            "VpcConfig",
+        }
+    ),
+    # What a version does not snapshot (SPEC 5). Every other property is hashed.
+    excluded_properties=frozenset(
+        {"Tags", "ReservedConcurrentExecutions", "CodeSigningConfigArn", "TenancyConfig"}
+    ),
+    # SAM properties that are not function configuration, or that SAM turns into other
+    # resources (its role, events, alias, ...): a version does not snapshot them.
+    sam_excluded_properties=frozenset(
+        {
+            "Tags",
+            "ReservedConcurrentExecutions",
+            "CodeSigningConfigArn",
+            "TenancyConfig",
+            "Policies",
+            "PermissionsBoundary",
+            "RolePath",
+            "AssumeRolePolicyDocument",
+            "AutoPublishAlias",
+            "AutoPublishAliasAllProperties",
+            "AutoPublishCodeSha256",
+            "DeploymentPreference",
+            "Events",
+            "EventInvokeConfig",
+            "FunctionUrlConfig",
+            "ProvisionedConcurrencyConfig",
+            "VersionDescription",
+            "VersionDeletionPolicy",
+            "PropagateTags",
+            "Connectors",
+        }
+    ),
+    grant_action="lambda:InvokeFunction",
+    grant_resource="${{{}.Arn}}:*",
+    warning_codes=("PV108", "PV109", "PV114", "PV117", "PV118", "PV119"),
+)
+
+# Every kind, in the order a Task's Resource is matched against them.
+KINDS: tuple[TargetKind, ...] = (LAMBDA,)
+
+
+def kind_of_type(resource_type: str) -> TargetKind | None:
+    """The kind an in-template resource type is, or None when it is no target."""
+    for kind in KINDS:
+        if resource_type in kind.resource_types:
+            return kind
+    return None
+
+
+def kind_named(name: str) -> TargetKind:
+    """The kind called ``name`` ("lambda"). Raises KeyError for an unknown name."""
+    for kind in KINDS:
+        if kind.name == name:
+            return kind
+    raise KeyError(name)
