@@ -1320,10 +1320,10 @@ def _sam_transform(
     account_id: str,
     region: str,
 ) -> dict[str, Any]:
-    """The SAM transform, offline, as the command line runs it (`pin_versions.sam_local`,
+    """The SAM transform, offline, as the command line runs it (`pin_versions.local.sam_local`,
     aws-sam-translator): what CloudFormation hands the next transform, or the deploy error."""
+    from pin_versions.local.sam_local import translate
     from pin_versions.report import TransformError
-    from pin_versions.sam_local import translate
 
     try:
         return translate(

@@ -25,10 +25,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "macro")]
 
-from pin_versions.cli import MacroFailure, Options, UsageError, _parameter_values, process  # noqa: E402
 from pin_versions.inventory import Context  # noqa: E402
+from pin_versions.local.cli import MacroFailure, Options, UsageError, _parameter_values, process  # noqa: E402
+from pin_versions.local.yaml_io import TemplateLoadError, dump_json, load  # noqa: E402
 from pin_versions.transform import transform  # noqa: E402
-from pin_versions.yaml_io import TemplateLoadError, dump_json, load  # noqa: E402
 from support import CORPUS, corpus_manifest, deployed_problems, lint_errors  # noqa: E402
 
 SAM = "AWS::Serverless-2016-10-31"

@@ -14,8 +14,8 @@ import pytest
 
 from corpus_run import PIN, corpus_jobs, run_template
 from pin_versions.inventory import Context
+from pin_versions.local.yaml_io import TemplateLoadError
 from pin_versions.transform import transform
-from pin_versions.yaml_io import TemplateLoadError
 from support import (
     ACCOUNT,
     CORPUS,

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .iam import POLICY_NAME
-from .inventory import Context
+from ..iam import POLICY_NAME
+from ..inventory import Context
+from ..report import Diagnostic, Report, format_path
 from .lifecycle import Lifecycle, Side, Transition, Verdict, assess
 from .packaging import Artifact
-from .report import Diagnostic, Report, format_path
 from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
 
 __all__ = [

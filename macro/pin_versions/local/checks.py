@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .definition import Credentials, DefinitionView, analyse
-from .iam import Coverage, role_of, role_of_items
-from .inventory import Context, Inventory, build_inventory
-from .options import Options
-from .pieces import Path
-from .references import Leaf, classify, resolve
-from .report import TransformError
+from ..definition import Credentials, DefinitionView, analyse
+from ..iam import Coverage, role_of, role_of_items
+from ..inventory import Context, Inventory, build_inventory
+from ..options import Options
+from ..pieces import Path
+from ..references import Leaf, classify, resolve
+from ..report import TransformError
 
 
 @dataclass(frozen=True, slots=True)
