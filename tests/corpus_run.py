@@ -26,7 +26,13 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "macro")]
 
 from pin_versions.inventory import Context  # noqa: E402
-from pin_versions.local.cli import MacroFailure, Options, UsageError, _parameter_values, process  # noqa: E402
+from pin_versions.local.pipeline import (  # noqa: E402
+    MacroFailure,
+    Options,
+    UsageError,
+    _parameter_values,
+    process,
+)
 from pin_versions.local.yaml_io import TemplateLoadError, dump_json, load  # noqa: E402
 from pin_versions.transform import transform  # noqa: E402
 from support import CORPUS, corpus_manifest, deployed_problems, lint_errors  # noqa: E402
