@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from pin_versions import __version__
-from pin_versions.local.explain import LineMap
 from pin_versions.local.packaging import LOCAL_BUCKET, content_hash, package
+from pin_versions.local.processed import LineMap
 from pin_versions.local.yaml_io import load
 from support import ROOT, SAMPLES, load_path, run_macro
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..report import format_path
 from .checks import Finding, processed_problems, unpinned_targets
-from .explain import LineMap, Processed, plan_lifecycle, render_explain, render_plan
+from .explain import render_explain
 from .pipeline import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -25,6 +25,8 @@ from .pipeline import (
     _read,
     process,
 )
+from .plan_text import plan_lifecycle, render_plan
+from .processed import LineMap, Processed
 from .yaml_io import TemplateLoadError, dump_json, dump_yaml, load_with_warnings
 
 # --- output ---------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from typing import Any
 from ..inventory import Context
 from ..report import Diagnostic, TransformError
 from ..transform import transform
-from .explain import LineMap, PinStep, Processed
 from .packaging import PackagingError, package
+from .processed import LineMap, PinStep, Processed
 from .yaml_io import TemplateLoadError, detect_format, load_with_warnings
 
 PROG = "pin-versions"
