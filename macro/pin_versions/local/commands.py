@@ -8,7 +8,6 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..report import format_path
 from .checks import Finding, processed_problems, unpinned_targets
@@ -27,7 +26,8 @@ from .pipeline import (
 )
 from .plan_text import plan_lifecycle, render_plan
 from .processed import LineMap, Processed
-from .yaml_io import TemplateLoadError, dump_json, dump_yaml, load_with_warnings
+from .transforms import declared_transforms
+from .yaml_io import TemplateLoadError, dump_json, dump_yaml, read
 
 # --- output ---------------------------------------------------------------------------------
 
@@ -134,15 +134,6 @@ W9101 = "W9101"  # the codes of the cfn-lint rules in pin_versions.cfn_lint_rule
 E9102 = "E9102"
 
 
-def _transform_names(template: dict[str, Any]) -> list[str]:
-    value = template.get("Transform")
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [name for name in value if isinstance(name, str)]
-    return []
-
-
 def _finding_lines(source: str, lines: LineMap, code: str, findings: list[Finding]) -> list[str]:
     out = []
     for finding in findings:
@@ -156,19 +147,20 @@ def _check_file(source: str, options: Options, warn: Warn) -> list[str]:
     Raises UsageError (unreadable, or a template the pipeline cannot run)."""
     text = _read(source)
     try:
-        template, load_warnings = load_with_warnings(text, source)
+        loaded = read(text, source)
     except TemplateLoadError as exc:
         if _TEMPLATE_HINT.search(text):
             raise UsageError(str(exc)) from None
         return []
+    template, load_warnings = loaded.data, loaded.warnings
     if type(template) is not dict or not isinstance(template.get("Resources"), dict):
         return []
-    if options.macro_name not in _transform_names(template):
+    if options.macro_name not in declared_transforms(template).names:
         # Not deployed through the macro: what cfn-lint with the plugin says (W9101 for each
         # unpinned Task, E9102 for a hand-pinned version that is not retained).
         for message in load_warnings:
             warn(message)
-        lines = LineMap(text, source)
+        lines = LineMap(text, source, loaded.lines)
         return _finding_lines(source, lines, W9101, unpinned_targets(template)) + (
             _finding_lines(source, lines, E9102, processed_problems(template))
         )

@@ -17,7 +17,8 @@ from ..report import Diagnostic, TransformError
 from ..transform import transform
 from .packaging import PackagingError, package
 from .processed import LineMap, PinStep, Processed
-from .yaml_io import TemplateLoadError, detect_format, load_with_warnings
+from .transforms import declared_transforms
+from .yaml_io import TemplateLoadError, detect_format, read
 
 PROG = "pin-versions"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -104,15 +105,8 @@ def _read(source: str) -> str:
 
 
 def _transform_list(template: dict[str, Any], source: str, options: Options) -> list[str]:
-    value = template.get("Transform")
-    names: list[str]
-    if value is None:
-        names = []
-    elif isinstance(value, str):
-        names = [value]
-    elif isinstance(value, list) and all(isinstance(name, str) for name in value):
-        names = list(value)
-    else:
+    names, valid = declared_transforms(template)
+    if not valid:
         raise UsageError(f"{source}: Transform must be a transform name or a list of names")
     known = (SAM_TRANSFORM, options.macro_name)
     unknown = [name for name in names if name not in known]
@@ -176,10 +170,11 @@ def process(source: str, options: Options, warn: Warn) -> Processed:
     or MacroFailure (exit 1)."""
     text = _read(source)
     try:
-        template, load_warnings = load_with_warnings(text, source)
+        loaded = read(text, source)
     except TemplateLoadError as exc:
         raise UsageError(str(exc)) from None
-    for message in load_warnings:
+    template = loaded.data
+    for message in loaded.warnings:
         warn(message)
     if type(template) is not dict:
         raise UsageError(f"{source}: not a template: the top level must be a mapping")
@@ -189,7 +184,7 @@ def process(source: str, options: Options, warn: Warn) -> Processed:
         # After SAM: the order the project recommends ([AWS::Serverless-2016-10-31, PinVersions]).
         transforms.append(options.macro_name)
     values = _parameter_values(template, source, options)
-    lines = LineMap(text, source)
+    lines = LineMap(text, source, loaded.lines)
 
     base = Path.cwd() if source == "-" else Path(source).parent
     try:

@@ -24,18 +24,23 @@ _EVERY_VERSION = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}:\*")
 
 
 class LineMap:
-    """Report path -> line in the file the user wrote. Parses the file again, on first use
-    only: a big JSON template costs a second parse, and most commands never ask."""
+    """Report path -> line in the file the user wrote. ``lines`` are the ones the template's
+    one read gave (a YAML template always has them); without them (a JSON template) the file
+    is read again for its lines on first use only: a big JSON template costs a second parse,
+    and most commands never ask."""
 
-    def __init__(self, text: str | None, filename: str) -> None:
+    def __init__(
+        self, text: str | None, filename: str, lines: dict[JsonPath, int] | None = None
+    ) -> None:
         self._text = text
         self._filename = filename
+        self._known = lines
         self._index: dict[str, tuple[int, int]] | None = None
 
     def _lines(self) -> dict[str, tuple[int, int]]:
         if self._index is None:
-            lines: dict[JsonPath, int] = {}
-            if self._text is not None:
+            lines: dict[JsonPath, int] = self._known or {}
+            if self._known is None and self._text is not None:
                 # Line numbers are a courtesy: the template did load once already.
                 with contextlib.suppress(TemplateLoadError):
                     lines = load_with_lines(self._text, self._filename)[1]
