@@ -314,6 +314,32 @@ def test_every_nested_state_is_walked() -> None:
     assert "States.Fan.Branches[1].States.Each.ItemProcessor.States.B.Resource" in where
 
 
+def test_jsonata_is_what_the_macro_calls_jsonata() -> None:
+    """prune reads definitions through the core's ASL walk and JSONata test: a value is a
+    JSONata expression only when the whole string is ``{% ... %}`` (Step Functions: JSONata
+    expressions are enclosed in ``{% %}``); anything else is a literal, as the macro reads it."""
+    invoke = "arn:aws:states:::lambda:invoke"
+    literal = task(invoke, Arguments={"FunctionName": "{% not closed", "Payload": "{% $x %}"})
+    assert named(machine(A=literal)) == set()  # a literal that names no function
+    closed = task(invoke, Arguments={"FunctionName": "  {% $fn %}  "})
+    assert named(machine(A=closed)) == {(None, None)}
+
+
+def test_a_definition_the_core_cannot_walk_is_a_failed_check() -> None:
+    """A Parallel branch without States: the macro refuses to walk it, and prune keeps what
+    the definition could concern (its text still counts) instead of skipping it."""
+    broken = machine(
+        Fan={"Type": "Parallel", "End": True, "Branches": [{"StartAt": "X", "States": []}]}
+    )
+    text = json.dumps({**broken, "Comment": f"{ARN}:hello:3"})
+    uses, errors = uses_of_definition(text, "current definition of o")
+    assert uses == [Use("hello", "3", "current definition of o")]
+    assert errors == [
+        "current definition of o: definition cannot be walked at "
+        "States.Fan.Branches[0]: States is not an object"
+    ]
+
+
 def test_any_string_naming_a_version_counts() -> None:
     passed = machine(P={"Type": "Pass", "Result": {"target": f"{ARN}:world:4"}, "End": True})
     assert named(passed) == {("world", "4")}

@@ -8,6 +8,9 @@ import json
 import re
 from typing import Any
 
+from ..definition import Unwalkable, iter_tasks
+from ..definition import _is_jsonata as is_jsonata  # asl.is_jsonata once the core has it
+from ..report import format_path
 from .model import Use
 
 # ---------------------------------------------------------------------------------------
@@ -34,10 +37,6 @@ def parse_function_ref(text: str) -> tuple[str, str | None] | None:
     return match["name"], match["qualifier"]
 
 
-def _is_jsonata(value: object) -> bool:
-    return isinstance(value, str) and value.strip().startswith("{%")
-
-
 def versions_named(definition: str) -> list[tuple[str | None, str | None, str]]:
     """Every ``(function, version, where)`` an ASL definition may invoke.
 
@@ -52,30 +51,17 @@ def versions_named(definition: str) -> list[tuple[str | None, str | None, str]]:
     except ValueError as exc:
         raise ValueError(f"definition is not valid JSON: {exc}") from exc
     if isinstance(document, dict):
-        _walk_states(document, "", found)
+        try:
+            # The core's ASL walk (States, Parallel Branches, Map ItemProcessor/Iterator):
+            # the macro and prune agree on which states are Tasks and where they are.
+            for path, state in iter_tasks(document, ()):
+                _task_targets(state, format_path(path), found)
+        except Unwalkable as exc:
+            where = format_path(exc.path) or "the definition"
+            raise ValueError(f"definition cannot be walked at {where}: {exc.message}") from None
     for match in _VERSION_IN_TEXT.finditer(definition):
         found.append((match[1], match[2], "definition text"))
     return list(dict.fromkeys(found))
-
-
-def _walk_states(machine: dict[str, Any], path: str, found: list[Any]) -> None:
-    states = machine.get("States")
-    if not isinstance(states, dict):
-        return
-    for name, state in states.items():
-        if not isinstance(state, dict):
-            continue
-        here = f"{path}States.{name}"
-        _task_targets(state, here, found)
-        branches = state.get("Branches")
-        if isinstance(branches, list):
-            for index, branch in enumerate(branches):
-                if isinstance(branch, dict):
-                    _walk_states(branch, f"{here}.Branches[{index}].", found)
-        for key in ("ItemProcessor", "Iterator"):
-            inner = state.get(key)
-            if isinstance(inner, dict):
-                _walk_states(inner, f"{here}.{key}.", found)
 
 
 def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
@@ -92,13 +78,13 @@ def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
     for key in ("Parameters", "Arguments"):
         args = state.get(key)
         where = f"{here}.{key}"
-        if _is_jsonata(args):
+        if is_jsonata(args):
             found.append((None, None, where))
             continue
         if not isinstance(args, dict):
             continue
         function = args.get("FunctionName")
-        if "FunctionName.$" in args or _is_jsonata(function):
+        if "FunctionName.$" in args or is_jsonata(function):
             found.append((None, None, f"{where}.FunctionName"))
             continue
         if not isinstance(function, str):
@@ -110,7 +96,7 @@ def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
         if qualifier is not None and qualifier.isdigit():
             found.append((name, qualifier, f"{where}.FunctionName"))
         explicit = _qualifier_text(args.get("Qualifier"))
-        if "Qualifier.$" in args or _is_jsonata(explicit):
+        if "Qualifier.$" in args or is_jsonata(explicit):
             found.append((name, None, f"{where}.Qualifier"))
         elif explicit is not None and explicit.isdigit():
             found.append((name, explicit, f"{where}.Qualifier"))
