@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..prune.render import table
 from ..report import Diagnostic, Report, format_path
 from .packaging import Artifact
 from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
@@ -110,13 +111,7 @@ class Processed:
 
 
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        (
-            indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
+    return table(rows, indent)
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:

@@ -27,16 +27,23 @@ from .model import (
 _HEADERS = ("function", "version", "decision", "reason")
 
 
-def format_table(decisions: Sequence[Decision]) -> str:
-    rows = [_HEADERS] + [(d.function, d.version, d.decision, d.reason) for d in decisions]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        + "  "
-        + row[3]
+def table(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
+    """The one plain-text table of the project (prune's and the command line's reports; the
+    command line imports it from here because the prune job's bundle has no ``local/``):
+    each column padded to its widest cell, two spaces between columns, ``indent`` before each
+    line, no trailing spaces. ``rows`` is not empty and its rows have the same length."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        (
+            indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        ).rstrip()
         for row in rows
     ]
-    return "\n".join(line.rstrip() for line in lines)
+
+
+def format_table(decisions: Sequence[Decision]) -> str:
+    rows = [_HEADERS, *((d.function, d.version, d.decision, d.reason) for d in decisions)]
+    return "\n".join(table(rows))
 
 
 def count_decisions(
