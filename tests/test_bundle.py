@@ -167,3 +167,33 @@ def test_the_prune_job_bundle_has_prune_and_the_core_only(prune_bundle: Path) ->
         "from pin_versions.prune import lambda_handler\nassert callable(lambda_handler)",
     )
     assert not [m for m in loaded if m.startswith(("pin_versions.local", "pin_versions.cfn"))]
+
+
+def test_no_core_module_imports_the_tooling_or_prune() -> None:
+    """Statically, lazy imports included: every module the macro's bundle ships imports
+    nothing from ``local/``, ``prune/``, ``cfn_lint_rules/`` or the entry modules."""
+    import ast
+
+    shipped_away = set(left_out("MacroFunction"))
+    tooling = {name.removesuffix(".py") for name in shipped_away}
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] in shipped_away:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                absolute = module.removeprefix("pin_versions.") if node.level == 0 else module
+                if node.level == 0 and not module.startswith("pin_versions"):
+                    continue
+                first = absolute.split(".")[0]
+                names = {alias.name for alias in node.names}
+                if first in tooling or (not absolute and names & tooling):
+                    offenders.append(f"{relative}:{node.lineno}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    if parts[0] == "pin_versions" and len(parts) > 1 and parts[1] in tooling:
+                        offenders.append(f"{relative}:{node.lineno}")
+    assert offenders == []
