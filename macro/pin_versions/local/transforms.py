@@ -1,9 +1,10 @@
 """The one reader of a template's ``Transform`` key, shared by the command line (``transform``,
 ``explain``, ``plan``, ``check``) and the demo's emulator.
 
-CloudFormation takes ``Transform`` as one transform name or a list of names, run in order
-(AWS CloudFormation User Guide, *Transform section*); anything else is a template format
-error ("Transform must be a string or a list of strings").
+CloudFormation takes ``Transform`` as one macro name or a list of names and runs them in the
+order given (AWS CloudFormation User Guide, *CloudFormation template Transform section*).
+Anything else is refused: the command line exits 2, the emulator answers a template format
+error.
 """
 
 from __future__ import annotations
