@@ -72,7 +72,9 @@ publish: package
 
 # StackSet templates of the macro (and, with PRUNE_STACK_NAME, the scheduled prune job) for an
 # AWS Organization, and the aws commands that deploy them: see docs/integrations.md,
-# "Organizations". Builds the bundle with macro/Makefile (python3.13 and pip, as `make build`),
+# "Organizations". Builds the bundle with macro/Makefile (python3.13 and pip, as `make build`;
+# the prune job's recipe, core and prune/, when PRUNE_STACK_NAME asks for the job: one zip
+# serves both StackSets),
 # writes everything under STACKSET_OUT, and sends nothing to AWS. STACKSET_ARGS passes more
 # options (--home-region, --delegated-admin, --macro-parameter K=V, --prune-parameter K=V).
 REGIONS          ?=
@@ -92,7 +94,8 @@ endif
 
 stackset: $(STAMP)
 	rm -rf $(STACKSET_BUNDLE)
-	$(MAKE) -C macro build-MacroFunction ARTIFACTS_DIR=$(STACKSET_BUNDLE) PYTHON=$(PYTHON313)
+	$(MAKE) -C macro $(if $(PRUNE_STACK_NAME),build-PruneFunction,build-MacroFunction) \
+	  ARTIFACTS_DIR=$(STACKSET_BUNDLE) PYTHON=$(PYTHON313)
 	$(BIN)/python -m pin_versions.stackset --bundle $(STACKSET_BUNDLE) --out $(STACKSET_OUT) \
 	  --regions $(REGIONS) --bucket-prefix $(BUCKET_PREFIX) \
 	  --organization-id $(ORGANIZATION_ID) --targets $(OU_IDS) \

@@ -315,7 +315,7 @@ class SamCase:
 
 
 def run_sam_case(machines: int, pad: int, subject: Subject) -> SamCase:
-    from pin_versions.sam_local import translate
+    from pin_versions.local.sam_local import translate
 
     sam = generate.template(Shape(machines, pad=pad), sam=True)
     start = time.perf_counter()
@@ -604,7 +604,7 @@ def print_verdicts(rows: list[Verdict]) -> None:
 def profile(subject: Subject, pad: int) -> None:
     """cProfile of the handler at the 1 MB size and after SAM at LARGE (top functions by
     cumulative and by own time), then each pin_versions module's import (-X importtime)."""
-    from pin_versions.sam_local import translate
+    from pin_versions.local.sam_local import translate
 
     plain = generate.macro_event(generate.template(Shape(LARGE, pad=pad)))
     sam = generate.template(Shape(LARGE, pad=pad), sam=True)

@@ -35,6 +35,8 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pin_versions.local.transforms import declared_transforms
+
 MOTO_VERSION = "5.2.5"
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -1224,11 +1226,8 @@ def template_parameter_values(
 
 
 def transform_names(template: Mapping[str, Any]) -> tuple[str, ...]:
-    declared = template.get("Transform")
-    if declared is None:
-        return ()
-    names = [declared] if isinstance(declared, str) else declared
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+    names, valid = declared_transforms(template)
+    if not valid:
         raise DeployError("Template format error: Transform must be a string or a list of strings")
     return tuple(names)
 
@@ -1320,10 +1319,10 @@ def _sam_transform(
     account_id: str,
     region: str,
 ) -> dict[str, Any]:
-    """The SAM transform, offline, as the command line runs it (`pin_versions.sam_local`,
+    """The SAM transform, offline, as the command line runs it (`pin_versions.local.sam_local`,
     aws-sam-translator): what CloudFormation hands the next transform, or the deploy error."""
+    from pin_versions.local.sam_local import translate
     from pin_versions.report import TransformError
-    from pin_versions.sam_local import translate
 
     try:
         return translate(

@@ -26,8 +26,14 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "macro")]
 
 from pin_versions import Context, transform  # noqa: E402
-from pin_versions.cli import MacroFailure, Options, UsageError, _parameter_values, process  # noqa: E402
-from pin_versions.yaml_io import TemplateLoadError, dump_json, load  # noqa: E402
+from pin_versions.local.pipeline import (  # noqa: E402
+    MacroFailure,
+    Options,
+    UsageError,
+    _parameter_values,
+    process,
+)
+from pin_versions.local.yaml_io import TemplateLoadError, dump_json, load  # noqa: E402
 from support import CORPUS, corpus_manifest, deployed_problems, lint_errors  # noqa: E402
 
 SAM = "AWS::Serverless-2016-10-31"

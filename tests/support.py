@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pin_versions.handler import lambda_handler
-from pin_versions.yaml_io import load
+from pin_versions.local.yaml_io import load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -207,6 +207,6 @@ def deployed_problems(processed: dict[str, Any]) -> list[str]:
     transform): a Task invoking an in-template function unqualified, a version without
     Retain, a role that does not allow every version of a pinned function. The same checks
     as the cfn-lint rules W9101 and E9102."""
-    from pin_versions.checks import processed_problems, unpinned_targets
+    from pin_versions.local.checks import processed_problems, unpinned_targets
 
     return [f.message for f in unpinned_targets(processed) + processed_problems(processed)]

@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 from pin_versions import __version__
-from pin_versions.explain import LineMap
-from pin_versions.packaging import LOCAL_BUCKET, content_hash, package
-from pin_versions.yaml_io import load
+from pin_versions.local.packaging import LOCAL_BUCKET, content_hash, package
+from pin_versions.local.processed import LineMap
+from pin_versions.local.yaml_io import load
 from support import ROOT, SAMPLES, load_path, run_macro
 
 SCRIPT = Path(sys.executable).parent / "pin-versions"
@@ -322,7 +322,7 @@ def test_region_names_as_aws_spells_them_are_accepted(region: str) -> None:
 
 
 def test_an_input_over_1_mb_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
-    from pin_versions.cli import MAX_INPUT_BYTES
+    from pin_versions.local.pipeline import MAX_INPUT_BYTES
 
     # 50 MB that would take minutes and gigabytes to parse: refused at once, by its size.
     big = tmp_path / "big.yaml"
@@ -400,12 +400,12 @@ def test_loader_warnings_on_stderr_unless_quiet(tmp_path: Path) -> None:
 def test_internal_error_is_one_line_exit_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pin_versions import cli
+    from pin_versions.local import cli, pipeline
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cli, "transform", broken)
+    monkeypatch.setattr(pipeline, "transform", broken)
     monkeypatch.delenv("PIN_VERSIONS_DEBUG", raising=False)
     assert cli.main(["transform", str(SAMPLES / "blue-green" / "day1.yaml")]) == 1
     assert capsys.readouterr().err == (

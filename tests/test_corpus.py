@@ -14,7 +14,7 @@ import pytest
 
 from corpus_run import PIN, corpus_jobs, run_template
 from pin_versions import Context, transform
-from pin_versions.yaml_io import TemplateLoadError
+from pin_versions.local.yaml_io import TemplateLoadError
 from support import (
     ACCOUNT,
     CORPUS,

@@ -308,7 +308,7 @@ def test_explain_shows_the_policies_sam_will_give_its_version(tmp_path: Any) -> 
 
 def test_checks_judge_the_role_a_task_invokes_with() -> None:
     """cfn-lint E9102 / checks.py: a Task with Credentials needs its own role's grant."""
-    from pin_versions.checks import processed_problems
+    from pin_versions.local.checks import processed_problems
 
     golden = ROOT / "tests" / "golden" / "day2-credentials-role" / "expected.json"
     processed = json.loads(golden.read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pin_versions import __version__
-from pin_versions.sam_local import translate
+from pin_versions.local.sam_local import translate
 from support import ROOT, lint_errors, load_path
 
 TEMPLATE = load_path(ROOT / "template.yaml")

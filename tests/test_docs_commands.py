@@ -211,7 +211,8 @@ def _execute(argv: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
 
 def _parse_prune(argv: list[str]) -> None:
     """Parse a prune command line with the parser the command uses; no AWS call."""
-    from pin_versions import cli, prune
+    from pin_versions import prune
+    from pin_versions.local import cli
 
     if argv[0] == "pin-versions":
         parser = cli.build_parser()

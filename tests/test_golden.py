@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pin_versions import Context, transform
-from pin_versions.sam_local import translate
+from pin_versions.local.sam_local import translate
 from support import (
     ACCOUNT,
     REGION,

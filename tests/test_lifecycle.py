@@ -1,4 +1,4 @@
-"""`pin-versions plan`'s lifecycle model (pin_versions.lifecycle) and its verdicts.
+"""`pin-versions plan`'s lifecycle model (pin_versions.local.lifecycle) and its verdicts.
 
 Two layers, each asserting exact verdicts:
 - tests/lifecycle/<case>/{old,new}.yaml: hand-written *processed* templates (plain
@@ -21,8 +21,8 @@ from hypothesis import assume, given
 
 import strategies
 from pin_versions import Context, TransformError, transform
-from pin_versions.lifecycle import CREATE_ONLY, Side, assess
-from pin_versions.yaml_io import TemplateLoadError, load
+from pin_versions.local.lifecycle import CREATE_ONLY, Side, assess
+from pin_versions.local.yaml_io import TemplateLoadError, load
 from support import ROOT
 
 FIXTURES = Path(__file__).parent / "lifecycle"
@@ -365,7 +365,7 @@ def test_redeploying_a_corpus_template_breaks_nothing() -> None:
 def test_a_replacement_replaces_what_names_it_in_a_create_only_property() -> None:
     """F gets a FunctionName: F is replaced, so is V (its FunctionName, create-only, names
     F's new physical ID); R, whose policy names F (not create-only), is only updated."""
-    from pin_versions.lifecycle import Transition
+    from pin_versions.local.lifecycle import Transition
 
     def template(name: str | None) -> dict[str, Any]:
         function: dict[str, Any] = {"Runtime": "python3.13", "Handler": "index.handler"}

@@ -53,6 +53,8 @@ from pin_versions.prune import (
     uses_of_definition,
     versions_named,
 )
+from pin_versions.prune import aws as prune_aws
+from pin_versions.prune import model as prune_model
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -312,6 +314,32 @@ def test_every_nested_state_is_walked() -> None:
     assert "States.Fan.Branches[1].States.Each.ItemProcessor.States.B.Resource" in where
 
 
+def test_jsonata_is_what_the_macro_calls_jsonata() -> None:
+    """prune reads definitions through the core's ASL walk and JSONata test: a value is a
+    JSONata expression only when the whole string is ``{% ... %}`` (Step Functions: JSONata
+    expressions are enclosed in ``{% %}``); anything else is a literal, as the macro reads it."""
+    invoke = "arn:aws:states:::lambda:invoke"
+    literal = task(invoke, Arguments={"FunctionName": "{% not closed", "Payload": "{% $x %}"})
+    assert named(machine(A=literal)) == set()  # a literal that names no function
+    closed = task(invoke, Arguments={"FunctionName": "  {% $fn %}  "})
+    assert named(machine(A=closed)) == {(None, None)}
+
+
+def test_a_definition_the_core_cannot_walk_is_a_failed_check() -> None:
+    """A Parallel branch without States: the macro refuses to walk it, and prune keeps what
+    the definition could concern (its text still counts) instead of skipping it."""
+    broken = machine(
+        Fan={"Type": "Parallel", "End": True, "Branches": [{"StartAt": "X", "States": []}]}
+    )
+    text = json.dumps({**broken, "Comment": f"{ARN}:hello:3"})
+    uses, errors = uses_of_definition(text, "current definition of o")
+    assert uses == [Use("hello", "3", "current definition of o")]
+    assert errors == [
+        "current definition of o: definition cannot be walked at "
+        "States.Fan.Branches[0]: States is not an object"
+    ]
+
+
 def test_any_string_naming_a_version_counts() -> None:
     passed = machine(P={"Type": "Pass", "Result": {"target": f"{ARN}:world:4"}, "End": True})
     assert named(passed) == {("world", "4")}
@@ -553,9 +581,9 @@ def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
     installed = Hooks()
     installed.answers["ListProvisionedConcurrencyConfigs"] = provisioned_concurrency
     # The stacks here were created a moment ago; the settle window has its own test.
-    monkeypatch.setattr(prune, "SETTLE_WINDOW", timedelta(0))
-    make = prune.make_clients
-    monkeypatch.setattr(prune, "make_clients", lambda region: installed.install(make(region)))
+    monkeypatch.setattr(prune_model, "SETTLE_WINDOW", timedelta(0))
+    make = prune_aws.make_clients
+    monkeypatch.setattr(prune_aws, "make_clients", lambda region: installed.install(make(region)))
     with mock_aws():
         yield installed
 
@@ -797,8 +825,8 @@ def test_pagination_of_versions_and_executions(
             stateMachineArn=scenario.orders, definition=definition(version), publish=True
         )
     scenario.set_definition(1)
-    monkeypatch.setattr(prune, "PAGE_SIZE", 2)
-    outcome = prune.prune(prune.make_clients(REGION), stack="app")
+    monkeypatch.setattr(prune_model, "PAGE_SIZE", 2)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="app")
     got = rows(outcome.decisions)
     assert got["10"] == (KEEP, "running execution of orders (x3)")
     assert got["11"] == (KEEP, "running execution of orders (x2)")
@@ -872,7 +900,7 @@ def test_missing_stack(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None
 def test_failed_deletion_still_prints_the_table(
     scenario: Scenario, hooks: Hooks, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make = prune.make_clients
+    make = prune_aws.make_clients
 
     def clients_refusing_version_10(region: str | None) -> prune.Clients:
         clients = make(region)
@@ -888,7 +916,7 @@ def test_failed_deletion_still_prints_the_table(
         return clients
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(prune, "make_clients", clients_refusing_version_10)
+        patch.setattr(prune_aws, "make_clients", clients_refusing_version_10)
         code, table, out, err = cli(capsys, "--apply")
     assert code == 1
     assert out.startswith("function")
@@ -934,14 +962,14 @@ def test_express_state_machines_block_deletion_right_after_a_change(
     )
     orders.type = "EXPRESS"
     now = datetime.now(UTC)
-    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=now)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="app", now=now)
     assert all(d.decision == KEEP for d in outcome.decisions)
     assert rows(outcome.decisions)["10"][1].startswith(
         "could not check: express state machine orders: its executions cannot be listed"
     )
     # Long after the change, no express execution can still be running an old definition;
     # the versions only executions named are then free to go.
-    later = prune.prune(prune.make_clients(REGION), stack="app", now=now + timedelta(hours=1))
+    later = prune.prune(prune_aws.make_clients(REGION), stack="app", now=now + timedelta(hours=1))
     got = rows(later.decisions)
     assert got["2"][0] == got["9"][0] == got["10"][0] == DELETE
     assert got["1"] == (KEEP, "current definition of orders")
@@ -959,7 +987,7 @@ def test_a_run_time_function_choice_keeps_every_version(scenario: Scenario) -> N
             )
         ),
     )
-    outcome = prune.prune(prune.make_clients(REGION), stack="app", keep=0, delete=True)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="app", keep=0, delete=True)
     assert [d for d in outcome.decisions if d.decision != KEEP] == []
     assert (
         "picks a function at run time (States.A.Parameters.FunctionName)"
@@ -1176,7 +1204,7 @@ def test_an_execution_that_changes_status_between_calls_is_still_found(
         )
 
     hooks.answers["ListExecutions"] = lambda request: flip(request)
-    outcome = prune.prune(prune.make_clients(REGION), stack="app", keep=0)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="app", keep=0)
     assert rows(outcome.decisions)["10"] == (KEEP, "redrivable FAILED execution of orders")
     assert outcome.errors == []
 
@@ -1195,7 +1223,7 @@ def test_executions_that_can_no_longer_run_free_their_versions(
         execution.status = status
         execution.stop_date = (datetime.now(UTC) - timedelta(days=stopped)).isoformat()
     scenario.set_definition(1)
-    got = rows(prune.prune(prune.make_clients(REGION), stack="app", keep=0).decisions)
+    got = rows(prune.prune(prune_aws.make_clients(REGION), stack="app", keep=0).decisions)
     assert got["10"] == got["11"] == (DELETE, "unused: nothing names it")
     assert got["12"] == (KEEP, "redrivable FAILED execution of orders")
 
@@ -1205,16 +1233,16 @@ def test_a_state_machine_changed_moments_ago_keeps_everything_until_listing_sett
 ) -> None:
     # ListExecutions is eventually consistent: an execution started on the previous
     # definition just before the change may not be listed yet.
-    monkeypatch.setattr(prune, "SETTLE_WINDOW", timedelta(minutes=5))
+    monkeypatch.setattr(prune_model, "SETTLE_WINDOW", timedelta(minutes=5))
     now = datetime.now(UTC)
-    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=now, keep=0)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="app", now=now, keep=0)
     assert {d.decision for d in outcome.decisions} == {KEEP}
     assert rows(outcome.decisions)["10"][1].startswith(
         "could not check: state machine orders: executions started just before are not "
         "listed at once and it changed less than 5 minutes ago; run prune again later"
     )
     later = prune.prune(
-        prune.make_clients(REGION), stack="app", now=now + timedelta(minutes=6), keep=0
+        prune_aws.make_clients(REGION), stack="app", now=now + timedelta(minutes=6), keep=0
     )
     assert rows(later.decisions)["10"] == (DELETE, "unused: nothing names it")
 
@@ -1232,7 +1260,7 @@ def test_an_express_definition_changed_outside_cloudformation_keeps_everything(
     _make_express()
     later = datetime.now(UTC) + timedelta(days=1)
     hooks.answers["DetectStackResourceDrift"] = drift("MODIFIED", "/DefinitionString")
-    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=later, keep=0)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="app", now=later, keep=0)
     assert {d.decision for d in outcome.decisions} == {KEEP}
     assert outcome.errors[0] == (
         "express state machine orders: its definition was changed outside CloudFormation "
@@ -1243,12 +1271,12 @@ def test_an_express_definition_changed_outside_cloudformation_keeps_everything(
     # Drift in what does not run (tags, logging) does not matter; in sync neither.
     for answer in (drift("MODIFIED", "/Tags/0/Value"), drift("IN_SYNC")):
         hooks.answers["DetectStackResourceDrift"] = answer
-        outcome = prune.prune(prune.make_clients(REGION), stack="app", now=later, keep=0)
+        outcome = prune.prune(prune_aws.make_clients(REGION), stack="app", now=later, keep=0)
         assert outcome.errors == []
         assert rows(outcome.decisions)["10"] == (DELETE, "unused: nothing names it")
     # A drift check that fails keeps everything too.
     hooks.answers["DetectStackResourceDrift"] = error(400, "AccessDenied", xml=True)
-    outcome = prune.prune(prune.make_clients(REGION), stack="app", now=later, keep=0)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="app", now=later, keep=0)
     assert {d.decision for d in outcome.decisions} == {KEEP}
     assert "cloudformation:DetectStackResourceDrift" in outcome.denied
 
@@ -1396,7 +1424,7 @@ def reclaim_rows(decisions: list[Decision]) -> dict[str, tuple[str, str, str]]:
 def test_prune_reclaims_what_pinversions_retained_and_nothing_in_use(
     shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    outcome = prune.prune(prune.make_clients(REGION), stack="shop")
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="shop")
     assert outcome.errors == [] and outcome.denied == []
     role = shop.role
     assert (
@@ -1456,7 +1484,7 @@ def test_prune_reclaims_what_pinversions_retained_and_nothing_in_use(
 
 def test_apply_reclaims_grants_functions_and_provisioned_concurrency(shop: Shop) -> None:
     outcome = prune.prune(
-        prune.make_clients(REGION), stack="shop", delete=True, reclaim_functions=True
+        prune_aws.make_clients(REGION), stack="shop", delete=True, reclaim_functions=True
     )
     assert outcome.errors == [] and outcome.denied == []
     got = reclaim_rows(outcome.decisions)
@@ -1481,7 +1509,7 @@ def test_apply_reclaims_grants_functions_and_provisioned_concurrency(shop: Shop)
 def test_a_failed_check_reclaims_nothing(shop: Shop, hooks: Hooks) -> None:
     hooks.answers["ListExecutions"] = error(400, "AccessDeniedException")
     outcome = prune.prune(
-        prune.make_clients(REGION), stack="shop", delete=True, reclaim_functions=True
+        prune_aws.make_clients(REGION), stack="shop", delete=True, reclaim_functions=True
     )
     assert {d.decision for d in outcome.decisions} == {KEEP}
     assert len(shop.policies()) == 5 and "hello-old" in shop.functions()
@@ -1489,7 +1517,7 @@ def test_a_failed_check_reclaims_nothing(shop: Shop, hooks: Hooks) -> None:
     # A processed template that cannot be read keeps every grant (others may still go).
     hooks.answers.pop("ListExecutions")
     hooks.answers["GetTemplate"] = error(400, "AccessDenied", xml=True)
-    outcome = prune.prune(prune.make_clients(REGION), stack="shop", delete=True)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="shop", delete=True)
     assert [d for d in outcome.decisions if d.kind == prune.GRANT] == []
     assert "template of stack shop: GetTemplate: AccessDenied: injected by the test" in (
         outcome.errors
@@ -1498,7 +1526,7 @@ def test_a_failed_check_reclaims_nothing(shop: Shop, hooks: Hooks) -> None:
     # Functions kept through a replacement that cannot be listed are only left alone.
     hooks.answers.pop("GetTemplate")
     hooks.answers["GetResources"] = error(400, "AccessDeniedException")
-    outcome = prune.prune(prune.make_clients(REGION), stack="shop", delete=True)
+    outcome = prune.prune(prune_aws.make_clients(REGION), stack="shop", delete=True)
     assert [d for d in outcome.decisions if d.kind == prune.FUNCTION] == []
     assert [d for d in outcome.decisions if d.function == "hello-old" and d.kind == "version"] == []
     assert "tag:GetResources" in outcome.denied

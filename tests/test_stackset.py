@@ -5,8 +5,9 @@ StackSet template on the embedded emulator whose deployed function then pins the
 day-1 template. Nothing is sent to AWS.
 
 The bundle here is built offline as `pip install --target` would build it (macro/Makefile
-does it for real): the package, plus the installed distributions that
-macro/requirements.txt needs, copied file by file from their RECORD.
+does it for real; tests/bundles.py): the files of the package its recipe ships, plus the
+installed distributions that macro/requirements.txt needs, copied file by file from their
+RECORD.
 """
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ import shlex
 import shutil
 import subprocess
 import zipfile
-from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.requirements import Requirement
 
-from pin_versions.packaging import package
-from pin_versions.sam_local import translate
-from pin_versions.stackset import (
+from bundles import build_bundle
+from pin_versions.local.packaging import package
+from pin_versions.local.sam_local import translate
+from pin_versions.local.stackset import (
     ARTIFACT_PREFIX,
     OPERATION_PREFERENCES,
     SOURCES,
@@ -62,44 +62,11 @@ PLAN = Plan(
 # --- the bundle, offline -------------------------------------------------------------------
 
 
-def _install_target(name: str, into: Path, seen: set[str]) -> None:
-    """Copy one installed distribution and its (non-extra) requirements into ``into``."""
-    dist = distribution(name)
-    key = dist.metadata["Name"].lower().replace("_", "-")
-    if key in seen:
-        return
-    seen.add(key)
-    site = Path(str(dist.locate_file("")))
-    for file in dist.files or ():
-        if file.parts[0] == ".." or "__pycache__" in file.parts:
-            continue  # console scripts outside site-packages; bytecode of this interpreter
-        target = into / file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(site / file, target)
-    for text in dist.requires or ():
-        requirement = Requirement(text)
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-            _install_target(requirement.name, into, seen)
-
-
-def build_bundle(into: Path) -> Path:
-    """What macro/Makefile puts in ARTIFACTS_DIR, without bytecode and without download."""
-    lines = (ROOT / "macro" / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    seen: set[str] = set()
-    for line in lines:
-        if line.strip() and not line.startswith("#"):
-            _install_target(Requirement(line).name, into, seen)
-    shutil.copytree(
-        ROOT / "macro" / "pin_versions",
-        into / "pin_versions",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    return into
-
-
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_bundle(tmp_path_factory.mktemp("bundle"))
+    """The prune job's bundle (the core and prune/): one zip serves both StackSets here, as
+    `make stackset` builds it when the prune job is wanted."""
+    return build_bundle(tmp_path_factory.mktemp("bundle"), "PruneFunction")
 
 
 @pytest.fixture(scope="module")

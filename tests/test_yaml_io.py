@@ -1,4 +1,4 @@
-"""pin_versions.yaml_io: CloudFormation JSON/YAML in and out."""
+"""pin_versions.local.yaml_io: CloudFormation JSON/YAML in and out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pin_versions.yaml_io import (
+from pin_versions.local.yaml_io import (
     MAX_ALIAS_REFERENCES,
     TemplateLoadError,
     detect_format,

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from pin_versions.checks import processed_problems
+from pin_versions.local.checks import processed_problems
 
 
 class PinnedVersionRetained(CloudFormationLintRule):

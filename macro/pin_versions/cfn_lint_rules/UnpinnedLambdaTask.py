@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from pin_versions.checks import unpinned_targets
+from pin_versions.local.checks import unpinned_targets
 
 
 class UnpinnedLambdaTask(CloudFormationLintRule):

@@ -11,8 +11,8 @@ import json
 import logging
 from typing import Any
 
-from .inventory import partition_of
-from .report import Diagnostic, TransformError
+from ..inventory import partition_of
+from ..report import Diagnostic, TransformError
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .definition import Credentials, DefinitionView, analyse
-from .iam import Coverage, role_of, role_of_items
-from .inventory import Context, Inventory, build_inventory
-from .options import Options
-from .pieces import Path
-from .references import Leaf, resolve
-from .report import TransformError
-from .resolution import classify
+from ..definition import Credentials, DefinitionView, analyse
+from ..iam import Coverage, role_of, role_of_items
+from ..inventory import Context, Inventory, build_inventory
+from ..options import Options
+from ..pieces import Path
+from ..references import Leaf, resolve
+from ..report import TransformError
+from ..resolution import classify
 
 
 @dataclass(frozen=True, slots=True)

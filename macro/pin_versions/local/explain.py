@@ -1,0 +1,166 @@
+"""Reports for people: ``pin-versions explain`` (one template) and ``pin-versions plan`` (a
+deploy from one template to the next).
+
+Pure: processed templates and reports in, plain text out. The order is the template's (then
+names where the template gives none), there is no colour and no timestamp: the text is a
+golden file in the tests and can be an artifact in CI. ``plan``'s text is in ``plan_text``;
+the processed template and the shared pieces in ``processed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..report import Report
+from .processed import (
+    IAM_POLICY,
+    PinStep,
+    Processed,
+    _context,
+    _header,
+    _names,
+    _plural,
+    _properties,
+    _resources,
+    _table,
+    _warning_lines,
+    _where,
+)
+
+
+def _role_changes(step: PinStep, role: str) -> list[str]:
+    """The retained grants PinVersions added for ``role`` (docs/design.md, Day 2)."""
+    changes: list[str] = []
+    for grant in step.report.grants:
+        if grant.role != role:
+            continue
+        condition = f", when {grant.condition}" if grant.condition else ""
+        changes.append(
+            f"retained grant {grant.logical_id} ({IAM_POLICY} {grant.policy_name}{condition}): "
+            f"lambda:InvokeFunction on every version of {grant.function}"
+        )
+    return changes
+
+
+def _explain_machines(processed: Processed, report: Report) -> list[str]:
+    out: list[str] = []
+    by_machine: dict[str, list[list[str]]] = {name: [] for name in report.state_machines}
+    for pin in report.pins:
+        line = processed.lines.line_of(f"Resources.{pin.state_machine}.Properties.{pin.path}")
+        row = [pin.path, "" if line is None else str(line), pin.function, pin.version]
+        by_machine.setdefault(pin.state_machine, []).append(row)
+    if not by_machine:
+        return ["State machines: none"]
+    for name, rows in by_machine.items():
+        out.append(f"State machine {name}{_where(processed, f'Resources.{name}')}")
+        if rows:
+            out.extend(_table([["target", "line", "function", "version"], *rows]))
+        else:
+            out.append("  nothing pinned")
+        out.append("")
+    return out[:-1]
+
+
+def _explain_versions(processed: Processed, step: PinStep) -> list[str]:
+    report = step.report
+    if not report.versions:
+        return ["Versions: none"]
+    after = _resources(step.after)
+    rows = [["version", "function", "status", "DeletionPolicy", "UpdateReplacePolicy"]]
+    stamped: list[str] = []
+    for entry in report.versions:
+        if entry.created:
+            status = f"new, hash {entry.hash}"
+        elif entry.version.endswith(".Version"):
+            status = "published by SAM (AutoPublishAlias)"
+        else:
+            status = f"declared in the template{_where(processed, f'Resources.{entry.version}')}"
+        deletion, replace = _version_policies(after, entry.version, entry.function)
+        rows.append([entry.version, entry.function, status, deletion, replace])
+        description = _properties(after.get(entry.function, {})).get("Description")
+        if entry.hash and isinstance(description, str) and f"[pin {entry.hash}]" in description:
+            stamped.append(f"{entry.function} [pin {entry.hash}]")
+    out = ["Versions", *_table(rows)]
+    if stamped:
+        out.append(f"  Description stamped: {_names(stamped)}")
+    return out
+
+
+def _version_policies(
+    after: dict[str, dict[str, Any]], version: str, function: str
+) -> tuple[str, str]:
+    """DeletionPolicy and UpdateReplacePolicy the version will have once deployed. SAM's
+    ``F.Version`` (PinVersions before SAM) does not exist yet: SAM gives it the function's
+    DeletionPolicy and UpdateReplacePolicy; without a DeletionPolicy, VersionDeletionPolicy,
+    else Retain (Delete with CapacityProviderConfig) (samtranslator ``_construct_version``)."""
+    if version.endswith(".Version") and version not in after:
+        resource = after.get(function, {})
+        properties = _properties(resource)
+        deletion = resource.get("DeletionPolicy") or properties.get("VersionDeletionPolicy")
+        if deletion is None:
+            deletion = "Delete" if "CapacityProviderConfig" in properties else "Retain"
+        replace = resource.get("UpdateReplacePolicy")
+    else:
+        deletion = after.get(version, {}).get("DeletionPolicy")
+        replace = after.get(version, {}).get("UpdateReplacePolicy")
+    return (
+        str(deletion or "none (deleted)"),
+        str(replace or "none (deleted on replacement)"),
+    )
+
+
+def _explain_roles(processed: Processed, step: PinStep) -> list[str]:
+    report = step.report
+    if not report.roles:
+        return ["Roles: none changed or checked"]
+    out = ["Roles"]
+    for entry in report.roles:
+        out.append(f"  {entry.role}{_where(processed, f'Resources.{entry.role}')}")
+        prefix = f"Resources.{entry.role}"
+        problems = sorted(
+            {w.code for w in report.warnings if w.path == prefix or w.path.startswith(prefix + ".")}
+        )
+        covered = [f for f in entry.functions if f not in entry.added]
+        if problems:
+            out.append(f"    not widened (see {_names(problems)} below): {_names(entry.functions)}")
+        elif covered:
+            out.append(f"    already allows every version of {_names(covered)}")
+        if entry.added:
+            for change in _role_changes(step, entry.role):
+                out.append(f"    added {change}")
+    return out
+
+
+def render_explain(processed: Processed) -> str:
+    out = [processed.source, *_header(processed), _context(processed), ""]
+    step = processed.pin
+    if step is None:
+        out.append(
+            "PinVersions did not run: it is not in the template's Transform list "
+            "(--pin runs it anyway)."
+        )
+        return "\n".join(out) + "\n"
+    report = step.report
+    out += _explain_machines(processed, report)
+    out += ["", *_explain_versions(processed, step)]
+    out += ["", *_explain_roles(processed, step)]
+    out += ["", *_warning_lines(processed, report.warnings)]
+    summary = report.summary()
+    out += [
+        "",
+        "Summary: "
+        + ", ".join(
+            [
+                _plural(summary["stateMachines"], "state machine"),
+                _plural(summary["pinned"], "target") + " pinned",
+                _plural(summary["versionsCreated"], "new version"),
+                _plural(summary["versionsReused"], "existing version"),
+                _plural(summary["rolesWidened"], "role") + " widened",
+                _plural(len(report.warnings), "warning"),
+            ]
+        ),
+    ]
+    return "\n".join(out) + "\n"
+
+
+# --- plan -----------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""What CloudFormation does to each resource of OLD when NEW is deployed: kept, retained or
+deleted, and whether by removal or by replacement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ...hashing import canonical_json
+from ...intrinsics import getatt_target, parse_sub, ref_target, sub_args
+from .model import _RETAIN, CREATE_ONLY, Side
+
+# --- what CloudFormation does to each resource ----------------------------------------------
+
+
+def _mentions(value: Any) -> set[str]:
+    """Logical IDs (and parameters) a value refers to: Ref, GetAtt, Sub placeholders."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if type(node) is not dict:
+            continue
+        target = ref_target(node)
+        if target is not None:
+            found.add(target)
+            continue
+        attribute = getatt_target(node)
+        if attribute is not None:
+            found.add(attribute[0])
+            continue
+        sub = sub_args(node)
+        if sub is not None:
+            for token in parse_sub(sub[0]):
+                if token.kind == "ref" and token.text not in sub[1]:
+                    found.add(token.text.partition(".")[0])
+            stack.extend(sub[1].values())
+            continue
+        stack.extend(node.values())
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Fate:
+    """What a deploy does to a resource of OLD: ``kept`` (same physical resource, maybe
+    updated), ``retained`` (it leaves the stack but stays) or ``deleted``; ``how`` is
+    ``removed``, ``replaced`` or ``""``."""
+
+    outcome: Literal["kept", "retained", "deleted"]
+    how: Literal["removed", "replaced", ""] = ""
+
+
+class Transition:
+    """OLD -> NEW as CloudFormation applies it."""
+
+    def __init__(self, old: Side, new: Side) -> None:
+        self.old = old
+        self.new = new
+        self.replaced = self._replaced()
+
+    def _replaced(self) -> set[str]:
+        old, new = self.old, self.new
+        replaced: set[str] = set()
+        # Who names whom in a create-only property: a change of the named resource's physical
+        # ID changes the value, so the naming resource is replaced too.
+        named_by: dict[str, set[str]] = {}
+        for logical_id in old.resources:
+            if not (old.exists(logical_id) and new.exists(logical_id)):
+                continue
+            rtype = new.type_of(logical_id)
+            if old.type_of(logical_id) != rtype:
+                replaced.add(logical_id)
+                continue
+            before, after = old.properties(logical_id), new.properties(logical_id)
+            for name in sorted(CREATE_ONLY.get(rtype or "", ())):
+                was, now = old.resolved(before.get(name)), new.resolved(after.get(name))
+                if canonical_json(was) != canonical_json(now):
+                    replaced.add(logical_id)
+                    break
+                for target in _mentions(now):
+                    named_by.setdefault(target, set()).add(logical_id)
+        pending = list(replaced)
+        while pending:
+            for dependent in named_by.get(pending.pop(), ()):
+                if dependent not in replaced:
+                    replaced.add(dependent)
+                    pending.append(dependent)
+        return replaced
+
+    def fate(self, logical_id: str) -> Fate:
+        old, new = self.old, self.new
+        if not new.exists(logical_id):
+            policy = old.resources.get(logical_id, {}).get("DeletionPolicy")
+            return Fate("retained" if policy in _RETAIN else "deleted", "removed")
+        if logical_id in self.replaced:
+            # Both templates: an attribute-only change is not applied to the stack.
+            was = old.resources.get(logical_id, {}).get("UpdateReplacePolicy")
+            now = new.resources.get(logical_id, {}).get("UpdateReplacePolicy")
+            retained = was == "Retain" and now == "Retain"
+            return Fate("retained" if retained else "deleted", "replaced")
+        return Fate("kept")
+
+
+# --- reading Tasks: targets and the role each one invokes with ------------------------------

@@ -1,0 +1,77 @@
+"""``collect``: every fact ``plan`` needs, read from AWS in an order that can never delete a
+version published during the run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .aws import Clients
+from .functions import _FunctionFacts
+from .machines import StateMachineResource, _MachineFacts
+from .model import Facts, FunctionFacts, Use
+from .uses import parse_function_ref
+
+
+class _Collector(_FunctionFacts, _MachineFacts):
+    """Both readers over one set of facts."""
+
+
+def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[str]]:
+    """Gather every fact ``plan`` needs; returns the facts and the IAM actions denied.
+
+    Versions are listed before anything that names them: a version published later is not
+    in the list, so a deploy during the run can never get its new version deleted.
+    """
+    collector = _Collector(clients, now)
+    stacks = collector.stacks(stack)
+    functions: dict[str, FunctionFacts] = {}
+    machines: list[StateMachineResource] = []
+    roles: list[str] = []
+    for stack_name, changed, resources in stacks:
+        for resource in resources:
+            kind = resource.get("ResourceType")
+            physical = resource.get("PhysicalResourceId")
+            if not physical:
+                continue
+            if kind == "AWS::Lambda::Function":
+                functions.setdefault(physical, FunctionFacts(physical))
+            elif kind == "AWS::StepFunctions::StateMachine":
+                updated = resource.get("LastUpdatedTimestamp")
+                machines.append(
+                    StateMachineResource(
+                        physical,
+                        stack_name,
+                        str(resource.get("LogicalResourceId", "")),
+                        changed,
+                        updated if isinstance(updated, datetime) else None,
+                    )
+                )
+            elif kind == "AWS::IAM::Role":
+                roles.append(physical)
+            elif kind == "AWS::Lambda::Version":
+                ref = parse_function_ref(physical)
+                if ref and ref[1] and ref[1].isdigit():
+                    logical = resource.get("LogicalResourceId")
+                    collector.facts.stack_versions.add((ref[0], ref[1]))
+                    collector.facts.uses.append(
+                        Use(ref[0], ref[1], f"resource {logical} of stack {stack_name}")
+                    )
+    stack_names = [name for name, _, _ in stacks]
+    if clients.tagging is not None:
+        collector.retained_functions(stack_names, set(functions))
+    for name in collector.facts.retained:
+        functions.setdefault(name, FunctionFacts(name))
+    collector.facts.functions = functions
+    for function in functions.values():
+        collector.versions(function)
+    for machine in machines:
+        collector.state_machine(machine)
+    collector.event_source_mappings()
+    for function in functions.values():
+        collector.lambda_aliases(function)
+        collector.provisioned(function)
+    if clients.iam is not None:
+        current = collector.current_policy_names(stack_names)
+        if current is not None:
+            collector.retained_grants(roles, current)
+    return collector.facts, collector.denied

@@ -1,0 +1,146 @@
+"""Which function versions a state machine definition names (pure): the Task targets of every
+state, read through the core's ASL walk, and a scan of the text for anything the walk
+cannot see."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..asl import Unwalkable, is_jsonata, iter_tasks
+from ..report import format_path
+from .model import Use
+
+# ---------------------------------------------------------------------------------------
+# Which versions a definition names (pure)
+# ---------------------------------------------------------------------------------------
+
+# A function reference as Lambda accepts it: name, partial ARN or ARN, optionally qualified.
+_FUNCTION_REF = re.compile(
+    r"^(?:arn:[^:]+:lambda:[^:]*:[^:]*:function:|[0-9]{12}:function:)?"
+    r"(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[^:]+))?$"
+)
+_LAMBDA_ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:")
+# Optimised integrations (lambda:invoke, .waitForTaskToken) and the SDK ones (aws-sdk:lambda:…)
+_LAMBDA_INTEGRATION = re.compile(r"^arn:[^:]+:states:::(?:aws-sdk:)?lambda:")
+# Anywhere in the text: conservative, catches versions passed in Payloads, Pass results, …
+_VERSION_IN_TEXT = re.compile(r"function:([A-Za-z0-9_-]+):([0-9]+)")
+
+
+def parse_function_ref(text: str) -> tuple[str, str | None] | None:
+    """``(name, qualifier)`` of a Lambda name, partial ARN or ARN; None if it is none."""
+    match = _FUNCTION_REF.match(text)
+    if match is None:
+        return None
+    return match["name"], match["qualifier"]
+
+
+def versions_named(definition: str) -> list[tuple[str | None, str | None, str]]:
+    """Every ``(function, version, where)`` an ASL definition may invoke.
+
+    ``function`` None means the definition picks the function at run time, ``version`` None
+    that it picks the version at run time; both keep every version they could match. The
+    structured walk finds ``Resource`` and ``FunctionName``/``Qualifier`` targets; the text
+    scan adds any ``function:NAME:N`` found anywhere. Raises ValueError if not JSON.
+    """
+    found: list[tuple[str | None, str | None, str]] = []
+    try:
+        document = json.loads(definition)
+    except ValueError as exc:
+        raise ValueError(f"definition is not valid JSON: {exc}") from exc
+    if isinstance(document, dict):
+        try:
+            # The core's ASL walk (States, Parallel Branches, Map ItemProcessor/Iterator):
+            # the macro and prune agree on which states are Tasks and where they are.
+            for path, state in iter_tasks(document, ()):
+                _task_targets(state, format_path(path), found)
+        except Unwalkable as exc:
+            where = format_path(exc.path) or "the definition"
+            raise ValueError(f"definition cannot be walked at {where}: {exc.message}") from None
+    for match in _VERSION_IN_TEXT.finditer(definition):
+        found.append((match[1], match[2], "definition text"))
+    return list(dict.fromkeys(found))
+
+
+def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
+    resource = state.get("Resource")
+    if not isinstance(resource, str):
+        return
+    if _LAMBDA_ARN.match(resource):
+        ref = parse_function_ref(resource)
+        if ref is not None and ref[1] is not None and ref[1].isdigit():
+            found.append((ref[0], ref[1], f"{here}.Resource"))
+        return
+    if not _LAMBDA_INTEGRATION.match(resource):
+        return
+    for key in ("Parameters", "Arguments"):
+        args = state.get(key)
+        where = f"{here}.{key}"
+        if is_jsonata(args):
+            found.append((None, None, where))
+            continue
+        if not isinstance(args, dict):
+            continue
+        function = args.get("FunctionName")
+        if "FunctionName.$" in args or is_jsonata(function):
+            found.append((None, None, f"{where}.FunctionName"))
+            continue
+        if not isinstance(function, str):
+            continue
+        ref = parse_function_ref(function)
+        if ref is None:
+            continue
+        name, qualifier = ref
+        if qualifier is not None and qualifier.isdigit():
+            found.append((name, qualifier, f"{where}.FunctionName"))
+        explicit = _qualifier_text(args.get("Qualifier"))
+        if "Qualifier.$" in args or is_jsonata(explicit):
+            found.append((name, None, f"{where}.Qualifier"))
+        elif explicit is not None and explicit.isdigit():
+            found.append((name, explicit, f"{where}.Qualifier"))
+        elif explicit is not None and explicit != "$LATEST" and not _ALIAS.fullmatch(explicit):
+            # Neither a version nor an alias name (3.5, -1): what it will invoke is unclear.
+            found.append((name, None, f"{where}.Qualifier"))
+
+
+# PinVersions' stamp in a function's Description (pin_versions.hashing), which each version
+# published from it keeps.
+_PIN_STAMP = re.compile(r"\[pin [0-9a-f]{10}\]")
+
+# An alias name as Lambda accepts it (not only digits: that is a version).
+_ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9-_]+")
+
+
+def _qualifier_text(value: object) -> str | None:
+    """A Qualifier as text: ``3`` (a JSON number) is read as version 3, like ``"3"``; if the
+    integration refused it instead, keeping version 3 only keeps more. None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and value >= 0 else repr(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def uses_of_definition(definition: str, reason: str) -> tuple[list[Use], list[str]]:
+    """The uses a definition makes, and the error if it cannot be read."""
+    try:
+        named = versions_named(definition)
+    except ValueError as exc:
+        # Still honour what the text shows, but nothing may be deleted on its account.
+        scanned = [Use(m[1], m[2], reason) for m in _VERSION_IN_TEXT.finditer(definition)]
+        return scanned, [f"{reason}: {exc}"]
+    uses: list[Use] = []
+    for function, version, where in named:
+        if function is None:
+            uses.append(Use(None, None, f"{reason} picks a function at run time ({where})"))
+        elif version is None:
+            uses.append(Use(function, None, f"{reason} picks the version at run time ({where})"))
+        else:
+            uses.append(Use(function, version, reason))
+    # One definition is one use of each version, however many states name it.
+    return list(dict.fromkeys(uses)), []
