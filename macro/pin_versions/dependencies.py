@@ -8,8 +8,9 @@ from typing import Any
 from .intrinsics import getatt_target, ref_target, sub_args, sub_placeholder_names
 
 
-def _names_in(value: Any) -> set[str]:
-    """Logical IDs (and parameter names) a value refers to."""
+def names_in(value: Any) -> set[str]:
+    """Logical IDs (and parameter names) a value refers to: Ref, Fn::GetAtt and Fn::Sub
+    placeholders (not its own variables), at any depth."""
     found: set[str] = set()
     stack = [value]
     while stack:
@@ -57,7 +58,7 @@ class Dependencies:
                 for d in (depends_on if isinstance(depends_on, list) else [depends_on])
                 if isinstance(d, str)
             )
-            names |= _names_in(resource.get("Properties"))
+            names |= names_in(resource.get("Properties"))
         names &= set(self.resources)
         self._direct[logical_id] = names
         return names

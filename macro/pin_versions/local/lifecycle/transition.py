@@ -4,43 +4,13 @@ deleted, and whether by removal or by replacement."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from ...dependencies import names_in
 from ...hashing import canonical_json
-from ...intrinsics import getatt_target, parse_sub, ref_target, sub_args
 from .model import _RETAIN, CREATE_ONLY, Side
 
 # --- what CloudFormation does to each resource ----------------------------------------------
-
-
-def _mentions(value: Any) -> set[str]:
-    """Logical IDs (and parameters) a value refers to: Ref, GetAtt, Sub placeholders."""
-    found: set[str] = set()
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if type(node) is not dict:
-            continue
-        target = ref_target(node)
-        if target is not None:
-            found.add(target)
-            continue
-        attribute = getatt_target(node)
-        if attribute is not None:
-            found.add(attribute[0])
-            continue
-        sub = sub_args(node)
-        if sub is not None:
-            for token in parse_sub(sub[0]):
-                if token.kind == "ref" and token.text not in sub[1]:
-                    found.add(token.text.partition(".")[0])
-            stack.extend(sub[1].values())
-            continue
-        stack.extend(node.values())
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +50,7 @@ class Transition:
                 if canonical_json(was) != canonical_json(now):
                     replaced.add(logical_id)
                     break
-                for target in _mentions(now):
+                for target in names_in(now):
                     named_by.setdefault(target, set()).add(logical_id)
         pending = list(replaced)
         while pending:
