@@ -81,6 +81,26 @@ def role_of_items(items: list[Item], inventory: Inventory) -> str | None:
     return None
 
 
+def invoke_resources(statement: Any) -> list[Any] | None:
+    """The ``Resource`` entries of a statement that allows ``lambda:InvokeFunction`` (IAM
+    wildcards in the action, case-insensitive), or None. Counted conservatively: a statement
+    with a ``Condition``, ``NotAction`` or ``NotResource``, or one written as an intrinsic,
+    allows nothing here (IAM User Guide, "Policy evaluation logic")."""
+    if type(statement) is not dict or intrinsic_name(statement) is not None:
+        return None
+    if statement.get("Effect") != "Allow":
+        return None
+    if any(k in statement for k in ("Condition", "NotAction", "NotResource")):
+        return None
+    actions = _listify(statement.get("Action", []))
+    if not any(
+        isinstance(a, str) and re.fullmatch(_glob(a.lower()), INVOKE_ACTION.lower())
+        for a in actions
+    ):
+        return None
+    return _listify(statement.get("Resource", []))
+
+
 def _listify(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -227,21 +247,8 @@ class Coverage:
         return pattern
 
     def statement_covers(self, statement: Any, function: str) -> bool:
-        if type(statement) is not dict or intrinsic_name(statement) is not None:
-            return False
-        if statement.get("Effect") != "Allow":
-            return False
-        if any(k in statement for k in ("Condition", "NotAction", "NotResource")):
-            return False
-        actions = _listify(statement.get("Action", []))
-        if not any(
-            isinstance(a, str) and re.fullmatch(_glob(a.lower()), INVOKE_ACTION.lower())
-            for a in actions
-        ):
-            return False
-        return any(
-            self.resource_covers(r, function) for r in _listify(statement.get("Resource", []))
-        )
+        resources = invoke_resources(statement)
+        return resources is not None and any(self.resource_covers(r, function) for r in resources)
 
     def holds_with(self, function: str, condition: Any) -> bool:
         """Is ``condition`` true whenever ``function`` exists? Its own condition is; so is an

@@ -36,11 +36,12 @@ from .model import (
     MAX_POLICY_NAME,
     Guard,
     Plan,
+    PlanPart,
     Use,
 )
 
 
-class Grants:
+class Grants(PlanPart):
     """Collects the roles that invoke pinned functions while machines are planned, and
     plans their grants into the shared ``plan`` at the end."""
 
@@ -52,12 +53,7 @@ class Grants:
         errors: list[Diagnostic],
         taken: set[str],
     ) -> None:
-        self.inventory = inventory
-        self.options = options
-        self.plan = plan
-        self.report = plan.report
-        self.errors = errors
-        self.taken = taken
+        super().__init__(inventory, options, plan, errors, taken)
         self.uses: list[Use] = []  # every role that invokes a pinned or protected function
         self.outside: dict[tuple[str, Path], list[str]] = {}  # (code, path) -> functions
         self.dependencies = Dependencies(inventory.resources)

@@ -8,10 +8,14 @@ nothing else of the planner.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..pieces import Container
-from ..report import Report
+from ..report import Diagnostic, Report
+
+if TYPE_CHECKING:
+    from ..inventory import Inventory
+    from ..options import Options
 
 MAX_LOGICAL_ID = 255
 MAX_DESCRIPTION = 256
@@ -114,3 +118,24 @@ class Plan:
 
 class Unpinnable(Exception):
     """A target resolves to a function but cannot be rewritten in place."""
+
+
+class PlanPart:
+    """What the planner's parts (versions, grants) share: the template, the options, the
+    plan they write into, the errors they collect (raised once by the planner) and the
+    logical IDs in use."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        options: Options,
+        plan: Plan,
+        errors: list[Diagnostic],
+        taken: set[str],
+    ) -> None:
+        self.inventory = inventory
+        self.options = options
+        self.plan = plan
+        self.report = plan.report
+        self.errors = errors
+        self.taken = taken  # logical IDs in use

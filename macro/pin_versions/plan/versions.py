@@ -24,11 +24,12 @@ from .model import (
     MAX_DESCRIPTION,
     MAX_LOGICAL_ID,
     Plan,
+    PlanPart,
     VersionPlan,
 )
 
 
-class Versions:
+class Versions(PlanPart):
     """Decides versions, once per function, into the shared ``plan``; problems go to
     ``errors`` (raised once by the planner)."""
 
@@ -40,12 +41,7 @@ class Versions:
         errors: list[Diagnostic],
         taken: set[str],
     ) -> None:
-        self.inventory = inventory
-        self.options = options
-        self.plan = plan
-        self.report = plan.report
-        self.errors = errors
-        self.taken = taken  # logical IDs in use
+        super().__init__(inventory, options, plan, errors, taken)
         self.planned: set[str] = set()  # functions whose version has been decided
 
     def version(self, function: str) -> VersionPlan | None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ...iam import INVOKE_ACTION, MANAGED_POLICIES_ALLOWING_INVOKE
+from ...iam import MANAGED_POLICIES_ALLOWING_INVOKE, invoke_resources
 from ...intrinsics import intrinsic_name, ref_target
 from ...references import Leaf, resolve
 from .model import _MANAGED_ARN, _POLICY_TYPES, _UNKNOWN, Side, _plain
@@ -77,19 +77,8 @@ class _Grants:
         return re.fullmatch("".join(parts), arn, re.DOTALL) is not None
 
     def statement_allows(self, statement: Any, arn: str) -> bool:
-        if type(statement) is not dict or intrinsic_name(statement) is not None:
-            return False
-        if statement.get("Effect") != "Allow":
-            return False
-        if any(k in statement for k in ("Condition", "NotAction", "NotResource")):
-            return False
-        actions = _listify(statement.get("Action", []))
-        if not any(
-            isinstance(a, str) and re.fullmatch(_glob(a.lower()), INVOKE_ACTION.lower())
-            for a in actions
-        ):
-            return False
-        return any(self._entry_allows(r, arn) for r in _listify(statement.get("Resource", [])))
+        resources = invoke_resources(statement)
+        return resources is not None and any(self._entry_allows(r, arn) for r in resources)
 
     def document_allows(self, document: Any, arn: str) -> bool:
         if type(document) is not dict:
