@@ -5,7 +5,9 @@ items references.py resolved it to, against the target kind's ARN grammar (targe
 ``version``, ``mutable``, ``external``, ``integration``, ``other`` (SPEC 4.3).
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 import re
 from functools import lru_cache
