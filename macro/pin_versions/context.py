@@ -1,7 +1,9 @@
 """What the request tells about the stack being deployed: its region, account and parameter
 values. A leaf module: inventory.py and references.py both read it."""
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 from collections.abc import Mapping
 from types import MappingProxyType

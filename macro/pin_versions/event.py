@@ -1,6 +1,8 @@
 """The macro request and response (CloudFormation's macro contract), typed and read-only."""
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 from collections.abc import Mapping
 from typing import Any, NamedTuple

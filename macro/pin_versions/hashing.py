@@ -35,7 +35,9 @@ EXCLUDED_PROPERTIES = LAMBDA.excluded_properties
 HASHED_PROPERTIES = LAMBDA.hashed_properties
 SAM_EXCLUDED_PROPERTIES = LAMBDA.sam_excluded_properties
 
-_STAMP = re.compile(rf" ?\[pin [0-9a-f]{{{HASH_LENGTH}}}\]$")
+# A pattern string, compiled on first use through re's own cache: a request that never
+# needs it does not pay for its compile at cold import (docs/performance.md, issue 13).
+_STAMP = rf" ?\[pin [0-9a-f]{{{HASH_LENGTH}}}\]$"
 
 
 def stamp_text(digest: str) -> str:
@@ -44,7 +46,7 @@ def stamp_text(digest: str) -> str:
 
 def strip_stamp(description: str) -> str:
     """The user's description, without a stamp an earlier pass added."""
-    return _STAMP.sub("", description)
+    return re.sub(_STAMP, "", description)
 
 
 class Conditions:
@@ -171,7 +173,7 @@ def unstamp_intrinsic(description: Any) -> Any:
             and isinstance(args[1], list)
             and len(args[1]) == 2
             and isinstance(args[1][1], str)
-            and _STAMP.fullmatch(args[1][1])
+            and re.fullmatch(_STAMP, args[1][1])
         ):
             return args[1][0]
     return None

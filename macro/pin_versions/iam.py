@@ -30,8 +30,10 @@ MANAGED_POLICIES_ALLOWING_INVOKE = frozenset(
         "service-role/AWSLambdaRole",
     }
 )
-_MANAGED_ARN = re.compile(r"arn:[^:]+:iam::aws:policy/(.+)")
-_ROLE_ARN = re.compile(r"arn:[^:]+:iam::[^:]*:role/(?:.*/)?(?P<name>[^/]+)")
+# A pattern string, compiled on first use through re's own cache: a request that never
+# needs it does not pay for its compile at cold import (docs/performance.md, issue 13).
+_MANAGED_ARN = r"arn:[^:]+:iam::aws:policy/(.+)"
+_ROLE_ARN = r"arn:[^:]+:iam::[^:]*:role/(?:.*/)?(?P<name>[^/]+)"
 # Stand-ins for values the request does not know, so that one regex match decides.
 _UNKNOWN = "\x01"
 
@@ -60,7 +62,7 @@ def role_of_items(items: list[Item], inventory: Inventory) -> str | None:
             return logical_id
         return None
     text = "".join(i if isinstance(i, str) else _UNKNOWN for i in items)
-    match = _ROLE_ARN.fullmatch(text)
+    match = re.fullmatch(_ROLE_ARN, text)
     if match is None:
         return None
     name = match.group("name")
@@ -153,7 +155,7 @@ def _managed_name(value: Any, inventory: Inventory) -> str | None:
     """``service-role/AWSLambdaRole`` for its ARN; a plain name as it is."""
     items = resolve(value, inventory)
     text = "".join(i if isinstance(i, str) else "x" for i in items)
-    match = _MANAGED_ARN.fullmatch(text)
+    match = re.fullmatch(_MANAGED_ARN, text)
     if match:
         return match.group(1)
     return text if text and ":" not in text else None

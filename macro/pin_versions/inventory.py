@@ -4,7 +4,9 @@ request knows (parameters, region, account).
 Read-only: nothing here changes the template.
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 from typing import Any, NamedTuple
 

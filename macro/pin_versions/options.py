@@ -1,6 +1,8 @@
 """Options from the template's ``Metadata.PinVersions`` (template-level macros get no params)."""
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 from typing import Any, NamedTuple
 

@@ -198,7 +198,9 @@ def _render_join(
     return pieces
 
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:\-]+)\}")
+# A pattern string, compiled on first use through re's own cache: a request that never
+# needs it does not pay for its compile at cold import (docs/performance.md, issue 13).
+_PLACEHOLDER = r"\$\{([A-Za-z0-9_.:\-]+)\}"
 
 
 def split_substitutions(pieces: list[Piece], keys: frozenset[str] | set[str]) -> list[Piece]:
@@ -212,7 +214,7 @@ def split_substitutions(pieces: list[Piece], keys: frozenset[str] | set[str]) ->
     out: list[Piece] = []
     for piece in pieces:
         if piece.kind == "escape":
-            match = _PLACEHOLDER.fullmatch(piece.text)
+            match = re.fullmatch(_PLACEHOLDER, piece.text)
             if match and match.group(1) in keys:
                 out.append(
                     Piece(
@@ -233,7 +235,7 @@ def split_substitutions(pieces: list[Piece], keys: frozenset[str] | set[str]) ->
             continue
         pos = 0
         text = piece.text
-        for match in _PLACEHOLDER.finditer(text):
+        for match in re.finditer(_PLACEHOLDER, text):
             if match.group(1) not in keys:
                 continue
             start, end = match.span()

@@ -6,7 +6,9 @@ become text, so ``arn:${AWS::Partition}:lambda:${AWS::Region}:...:function:${F}`
 literal ARN are matched by the same patterns.
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol

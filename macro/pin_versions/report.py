@@ -4,7 +4,9 @@ Codes are a stable contract: documentation, the cfn-lint rules and users' CI fil
 them. Never renumber; retire a code by leaving it unused.
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 import json
 import re
@@ -63,7 +65,9 @@ ERRORS: dict[str, str] = {
 }
 
 
-_PLAIN_KEY = re.compile(r"[^.\[\]\"\x00-\x1f\x7f]+")
+# Compiled on first use through re's own cache: paths are formatted only for diagnostics, and
+# an import-time compile is paid by every cold start.
+_PLAIN_KEY = r"[^.\[\]\"\x00-\x1f\x7f]+"
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
@@ -74,7 +78,7 @@ def format_path(path: tuple[str | int, ...]) -> str:
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
-        elif not _PLAIN_KEY.fullmatch(part):
+        elif not re.fullmatch(_PLAIN_KEY, part):
             out.append(f"[{json.dumps(part)}]")
         else:
             out.append(f".{part}" if out else part)
@@ -98,7 +102,7 @@ class Diagnostic(NamedTuple):
     parts: Path | None = None
 
     @classmethod
-    def at(cls, code: str, where: Path | str, message: str) -> Diagnostic:
+    def at(cls, code: str, where: Path | str, message: str) -> "Diagnostic":
         """A diagnostic at ``where``: a path tuple (kept, and formatted) or text."""
         if isinstance(where, tuple):
             return cls(code, format_path(where), message, where)

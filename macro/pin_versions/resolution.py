@@ -5,9 +5,10 @@ items references.py resolved it to, against the target kind's ARN grammar (targe
 ``version``, ``mutable``, ``external``, ``integration``, ``other`` (SPEC 4.3).
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
-import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -22,7 +23,6 @@ _FULL_ARN = LAMBDA.arn
 _PARTIAL_ARN = LAMBDA.partial_arn
 _PLAIN_NAME = LAMBDA.plain_name
 _INVOKE_INTEGRATION = LAMBDA.integrations
-_DIGITS = re.compile(r"[0-9]+")
 
 
 class Resolution(NamedTuple):
@@ -186,9 +186,14 @@ def _classify_leaf(leaf: Leaf) -> Resolution:
     return Resolution("other")
 
 
+def _is_version_number(qualifier: str) -> bool:
+    """``[0-9]+`` without a regex: ``isdigit`` alone also accepts non-ASCII digits."""
+    return qualifier.isascii() and qualifier.isdigit()
+
+
 def _qualified(qualifier: str, leaves: list[Leaf], function: str) -> Resolution:
     leaf = _leaf_at(qualifier, leaves)
-    if _DIGITS.fullmatch(qualifier) or (leaf is not None and leaf.kind == "version-number"):
+    if _is_version_number(qualifier) or (leaf is not None and leaf.kind == "version-number"):
         return Resolution("version", function, "already invokes a published version")
     if qualifier == "$LATEST":
         return Resolution("mutable", function, "invokes $LATEST")

@@ -2,7 +2,9 @@
 state machine's definition (``DefinitionView``), its Task targets (``Target``) and their
 ``Credentials``, and turning a Task's values into targets (``Scan``)."""
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 from typing import Any, NamedTuple
 

@@ -27,7 +27,8 @@ from .targets import LAMBDA
 OPEN, CLOSE, BARE = "\ue000", "\ue001", "\ue002"
 _SENTINEL = re.compile("\ue000([0-9]+)\ue001")
 _RESERVED_ESCAPE = re.compile(r"\\u[eE]00[0-2]")
-_JSON_STRING_OR_SENTINEL = re.compile(r'"(?:[^"\\]|\\.)*"|\ue000[0-9]+\ue001', re.DOTALL)
+# Only for a definition that does not parse as JSON: compiled on first use (re's cache).
+_JSON_STRING_OR_SENTINEL = r'"(?:[^"\\]|\\.)*"|\ue000[0-9]+\ue001'
 
 
 def _invalid_json(path: Path, message: str) -> TransformError:
@@ -119,7 +120,7 @@ class TextScan(Scan):
             # Placeholders outside JSON strings ("TimeoutSeconds": ${T}): quote them.
             bare = frozenset(
                 int(m.group(0)[1:-1])
-                for m in _JSON_STRING_OR_SENTINEL.finditer(skeleton)
+                for m in re.finditer(_JSON_STRING_OR_SENTINEL, skeleton, re.DOTALL)
                 if m.group(0)[0] == OPEN
             )
             skeleton = self.build(bare)

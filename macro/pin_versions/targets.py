@@ -30,7 +30,9 @@ AWS facts (Lambda, the one kind today):
   every version (https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html).
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 import re
 from typing import Any, NamedTuple

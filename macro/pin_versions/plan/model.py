@@ -6,7 +6,9 @@ are pinned to; ``Use`` a role that invokes a function. rewrite.py reads these an
 nothing else of the planner.
 """
 
-from __future__ import annotations
+# Annotations are evaluated (no `from __future__ import annotations`): typing.NamedTuple
+# compiles a string annotation into a ForwardRef, ~10 us a field at cold import
+# (docs/performance.md, issue 13).
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -127,8 +129,8 @@ class PlanPart:
 
     def __init__(
         self,
-        inventory: Inventory,
-        options: Options,
+        inventory: "Inventory",
+        options: "Options",
         plan: Plan,
         errors: list[Diagnostic],
         taken: set[str],
