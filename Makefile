@@ -72,9 +72,10 @@ publish: package
 
 # StackSet templates of the macro (and, with PRUNE_STACK_NAME, the scheduled prune job) for an
 # AWS Organization, and the aws commands that deploy them: see docs/integrations.md,
-# "Organizations". Builds the bundle with macro/Makefile (python3.13 and pip, as `make build`;
-# the prune job's recipe, core and prune/, when PRUNE_STACK_NAME asks for the job: one zip
-# serves both StackSets),
+# "Organizations". Builds each function's bundle with its own macro/Makefile recipe
+# (python3.13 and pip, as `make build`): the macro's (the core alone) always, the prune job's
+# (core and prune/) when PRUNE_STACK_NAME asks for the job; each is its own zip under its own
+# content hash,
 # writes everything under STACKSET_OUT, and sends nothing to AWS. STACKSET_ARGS passes more
 # options (--home-region, --delegated-admin, --macro-parameter K=V, --prune-parameter K=V).
 REGIONS          ?=
@@ -85,6 +86,7 @@ PRUNE_STACK_NAME ?=
 STACKSET_ARGS    ?=
 STACKSET_OUT     ?= build/stackset
 STACKSET_BUNDLE   = $(abspath $(STACKSET_OUT))/bundle
+STACKSET_PRUNE_BUNDLE = $(abspath $(STACKSET_OUT))/prune-bundle
 
 ifneq ($(filter stackset,$(MAKECMDGOALS)),)
 ifeq ($(and $(REGIONS),$(BUCKET_PREFIX),$(ORGANIZATION_ID),$(OU_IDS)),)
@@ -93,10 +95,12 @@ endif
 endif
 
 stackset: $(STAMP)
-	rm -rf $(STACKSET_BUNDLE)
-	$(MAKE) -C macro $(if $(PRUNE_STACK_NAME),build-PruneFunction,build-MacroFunction) \
-	  ARTIFACTS_DIR=$(STACKSET_BUNDLE) PYTHON=$(PYTHON313)
+	rm -rf $(STACKSET_BUNDLE) $(STACKSET_PRUNE_BUNDLE)
+	$(MAKE) -C macro build-MacroFunction ARTIFACTS_DIR=$(STACKSET_BUNDLE) PYTHON=$(PYTHON313)
+	$(if $(PRUNE_STACK_NAME),$(MAKE) -C macro build-PruneFunction \
+	  ARTIFACTS_DIR=$(STACKSET_PRUNE_BUNDLE) PYTHON=$(PYTHON313))
 	$(BIN)/python -m pin_versions.stackset --bundle $(STACKSET_BUNDLE) --out $(STACKSET_OUT) \
+	  $(if $(PRUNE_STACK_NAME),--prune-bundle $(STACKSET_PRUNE_BUNDLE)) \
 	  --regions $(REGIONS) --bucket-prefix $(BUCKET_PREFIX) \
 	  --organization-id $(ORGANIZATION_ID) --targets $(OU_IDS) \
 	  --macro-parameter MacroName=$(MACRO_NAME) \

@@ -133,3 +133,83 @@ def test_cfn_lint_command_loads_the_rules_from_the_documented_path(tmp_path: Pat
     )
     assert ":W9101:" in done.stdout, done.stdout + done.stderr
     assert done.returncode == 4  # cfn-lint's exit code for warnings only
+
+
+def _s3_machine(substitutions: dict[str, Any], **resources: Any) -> dict[str, Any]:
+    """A template whose state machine keeps its definition in S3 (DefinitionS3Location)."""
+    return {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "fn",
+                    "Runtime": "python3.12",
+                    "Handler": "index.handler",
+                    "Role": "arn:aws:iam::123456789012:role/r",
+                    "Code": {"ZipFile": "def handler(e, c): return e"},
+                },
+            },
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "DefinitionS3Location": {"Bucket": "b", "Key": "k.asl.json"},
+                    "DefinitionSubstitutions": substitutions,
+                },
+            },
+            **resources,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [
+        ({"Fn::GetAtt": ["Fn", "Arn"]}, True),
+        ({"Ref": "Fn"}, True),
+        # Read as the planner reads them: a Sub of the ARN and the function's literal name
+        # name the same function, unqualified.
+        ({"Fn::Sub": "${Fn.Arn}"}, True),
+        ("fn", True),
+        ("arn:aws:lambda:us-east-1:123456789012:function:fn:3", False),
+        ({"Fn::Sub": "${Fn.Arn}:live"}, False),
+        ("some text", False),
+    ],
+)
+def test_substitutions_of_a_definition_in_s3_are_read_as_the_planner_reads_them(
+    value: Any, flagged: bool
+) -> None:
+    """checks.unpinned_targets flags exactly the substitutions the macro would pin
+    (plan.retarget.targets_of): one scan of a definition kept in S3."""
+    from pin_versions.context import Context
+    from pin_versions.definition import analyse
+    from pin_versions.inventory import build_inventory
+    from pin_versions.local.checks import unpinned_targets
+    from pin_versions.options import Options
+    from pin_versions.plan.retarget import targets_of
+
+    template = _s3_machine({"Work": value})
+    path = ("Resources", "Machine", "Properties", "DefinitionSubstitutions", "Work")
+    findings = unpinned_targets(template)
+    assert [f.path for f in findings] == ([path] if flagged else [])
+    if flagged:
+        assert "substitution names Fn unqualified" in findings[0].message
+    inventory = build_inventory(template, Context(), Options())
+    view = analyse(inventory.state_machines["Machine"], inventory)
+    pinned = [t.path for t in targets_of(view, inventory) if t.resolution.kind == "function"]
+    assert pinned == ([path] if flagged else [])
+
+
+def test_a_version_a_substitution_names_must_be_retained() -> None:
+    """processed_problems reads a definition in S3's substitutions too: a version one names
+    (here inside a Sub) that is not retained is reported."""
+    from pin_versions.local.checks import processed_problems
+
+    version = {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}}
+    template = _s3_machine({"Work": {"Fn::Sub": "${FnVersion}"}}, FnVersion=version)
+    assert [(f.path, "has no" in f.message) for f in processed_problems(template)] == [
+        (("Resources", "FnVersion"), True)
+    ]
+    retained = {**version, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    template = _s3_machine({"Work": {"Ref": "FnVersion"}}, FnVersion=retained)
+    assert [f.path for f in processed_problems(template)] == []

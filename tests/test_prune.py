@@ -1549,3 +1549,60 @@ def test_docs_example_is_the_real_output(
     text = (ROOT / "docs" / "prune.md").read_text()
     example = text.split("It prints one row per", 1)[1].split("```\n", 2)[1]
     assert out.replace(scenario.mapping, "d4f734c5-2449-4720-94a6-9a8099de9490") == example
+
+
+# -- prune and the macro read a function reference through one grammar (issue 13) -------
+
+_SAME_GRAMMAR = [
+    ("fn", ("fn", None)),
+    ("fn:7", ("fn", "7")),
+    ("fn:live", ("fn", "live")),
+    ("fn:$LATEST", ("fn", "$LATEST")),
+    ("123456789012:function:fn", ("fn", None)),
+    ("123456789012:function:fn:12", ("fn", "12")),
+    ("123456789012:function:fn:blue-green", ("fn", "blue-green")),
+    ("arn:aws:lambda:us-east-1:123456789012:function:fn", ("fn", None)),
+    ("arn:aws:lambda:us-east-1:123456789012:function:fn:3", ("fn", "3")),
+    ("arn:aws:lambda:us-east-1:123456789012:function:fn:prod", ("fn", "prod")),
+    ("arn:aws:lambda:us-east-1:123456789012:function:other:3", ("other", "3")),
+    ("other", ("other", None)),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), _SAME_GRAMMAR)
+def test_prune_and_macro_read_a_function_reference_alike(
+    text: str, expected: tuple[str, str | None] | None
+) -> None:
+    """prune's parse_function_ref and the macro's resolution of a ``FunctionName`` agree on
+    which function a value names and whether it picks a version (digits), an alias or
+    ``$LATEST``, or no qualifier."""
+    from pin_versions import Context
+    from pin_versions.inventory import build_inventory
+    from pin_versions.options import Options
+    from pin_versions.references import resolve
+    from pin_versions.resolution import classify
+    from pin_versions.targets import LAMBDA
+
+    assert prune.parse_function_ref(text) == expected == LAMBDA.parse(text)
+    template = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"FunctionName": "fn", "Runtime": "python3.12"},
+            }
+        }
+    }
+    inventory = build_inventory(template, Context("us-east-1", "123456789012"), Options())
+    seen = classify(resolve(text, inventory), inventory, name_allowed=True)
+    if expected is None or expected[0] != "fn":
+        assert seen.function is None
+        return
+    assert seen.function == "Fn"
+    qualifier = expected[1]
+    if qualifier is None:
+        assert seen.kind == "function"
+    elif qualifier.isdigit():
+        assert seen.kind == "version"
+    else:
+        assert seen.kind == "mutable"

@@ -63,23 +63,32 @@ PLAN = Plan(
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The prune job's bundle (the core and prune/): one zip serves both StackSets here, as
-    `make stackset` builds it when the prune job is wanted."""
-    return build_bundle(tmp_path_factory.mktemp("bundle"), "PruneFunction")
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each function's bundle, as its macro/Makefile recipe builds it: the macro's (the core
+    alone) and the prune job's (the core and prune/)."""
+    return {
+        "macro": build_bundle(tmp_path_factory.mktemp("macro-bundle"), "MacroFunction"),
+        "prune": build_bundle(tmp_path_factory.mktemp("prune-bundle"), "PruneFunction"),
+    }
+
+
+@pytest.fixture(scope="module")
+def bundle(bundles: dict[str, Path]) -> Path:
+    """The macro's bundle."""
+    return bundles["macro"]
 
 
 @pytest.fixture(scope="module")
 def generated(
-    bundle: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Artifact, dict[str, dict[str, Any]], Path, list[str]]:
+    bundles: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Artifact], dict[str, dict[str, Any]], Path, list[str]]:
     out = tmp_path_factory.mktemp("stackset")
-    artifact, written, bucket_path, lines = generate(ROOT, bundle, out, PLAN, ["macro", "prune"])
+    artifacts, written, bucket_path, lines = generate(ROOT, bundles, out, PLAN, ["macro", "prune"])
     templates = {name: template for name, (_, template, _) in written.items()}
-    return artifact, templates, bucket_path, lines
+    return artifacts, templates, bucket_path, lines
 
 
-Generated = tuple[Artifact, dict[str, dict[str, Any]], Path, list[str]]
+Generated = tuple[dict[str, Artifact], dict[str, dict[str, Any]], Path, list[str]]
 
 
 def _strings(node: Any) -> list[str]:
@@ -192,7 +201,7 @@ def test_macro_template_has_the_macro_role_and_log_group(generated: Generated) -
 def test_a_change_in_the_source_is_a_change_in_the_stackset_template(
     generated: Generated,
 ) -> None:
-    artifact = generated[0]
+    artifact = generated[0]["macro"]
     source = _source(MACRO)
     source["Resources"]["MacroFunction"]["Properties"]["MemorySize"] = 2048
     source["Parameters"]["Extra"] = {"Type": "String", "Default": "x"}
@@ -206,7 +215,8 @@ def test_a_change_in_the_source_is_a_change_in_the_stackset_template(
 def test_the_code_is_in_the_regions_bucket_under_its_content_hash(
     generated: Generated, name: str
 ) -> None:
-    artifact, templates, _, _ = generated
+    artifacts, templates, _, _ = generated
+    artifact = artifacts[name]
     source = next(s for s in SOURCES if s.name == name)
     code = templates[name]["Resources"][source.function]["Properties"]["Code"]
     assert code == {
@@ -248,10 +258,8 @@ def test_the_zip_is_reproducible_and_named_by_its_content(bundle: Path, tmp_path
 
 
 def test_the_printed_commands(generated: Generated) -> None:
-    artifact, _, bucket_path, lines = generated
+    artifacts, _, bucket_path, lines = generated
     out = bucket_path.parent
-    zip_path = artifact.path
-    key = artifact.key
     caps = ["--capabilities", "CAPABILITY_IAM"]
     commands = [line for line in lines if not line.startswith("#")]
     prefs = ["--operation-preferences", OPERATION_PREFERENCES]
@@ -297,8 +305,11 @@ def test_the_printed_commands(generated: Generated) -> None:
             f"OrganizationId={ORG}"
             for region in ("us-east-1", "eu-west-1")
         ),
+        # Each function's own zip, under its own content hash, in every Region.
         *(
-            f"aws s3 cp {zip_path} s3://acme-pv-{region}/{key} --region {region}"
+            f"aws s3 cp {artifacts[name].path} s3://acme-pv-{region}/{artifacts[name].key} "
+            f"--region {region}"
+            for name in ("macro", "prune")
             for region in ("us-east-1", "eu-west-1")
         ),
         *stack_set("macro", "ParameterKey=MacroName,ParameterValue=PinVersions"),
@@ -316,7 +327,7 @@ def test_delegated_admin_and_home_region(bundle: Path, tmp_path: Path) -> None:
         home_region="us-east-1",
         delegated_admin=True,
     )
-    _, _, _, lines = generate(ROOT, bundle, tmp_path, plan)
+    _, _, _, lines = generate(ROOT, {"macro": bundle}, tmp_path, plan)
     stack_sets = [line for line in lines if " create-stack-" in line or " update-stack-" in line]
     assert len(stack_sets) == 3
     for line in stack_sets:
@@ -326,7 +337,7 @@ def test_delegated_admin_and_home_region(bundle: Path, tmp_path: Path) -> None:
     assert "--regions eu-west-1 " in stack_sets[1]
 
 
-def _parameters_given(bundle: Path, out: Path, values: dict[str, str]) -> list[str]:
+def _parameters_given(bundles: dict[str, Path], out: Path, values: dict[str, str]) -> list[str]:
     plan = Plan(
         regions=("us-east-1",),
         bucket_prefix=PREFIX,
@@ -334,23 +345,25 @@ def _parameters_given(bundle: Path, out: Path, values: dict[str, str]) -> list[s
         targets=("r-ab12",),
         parameters={"prune": values},
     )
-    _, _, _, lines = generate(ROOT, bundle, out, plan, ["prune"])
+    _, _, _, lines = generate(ROOT, bundles, out, plan, ["prune"])
     words = shlex.split(next(line for line in lines if "create-stack-set" in line))
     return words[words.index("--parameters") + 1 :]
 
 
 def test_parameter_values_are_shell_quoted_and_commas_use_the_json_form(
-    bundle: Path, tmp_path: Path
+    bundles: dict[str, Path], tmp_path: Path
 ) -> None:
     cron = "cron(0 3 * * ? *)"
-    given = _parameters_given(bundle, tmp_path, {"StackName": "orders", "ScheduleExpression": cron})
+    given = _parameters_given(
+        bundles, tmp_path, {"StackName": "orders", "ScheduleExpression": cron}
+    )
     # In the template's parameter order, whatever order they were given in.
     assert given == [
         "ParameterKey=StackName,ParameterValue=orders",
         f"ParameterKey=ScheduleExpression,ParameterValue={cron}",
     ]
     # The CLI shorthand splits on commas: such a value goes as JSON.
-    given = _parameters_given(bundle, tmp_path, {"ScheduleExpression": "x,y", "StackName": "o"})
+    given = _parameters_given(bundles, tmp_path, {"ScheduleExpression": "x,y", "StackName": "o"})
     assert [json.loads(word) for word in given] == [
         [
             {"ParameterKey": "StackName", "ParameterValue": "o"},
@@ -410,7 +423,7 @@ def test_capabilities_follow_the_iam_resources() -> None:
     ],
 )
 def test_bad_plans_are_one_clear_error(
-    bundle: Path, tmp_path: Path, change: dict[str, Any], message: str
+    bundles: dict[str, Path], tmp_path: Path, change: dict[str, Any], message: str
 ) -> None:
     fields = {
         "regions": ("us-east-1",),
@@ -421,29 +434,56 @@ def test_bad_plans_are_one_clear_error(
         **change,
     }
     with pytest.raises(StackSetError) as caught:
-        generate(ROOT, bundle, tmp_path / "out", Plan(**fields), ["macro", "prune"])
+        generate(ROOT, bundles, tmp_path / "out", Plan(**fields), ["macro", "prune"])
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
     assert not (tmp_path / "out").exists()
 
 
-def test_the_prune_job_needs_the_stack_to_prune(bundle: Path, tmp_path: Path) -> None:
+def test_the_prune_job_needs_the_stack_to_prune(bundles: dict[str, Path], tmp_path: Path) -> None:
     plan = Plan(regions=("us-east-1",), bucket_prefix=PREFIX, organization_id=ORG, targets=TARGETS)
     with pytest.raises(StackSetError, match="give a value for StackName"):
-        generate(ROOT, bundle, tmp_path, plan, ["prune"])
+        generate(ROOT, bundles, tmp_path, plan, ["prune"])
 
 
-def test_a_missing_bundle_is_an_error(tmp_path: Path) -> None:
+def test_a_missing_bundle_is_an_error(bundle: Path, tmp_path: Path) -> None:
     plan = Plan(regions=("us-east-1",), bucket_prefix=PREFIX, organization_id=ORG, targets=TARGETS)
     with pytest.raises(StackSetError, match="not a directory"):
-        generate(ROOT, tmp_path / "missing", tmp_path / "out", plan)
+        generate(ROOT, {"macro": tmp_path / "missing"}, tmp_path / "out", plan)
+    # The prune job's StackSet needs the prune job's own bundle, not the macro's.
+    plan = Plan(
+        regions=("us-east-1",),
+        bucket_prefix=PREFIX,
+        organization_id=ORG,
+        targets=TARGETS,
+        parameters={"prune": {"StackName": "orders"}},
+    )
+    with pytest.raises(StackSetError, match="build it with make -C macro build-PruneFunction"):
+        generate(ROOT, {"macro": bundle}, tmp_path / "out", plan, ["macro", "prune"])
+
+
+def test_each_stackset_has_its_own_zip(generated: Generated) -> None:
+    """The macro's zip carries the core alone (what build-MacroFunction ships), the prune
+    job's the core and prune/ (build-PruneFunction); each template names its own key."""
+    artifacts, templates, _, _ = generated
+    assert artifacts["macro"].key != artifacts["prune"].key
+    with zipfile.ZipFile(artifacts["macro"].path) as archive:
+        macro_names = set(archive.namelist())
+    with zipfile.ZipFile(artifacts["prune"].path) as archive:
+        prune_names = set(archive.namelist())
+    assert "pin_versions/handler.py" in macro_names & prune_names
+    assert not any(n.startswith("pin_versions/prune/") for n in macro_names)
+    assert "pin_versions/prune/__init__.py" in prune_names
+    for name, source in (("macro", MACRO), ("prune", PRUNE)):
+        code = templates[name]["Resources"][source.function]["Properties"]["Code"]
+        assert code["S3Key"] == artifacts[name].key
 
 
 def test_a_source_without_a_packageable_function_is_an_error(generated: Generated) -> None:
     source = _source(MACRO)
     source["Resources"]["MacroFunction"]["Properties"]["CodeUri"] = "s3://b/k.zip"
     with pytest.raises(StackSetError, match="CodeUri must be a local path"):
-        stackset_template(source, MACRO, bucket_prefix=PREFIX, artifact=generated[0])
+        stackset_template(source, MACRO, bucket_prefix=PREFIX, artifact=generated[0]["macro"])
 
 
 def test_bucket_names() -> None:
@@ -452,15 +492,19 @@ def test_bucket_names() -> None:
 
 
 def test_main_prints_the_commands_or_one_error_line(
-    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bundles: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["--root", str(ROOT), "--bundle", str(bundle), "--out", str(tmp_path)]
+    base = ["--root", str(ROOT), "--bundle", str(bundles["macro"]), "--out", str(tmp_path)]
     org = ["--bucket-prefix", PREFIX, "--organization-id", ORG, "--targets", "r-ab12"]
     assert main([*base, *org, "--regions", "us-east-1"]) == 0
     out = capsys.readouterr().out
     assert "create-stack-set --region us-east-1 --stack-set-name pin-versions-macro" in out
     assert "PRUNE_STACK_NAME" in out and "pin-versions-prune" not in out
-    assert main([*base, *org, "--regions", "us-east-1", "--prune-parameter", "StackName=o"]) == 0
+    prune = ["--prune-parameter", "StackName=o"]
+    assert main([*base, *org, "--regions", "us-east-1", *prune]) == 2
+    assert "build-PruneFunction" in capsys.readouterr().err
+    prune += ["--prune-bundle", str(bundles["prune"])]
+    assert main([*base, *org, "--regions", "us-east-1", *prune]) == 0
     assert "--stack-set-name pin-versions-prune" in capsys.readouterr().out
     assert main([*base, *org, "--regions", "mars"]) == 2
     captured = capsys.readouterr()
@@ -532,14 +576,18 @@ def test_make_stackset_builds_the_bundle_then_generates() -> None:
     )
     assert result.returncode == 0, result.stderr
     bundle = str(ROOT / "build" / "stackset" / "bundle")
+    prune_bundle = str(ROOT / "build" / "stackset" / "prune-bundle")
     lines = _lines(result.stdout)
     # (make -n also prints the venv's install first where .venv does not exist yet.)
-    lines = lines[lines.index(f"rm -rf {bundle}") :]
-    # macro/Makefile, as `sam build` runs it (printed by the sub-make's own dry run).
+    lines = lines[lines.index(f"rm -rf {bundle} {prune_bundle}") :]
+    # macro/Makefile, as `sam build` runs it (printed by the sub-make's own dry run): each
+    # function's own recipe into its own directory.
     assert any("compileall" in line for line in lines)
     assert any(f'--target "{bundle}"' in line for line in lines)
+    assert any(f'--target "{prune_bundle}"' in line for line in lines)
     assert lines[-1] == (
         f".venv/bin/python -m pin_versions.stackset --bundle {bundle} --out build/stackset "
+        f"--prune-bundle {prune_bundle} "
         f"--regions us-east-1 eu-west-1 --bucket-prefix {PREFIX} --organization-id {ORG} "
         "--targets ou-ab12-cdefgh34 r-ab12 --macro-parameter MacroName=PinVersions "
         "--prune-parameter StackName=orders"
@@ -577,7 +625,8 @@ def test_deployed_stackset_template_runs_the_macro_that_pins_day1(generated: Gen
     from demo.emulator import emulator
     from demo.lambda_bundle import deployed_macro, macro_resources
 
-    artifact, templates, _, _ = generated
+    artifacts, templates, _, _ = generated
+    artifact = artifacts["macro"]
     day1 = load_path(SAMPLES / "blue-green" / "day1.yaml")
     with emulator() as emu, macro_resources():
         _upload(emu, artifact)
@@ -632,9 +681,9 @@ def test_the_prune_stackset_template_deploys(generated: Generated) -> None:
     (moto has no AWS::Lambda::EventInvokeConfig model: it warns and skips that resource.)"""
     from demo.emulator import emulator
 
-    artifact, templates, _, _ = generated
+    artifacts, templates, _, _ = generated
     with emulator() as emu:
-        _upload(emu, artifact)
+        _upload(emu, artifacts["prune"])
         deployed = emu.deploy("pin-versions-prune", templates["prune"], {"StackName": "orders"})
         assert deployed.status == "CREATE_COMPLETE"
         name = emu.physical_id("pin-versions-prune", "PruneFunction")
@@ -702,7 +751,8 @@ def test_an_upgrade_updates_the_function_and_keeps_the_version_hashes(
     from demo.emulator import emulator
     from demo.lambda_bundle import deployed_macro, macro_resources
 
-    artifact, templates, _, _ = generated
+    artifacts, templates, _, _ = generated
+    artifact = artifacts["macro"]
     release = tmp_path / "release"
     shutil.copytree(bundle, release)
     (release / "pin_versions" / "RELEASE").write_text("next\n", encoding="utf-8")
@@ -737,9 +787,9 @@ def test_a_stack_without_a_macro_and_a_second_macro_of_the_same_name(
     from demo.emulator import DeployError, emulator
     from demo.lambda_bundle import deployed_macro, macro_resources
 
-    artifact, templates, _, _ = generated
+    artifacts, templates, _, _ = generated
     with emulator() as emu, macro_resources():
-        _upload(emu, artifact)
+        _upload(emu, artifacts["macro"])
         macro = templates["macro"]
         log_group_only = {
             "Parameters": {"LogRetentionInDays": macro["Parameters"]["LogRetentionInDays"]},

@@ -101,6 +101,18 @@ class TargetKind(NamedTuple):
         resource["Properties"] = {self.pin.link_property: {"Ref": target}}
         return resource
 
+    def parse(self, text: str) -> tuple[str, str | None] | None:
+        """``(name, qualifier)`` of literal text naming one of this kind: its ARN, partial
+        ARN or plain name (``arn``, ``partial_arn``, ``plain_name`` in that order), the
+        qualifier None when unqualified; None when the text names none. The macro's
+        resolution.py and prune read a value through the same three patterns, so they agree
+        on which function and which version (digits) or alias a value names."""
+        for pattern in (self.arn, self.partial_arn, self.plain_name):
+            match = pattern.fullmatch(text) if pattern is not None else None
+            if match is not None:
+                return match["n"], match["q"]
+        return None
+
     def grant(self, target: str) -> dict[str, str]:
         """``!Sub ${F.Arn}:*``: every pinned version of ``target``, never a prefix wildcard."""
         return {"Fn::Sub": self.grant_resource.format(target)}

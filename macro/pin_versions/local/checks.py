@@ -16,9 +16,9 @@ from ..iam import Coverage, role_of, role_of_items
 from ..inventory import Context, Inventory, build_inventory
 from ..options import Options
 from ..pieces import Path
-from ..references import Leaf, resolve
+from ..plan.retarget import substitution_values
+from ..references import Leaf
 from ..report import TransformError
-from ..resolution import classify
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +62,6 @@ def _credentials_role(credentials: Credentials, inventory: Inventory) -> str | N
     return role or role_of_items(credentials.items, inventory)
 
 
-def _substitution_leaves(view: DefinitionView, inventory: Inventory) -> list[tuple[Path, Leaf]]:
-    """A definition kept in S3 invokes what its substitution values name."""
-    if view.form != "s3" or not view.substitutions:
-        return []
-    base = (*view.path[:-1], "DefinitionSubstitutions")
-    found: list[tuple[Path, Leaf]] = []
-    for key, value in view.substitutions.items():
-        items = resolve(value, inventory)
-        if len(items) == 1 and isinstance(items[0], Leaf):
-            found.append(((*base, key), items[0]))
-    return found
-
-
 def unpinned_targets(template: Any) -> list[Finding]:
     inventory = _inventory(template)
     if inventory is None:
@@ -92,9 +79,9 @@ def unpinned_targets(template: Any) -> list[Finding]:
                         "template's Transform or invoke a version",
                     )
                 )
-        for path, leaf in _substitution_leaves(view, inventory):
-            if leaf.kind in ("fn-arn", "fn-name"):
-                resolution = classify([leaf], inventory, name_allowed=True)
+        # A definition in S3: what its substitutions name, read as the planner reads them.
+        for path, _, resolution in substitution_values(view, inventory):
+            if resolution.kind == "function":
                 findings.append(
                     Finding(
                         path,
@@ -125,7 +112,8 @@ def processed_problems(template: Any) -> list[Finding]:
             if target.credentials is not None:
                 role = _credentials_role(target.credentials, inventory)
             leaves += [(target.path, i, role) for i in target.items if isinstance(i, Leaf)]
-        leaves += [(p, leaf, machine_role) for p, leaf in _substitution_leaves(view, inventory)]
+        for path, items, _ in substitution_values(view, inventory):
+            leaves += [(path, i, machine_role) for i in items if isinstance(i, Leaf)]
         pinned: set[tuple[str, str]] = set()
         reported: set[str] = set()
         for _, leaf, role in leaves:

@@ -20,7 +20,7 @@ from ..references import Item, Leaf, resolve, resolve_pieces
 from ..report import (
     Pin,
 )
-from ..resolution import classify
+from ..resolution import Resolution, classify
 from .model import (
     Edit,
     Plan,
@@ -64,19 +64,34 @@ class MachineEdits:
         self.consumed: dict[tuple[str, int, str], tuple[Container | None, int]] = {}
 
 
+def substitution_values(
+    view: DefinitionView, inventory: Inventory
+) -> list[tuple[tuple[str | int, ...], list[Item], Resolution]]:
+    """``(path, items, resolution)`` of each ``DefinitionSubstitutions`` value of a definition
+    kept in S3 (``DefinitionS3Location`` / SAM ``DefinitionUri``), whatever it resolves to:
+    the definition itself is out of sight, so what it invokes is what these values name.
+    ``[]`` for any other form, or without substitutions. The planner pins the ``function``
+    ones (``targets_of``); the local checks read every one (local/checks.py)."""
+    if view.form != "s3" or not view.substitutions:
+        return []
+    base = (*view.path[:-1], "DefinitionSubstitutions")
+    found: list[tuple[tuple[str | int, ...], list[Item], Resolution]] = []
+    for key, value in view.substitutions.items():
+        items = resolve(value, inventory)
+        found.append(((*base, key), items, classify(items, inventory, name_allowed=True)))
+    return found
+
+
 def targets_of(view: DefinitionView, inventory: Inventory) -> list[Target]:
     """The view's targets; for a definition in S3, its substitution values that name
-    functions (the definition itself is out of sight)."""
+    functions (``substitution_values``)."""
     if view.form != "s3" or not view.substitutions:
         return view.targets
     targets: list[Target] = []
-    base = (*view.path[:-1], "DefinitionSubstitutions")
-    for key, value in view.substitutions.items():
-        path = (*base, key)
-        items = resolve(value, inventory)
-        resolution = classify(items, inventory, name_allowed=True)
+    for path, items, resolution in substitution_values(view, inventory):
         if resolution.kind not in ("function", "conditional"):
             continue
+        value = view.substitutions[str(path[-1])]
         pieces = render_or_slot(value, path)
         content = [(p, 0, len(p.text)) for p in pieces]
         targets.append(Target(path, "DefinitionSubstitutions", content, items, resolution))

@@ -12,7 +12,7 @@ from typing import Any
 
 from .aws import PruneError, _Reader, error_code, parse_time
 from .model import GRANT_PREFIX, FunctionFacts, Grant, RetainedFunction, Use, Version
-from .uses import _LAMBDA_ARN, _PIN_STAMP, parse_function_ref
+from .uses import _PIN_STAMP, is_function_arn, parse_function_ref
 
 
 class _FunctionFacts(_Reader):
@@ -257,8 +257,9 @@ def _granted_functions(document: object) -> tuple[str, ...]:
         resources = statement.get("Resource")
         for resource in [resources] if isinstance(resources, str) else resources or []:
             text = str(resource)
-            if not _LAMBDA_ARN.match(text) and text != "*":
+            ref = parse_function_ref(text) if is_function_arn(text) else None
+            if ref is None and text != "*":
                 continue
-            name = text.split(":function:", 1)[-1].split(":", 1)[0] if text != "*" else "*"
+            name = ref[0] if ref is not None else "*"
             found.append(name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else "*")
     return tuple(dict.fromkeys(found))

@@ -10,30 +10,32 @@ from typing import Any
 
 from ..asl import Unwalkable, is_jsonata, iter_tasks
 from ..report import format_path
+from ..targets import LAMBDA
 from .model import Use
 
 # ---------------------------------------------------------------------------------------
 # Which versions a definition names (pure)
 # ---------------------------------------------------------------------------------------
 
-# A function reference as Lambda accepts it: name, partial ARN or ARN, optionally qualified.
-_FUNCTION_REF = re.compile(
-    r"^(?:arn:[^:]+:lambda:[^:]*:[^:]*:function:|[0-9]{12}:function:)?"
-    r"(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[^:]+))?$"
-)
-_LAMBDA_ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:")
-# Optimised integrations (lambda:invoke, .waitForTaskToken) and the SDK ones (aws-sdk:lambda:…)
+# Optimised integrations (lambda:invoke, .waitForTaskToken) and every SDK one (aws-sdk:lambda:…,
+# wider than the macro's invoke integrations: any of them may call a version, so prune keeps it)
 _LAMBDA_INTEGRATION = re.compile(r"^arn:[^:]+:states:::(?:aws-sdk:)?lambda:")
 # Anywhere in the text: conservative, catches versions passed in Payloads, Pass results, …
 _VERSION_IN_TEXT = re.compile(r"function:([A-Za-z0-9_-]+):([0-9]+)")
 
 
+def is_function_arn(text: str) -> bool:
+    """Whether ``text`` is a Lambda function ARN (qualified or not), by the core's grammar."""
+    return LAMBDA.arn.fullmatch(text) is not None
+
+
 def parse_function_ref(text: str) -> tuple[str, str | None] | None:
-    """``(name, qualifier)`` of a Lambda name, partial ARN or ARN; None if it is none."""
-    match = _FUNCTION_REF.match(text)
-    if match is None:
-        return None
-    return match["name"], match["qualifier"]
+    """``(name, qualifier)`` of a Lambda name, partial ARN or ARN; None if it is none.
+
+    The core's grammar (``targets.LAMBDA.parse``), the one the macro resolves a Task's
+    ``Resource`` and ``FunctionName`` with: the macro and prune agree on which function and
+    which version (digits) or alias a value names."""
+    return LAMBDA.parse(text)
 
 
 def versions_named(definition: str) -> list[tuple[str | None, str | None, str]]:
@@ -67,7 +69,7 @@ def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
     resource = state.get("Resource")
     if not isinstance(resource, str):
         return
-    if _LAMBDA_ARN.match(resource):
+    if is_function_arn(resource):
         ref = parse_function_ref(resource)
         if ref is not None and ref[1] is not None and ref[1].isdigit():
             found.append((ref[0], ref[1], f"{here}.Resource"))

@@ -120,13 +120,14 @@ def _call_as(plan: Plan) -> list[str]:
 
 def commands(
     plan: Plan,
-    artifact: Artifact,
+    artifacts: Mapping[str, Artifact],
     templates: Mapping[str, tuple[Source, dict[str, Any], Path]],
     artifact_template: Path,
 ) -> list[str]:
     """The ``aws`` commands that set the organization up, in order, one string each (shell
     quoted), with ``#`` comment lines between the steps. ``templates`` maps a source name to
-    its Source, its StackSet template and the file it was written to."""
+    its Source, its StackSet template and the file it was written to; ``artifacts`` maps it
+    to its zip (one per source, each under its own content hash)."""
     lines: list[str] = [
         "# 1. The artifact bucket of each Region, in the account that holds the code",
         "#    (the management account or a delegated administrator).",
@@ -144,12 +145,13 @@ def commands(
                 ]
             )
         )
-    lines.append("# 2. The code, under its content hash, in each Region's bucket.")
-    for region in plan.regions:
-        target = f"s3://{bucket_name(plan.bucket_prefix, region)}/{artifact.key}"
-        lines.append(
-            shlex.join(["aws", "s3", "cp", str(artifact.path), target, "--region", region])
-        )
+    lines.append("# 2. The code of each function, under its content hash, in each Region's bucket.")
+    for artifact in dict.fromkeys(artifacts[name] for name in templates):
+        for region in plan.regions:
+            target = f"s3://{bucket_name(plan.bucket_prefix, region)}/{artifact.key}"
+            lines.append(
+                shlex.join(["aws", "s3", "cp", str(artifact.path), target, "--region", region])
+            )
     step = 3
     for name, (source, template, path) in templates.items():
         values = _parameters_of(template, source, plan.parameters.get(name, {}))
