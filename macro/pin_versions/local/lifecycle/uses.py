@@ -3,19 +3,15 @@ read through the core's definition scan, with the roles the execution runs as.""
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from ...definition import BARE, CLOSE, OPEN, DefinitionView, analyse
-from ...iam import role_of
+from ...definition import analyse
+from ...iam import role_of, role_of_items
 from ...intrinsics import ref_target
 from ...inventory import (
-    IAM_ROLE,
     Inventory,
 )
-from ...pieces import Opaque, Piece, render, split_substitutions
 from ...references import Leaf
 from ...report import TransformError
 from .model import _UNKNOWN, Side
@@ -27,90 +23,6 @@ class _Use:
     key: tuple[str, str]  # (kind, target)
     function: str
     roles: tuple[str | None, ...]  # in-template roles; None: outside the template or unknown
-
-
-_TOKEN = re.compile("\ue010([0-9]+)\ue011")
-_TOKEN_MARKS = ("\ue010", "\ue011", OPEN, CLOSE, BARE)
-_STRING_OR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\ue010[0-9]+\ue011', re.DOTALL)
-
-
-class _Tree:
-    """A definition as a JSON tree whose intrinsic holes are tokens, to read fields (such as
-    ``Credentials``) that the pinning walk does not keep."""
-
-    def __init__(self, view: DefinitionView, inventory: Inventory) -> None:
-        self.inventory = inventory
-        self.substitutions = view.substitutions
-        self.holes: list[Piece] = []
-        self.tree: Any = None
-        if view.form not in ("object", "string") or not view.path:
-            return  # an unwalkable definition (PV130) has no tree to read
-        value = view.machine.properties.get(str(view.path[-1]))
-        if view.form == "object":
-            self.tree = value
-        elif view.form == "string":
-            self.tree = self._parse(value, view)
-
-    def _parse(self, value: Any, view: DefinitionView) -> Any:
-        try:
-            pieces = split_substitutions(
-                render(value, view.path, standalone=False), frozenset(view.substitutions or ())
-            )
-        except Opaque:
-            return None
-        parts: list[str] = []
-        for piece in pieces:
-            if piece.is_hole:
-                parts.append(f"\ue010{len(self.holes)}\ue011")
-                self.holes.append(piece)
-            else:
-                parts.append(piece.text)
-        text = "".join(parts)
-        # Characters the tokens use, in the user's own text: the tree could not be trusted.
-        if any(mark in piece.text for piece in pieces for mark in _TOKEN_MARKS):
-            return None
-        # A hole outside a JSON string ("Seconds": ${Wait}) becomes a string of its own.
-        quoted = _STRING_OR_TOKEN.sub(
-            lambda m: m.group(0) if m.group(0).startswith('"') else f'"{m.group(0)}"', text
-        )
-        try:
-            return json.loads(quoted)
-        except (json.JSONDecodeError, RecursionError):
-            return None
-
-    def state(self, relative: tuple[str | int, ...]) -> dict[str, Any] | None:
-        node = self.tree
-        for key in relative:
-            if isinstance(node, dict) and isinstance(key, str):
-                node = node.get(key)
-            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                node = node[key]
-            else:
-                return None
-        return node if isinstance(node, dict) else None
-
-    def role_named(self, value: Any) -> str | None:
-        """The in-template role a RoleArn value names (a string of the tree, or an intrinsic
-        of a Definition object)."""
-        if not isinstance(value, str) or not _TOKEN.search(value):
-            return role_of(value, self.inventory)
-        match = _TOKEN.fullmatch(value)
-        if match is None:
-            return None
-        piece = self.holes[int(match.group(1))]
-        if piece.kind == "value":
-            return role_of(piece.value, self.inventory)
-        if piece.kind == "subref":
-            variables = piece.container.variables
-            if piece.name in variables:
-                return role_of(variables[piece.name], self.inventory)
-            logical_id, _, attribute = piece.name.partition(".")
-            if attribute == "Arn" and self.inventory.types.get(logical_id) == IAM_ROLE:
-                return logical_id
-            return None
-        if piece.kind == "subst" and self.substitutions is not None:
-            return role_of(self.substitutions.get(piece.name), self.inventory)
-        return None
 
 
 def _machine_roles(side: Side, inventory: Inventory, machine: str) -> tuple[str | None, ...]:
@@ -161,7 +73,6 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
             continue
         if view.form in ("s3", "opaque"):
             unseen.append(f"{name}: its definition is not in the template; no verdict for it")
-        tree = _Tree(view, inventory)
         machine_roles = _machine_roles(side, inventory, name)
         for target in view.targets:
             found = _target_key(
@@ -183,11 +94,12 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
                 )
                 continue
             roles = machine_roles
-            state_path = target.path[:-1] if target.field == "Resource" else target.path[:-2]
-            state = tree.state(state_path[len(view.path) :])
-            credentials = state.get("Credentials") if state is not None else None
-            if isinstance(credentials, dict):
-                roles = (tree.role_named(credentials.get("RoleArn")),)
+            # The scan read the Task's Credentials with the target: that role invokes.
+            credentials = target.credentials
+            if credentials is not None:
+                roles = (
+                    None if credentials.dynamic else role_of_items(credentials.items, inventory),
+                )
             uses.append(_Use(name, key, function, roles))
     return uses
 
