@@ -23,13 +23,10 @@ from .pieces import (
 from .report import fail
 from .scan import Credentials, DefinitionView, Target
 from .scan_object import ObjectScan
-from .scan_text import BARE, CLOSE, OPEN, TextScan
+from .scan_text import TextScan
 
 __all__ = [
-    "BARE",
-    "CLOSE",
     "DEFINITION_PROPERTIES",
-    "OPEN",
     "SAM_DEFINITION_PROPERTIES",
     "Credentials",
     "DefinitionView",
