@@ -46,6 +46,7 @@ corpus: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/vs.py $(if $(VS),--ref $(VS))
 
 # macro/Makefile compiles the bundle's bytecode with the runtime's Python; sam passes its
 # environment to that make, so PYTHON reaches it.
