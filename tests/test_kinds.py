@@ -386,3 +386,22 @@ def test_a_child_of_two_parents_gets_one_version_and_a_grant_per_role() -> None:
     ]
     for machine in ("First", "Second"):
         assert _task(result, machine)["Parameters"]["StateMachineArn"] == {"Ref": "ChildVersion"}
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+            "stateMachine:${Child.Name}"
+        },
+        {"Fn::Sub": "arn:aws:states:${AWS::Region}:${AWS::AccountId}:stateMachine:child"},
+        {"Fn::GetAtt": ["Child", "Arn"]},
+    ],
+)
+def test_every_way_of_naming_the_child_is_pinned(arn: Any) -> None:
+    result = _run({"Child": CHILD, "Parent": _machine({"A": _start(arn)})})
+    assert _warnings(result) == []
+    pinned = _task(result)["Parameters"]["StateMachineArn"]
+    assert pinned in ({"Ref": "ChildVersion"}, {"Fn::Sub": "${ChildVersion}"})
+    assert [(p.function, p.version) for p in result.report.pins] == [("Child", "ChildVersion")]
