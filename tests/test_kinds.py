@@ -405,3 +405,23 @@ def test_every_way_of_naming_the_child_is_pinned(arn: Any) -> None:
     pinned = _task(result)["Parameters"]["StateMachineArn"]
     assert pinned in ({"Ref": "ChildVersion"}, {"Fn::Sub": "${ChildVersion}"})
     assert [(p.function, p.version) for p in result.report.pins] == [("Child", "ChildVersion")]
+
+
+def test_a_task_pinned_by_hand_keeps_its_version_alive() -> None:
+    version = {
+        "Type": "AWS::StepFunctions::StateMachineVersion",
+        "Properties": {"StateMachineArn": {"Ref": "Child"}},
+    }
+    result = _run(
+        {"Child": CHILD, "Pinned": version, "Parent": _machine({"A": _start({"Ref": "Pinned"})})}
+    )
+    path = "Resources.Parent.Properties.Definition.States.A.Parameters.StateMachineArn"
+    assert _warnings(result) == [("PV103", path), ("PV141", "Resources.Pinned")]
+    assert _task(result)["Parameters"]["StateMachineArn"] == {"Ref": "Pinned"}
+    pinned = result.template["Resources"]["Pinned"]
+    assert pinned["DeletionPolicy"] == pinned["UpdateReplacePolicy"] == "Retain"
+    assert pinned["Properties"]["StateMachineRevisionId"] == {
+        "Fn::GetAtt": ["Child", "StateMachineRevisionId"]
+    }
+    assert [(g.role, g.function) for g in result.report.grants] == [("Role", "Child")]
+    assert "ChildVersion" not in result.template["Resources"]

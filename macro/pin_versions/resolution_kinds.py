@@ -89,7 +89,8 @@ def _classify_kind_leaf(kind: TargetKind, leaf: Leaf, inventory: Scope) -> Resol
             what = f"Fn::GetAtt {leaf.ref}" if dot else f"Ref {logical_id}"
             return Resolution("external", None, f"{what} is not the ARN of the {noun}")
         if kind.strategy == PUBLISH and rtype == kind.pin.type:
-            return Resolution("version", None, f"starts the published version {logical_id}")
+            # ``function`` names the version, so that the planner can keep it alive.
+            return Resolution("version", logical_id, f"starts the published version {logical_id}")
         if rtype is not None and rtype == kind.alias_type:
             return Resolution("mutable", None, f"starts the alias {logical_id}")
         return Resolution("external", None, f"names {logical_id}, which is not a {noun}")

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..asl import mentions
 from ..definition import Target, analyse
+from ..intrinsics import getatt_target, ref_target
 from ..inventory import Inventory, Resource
 from ..options import Options
 from ..report import Diagnostic, Pin
@@ -56,6 +57,8 @@ class KindPins(PlanPart):
         code = LEFT_ALONE.get(resolution.kind)
         if code is not None:
             self.report.warn(code, target.path, f"left alone: {resolution.reason}")
+            if resolution.kind == "version" and kind.strategy == PUBLISH:
+                self._protect(view, target, kind, resolution.function)
             return
         logical_id = resolution.function
         if resolution.kind != "function" or logical_id is None:
@@ -95,6 +98,22 @@ class KindPins(PlanPart):
             Pin(machine.logical_id, target.path, logical_id, planned.version, kind.name)
         )
         self.grants.kind_uses(machine, target, logical_id, kind)
+
+    def _protect(
+        self, view: MachineEdits, target: Target, kind: TargetKind, version: str | None
+    ) -> None:
+        """A Task the user already pinned to an in-template StateMachineVersion of an
+        in-template state machine: left as written, but the version is retained and follows
+        the machine's revision (PV141 when it did not), and the role may start the machine."""
+        resource = self.inventory.resources.get(version or "")
+        properties = resource.get("Properties") if type(resource) is dict else None
+        arn = properties.get("StateMachineArn") if type(properties) is dict else None
+        machine = ref_target(arn) or (getatt_target(arn) or ("", ""))[0]
+        entry = self.inventory.state_machines.get(machine)
+        if version is None or entry is None or entry.skip:
+            return
+        self._reuse(machine, version)
+        self.grants.kind_uses(view.machine, target, machine, kind)
 
     def _planned(self, kind: TargetKind, entry: Resource) -> VersionPlan | None:
         logical_id = entry.logical_id
