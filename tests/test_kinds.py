@@ -425,3 +425,36 @@ def test_a_task_pinned_by_hand_keeps_its_version_alive() -> None:
     }
     assert [(g.role, g.function) for g in result.report.grants] == [("Role", "Child")]
     assert "ChildVersion" not in result.template["Resources"]
+
+
+def test_an_fn_if_of_children_is_pinned_branch_by_branch() -> None:
+    other = _machine({"Done": {"Type": "Succeed"}})
+    chosen = {"Fn::If": ["Blue", {"Ref": "Child"}, {"Fn::GetAtt": ["Other", "Arn"]}]}
+    template = {
+        "Conditions": {"Blue": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}},
+        "Resources": {
+            "Role": _role(),
+            "Child": CHILD,
+            "Other": other,
+            "Parent": _machine({"A": _start(chosen)}),
+        },
+    }
+    result = transform(template, CONTEXT)
+    assert _task(result)["Parameters"]["StateMachineArn"] == {
+        "Fn::If": ["Blue", {"Ref": "ChildVersion"}, {"Ref": "OtherVersion"}]
+    }
+    assert [(p.function, p.version) for p in result.report.pins] == [
+        ("Child", "ChildVersion"),
+        ("Other", "OtherVersion"),
+    ]
+    assert sorted(g.function for g in result.report.grants) == ["Child", "Other"]
+
+    # A branch that names something outside the template leaves the whole Fn::If alone.
+    outside = "arn:aws:states:us-east-1:123456789012:stateMachine:elsewhere"
+    template["Resources"]["Parent"] = _machine(
+        {"A": _start({"Fn::If": ["Blue", {"Ref": "Child"}, outside]})}
+    )
+    result = transform(template, CONTEXT)
+    assert [w.code for w in result.report.warnings] == ["PV101"]
+    assert "an Fn::If branch names no state machine" in result.report.warnings[0].message
+    assert "ChildVersion" not in result.template["Resources"]
