@@ -35,88 +35,19 @@ AWS facts (Lambda, the one kind today):
 # (docs/performance.md, issue 13).
 
 import re
-from typing import Any, NamedTuple
 
+from .kind_record import PUBLISH, RETAIN, PinResource, TargetKind
 
-class PinResource(NamedTuple):
-    """What the macro creates to pin one target: a resource of ``type`` whose
-    ``link_property`` is ``{"Ref": <target>}``, named ``<target><suffix><hash>``, retained
-    when replaced or deleted (executions started before the deploy still call it)."""
-
-    type: str  # "AWS::Lambda::Version"
-    link_property: str  # "FunctionName"
-    suffix: str  # "Version": FnVersion1a2b3c4d5e
-    number_attribute: str  # Fn::GetAtt V.<this>: the version number ("Version")
-
-
-class TargetKind(NamedTuple):
-    """One kind of thing a Task calls (see the module docstring).
-
-    ``resource_types``: the in-template types that are this kind (CloudFormation and SAM).
-    ``direct``: whether the Task's ``Resource`` may be the target's ARN itself.
-    ``integrations``: the ``Resource`` ARNs of service integrations that name the target in
-    ``name_field`` (with ``qualifier_field`` picking a version, when the service has one),
-    inside ``Parameters`` (JSONPath) or ``Arguments`` (JSONata).
-    ``arn``, ``partial_arn``, ``plain_name``: the grammar of a value naming one; groups
-    ``p`` (partition), ``r`` (region), ``a`` (account), ``n`` (name), ``q`` (qualifier).
-    ``ref_attribute``: the ``Fn::GetAtt`` attribute giving its ARN (``Ref`` gives its name).
-    ``alias_type``: the type of an in-template alias of one (a mutable pointer), if any.
-    ``pin``: what is created to pin one. ``hashed_properties`` / ``excluded_properties``
-    (``sam_excluded_properties`` for the SAM type): what a pin does / does not snapshot.
-    ``grant_action``: the IAM action the execution role needs on every pinned version;
-    ``grant_resource`` (a ``Fn::Sub`` string with ``{}`` for the logical ID) names them.
-    ``warning_codes``: the PV1xx codes only this kind raises (report.py has their text).
-    """
-
-    name: str  # "lambda"
-    noun: str  # "function": what messages call one
-    resource_types: frozenset[str]
-    direct: bool
-    integrations: re.Pattern[str]
-    name_field: str
-    qualifier_field: str | None
-    arn: re.Pattern[str]
-    partial_arn: re.Pattern[str] | None
-    plain_name: re.Pattern[str] | None
-    ref_attribute: str
-    alias_type: str | None
-    pin: PinResource
-    hashed_properties: frozenset[str]
-    excluded_properties: frozenset[str]
-    sam_excluded_properties: frozenset[str]
-    grant_action: str
-    grant_resource: str
-    warning_codes: tuple[str, ...]
-
-    def pin_resource(self, target: str, condition: str | None) -> dict[str, Any]:
-        """The resource that pins ``target`` (a logical ID), with its condition, if any."""
-        resource: dict[str, Any] = {
-            "Type": self.pin.type,
-            # Old versions must outlive the deploy that replaces them: executions use them.
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-        }
-        if condition is not None:
-            resource["Condition"] = condition
-        resource["Properties"] = {self.pin.link_property: {"Ref": target}}
-        return resource
-
-    def parse(self, text: str) -> tuple[str, str | None] | None:
-        """``(name, qualifier)`` of literal text naming one of this kind: its ARN, partial
-        ARN or plain name (``arn``, ``partial_arn``, ``plain_name`` in that order), the
-        qualifier None when unqualified; None when the text names none. The macro's
-        resolution.py and prune read a value through the same three patterns, so they agree
-        on which function and which version (digits) or alias a value names."""
-        for pattern in (self.arn, self.partial_arn, self.plain_name):
-            match = pattern.fullmatch(text) if pattern is not None else None
-            if match is not None:
-                return match["n"], match["q"]
-        return None
-
-    def grant(self, target: str) -> dict[str, str]:
-        """``!Sub ${F.Arn}:*``: every pinned version of ``target``, never a prefix wildcard."""
-        return {"Fn::Sub": self.grant_resource.format(target)}
-
+__all__ = [
+    "LAMBDA",
+    "PUBLISH",
+    "RETAIN",
+    "PinResource",
+    "TargetKind",
+    "kind_named",
+    "kind_of_type",
+    "kinds",
+]
 
 LAMBDA = TargetKind(
     name="lambda",
@@ -205,13 +136,10 @@ LAMBDA = TargetKind(
     warning_codes=("PV108", "PV109", "PV114", "PV117", "PV118", "PV119"),
 )
 
-# Every kind, in the order a Task's Resource is matched against them.
-KINDS: tuple[TargetKind, ...] = (LAMBDA,)
-
 
 def kind_of_type(resource_type: str) -> TargetKind | None:
     """The kind an in-template resource type is, or None when it is no target."""
-    for kind in KINDS:
+    for kind in kinds():
         if resource_type in kind.resource_types:
             return kind
     return None
@@ -219,7 +147,29 @@ def kind_of_type(resource_type: str) -> TargetKind | None:
 
 def kind_named(name: str) -> TargetKind:
     """The kind called ``name`` ("lambda"). Raises KeyError for an unknown name."""
-    for kind in KINDS:
+    for kind in kinds():
         if kind.name == name:
             return kind
     raise KeyError(name)
+
+
+_ALL: tuple[TargetKind, ...] = ()
+
+
+def kinds() -> tuple[TargetKind, ...]:
+    """Every kind, in the order a Task's Resource is matched against them: Lambda first,
+    then the issue 14 kinds (built on first use: their patterns are compiled only by a
+    request that reaches them; Lambda's are compiled at import, as before)."""
+    global _ALL
+    if not _ALL:
+        from .target_kinds import OTHER_KINDS
+
+        _ALL = (LAMBDA, *OTHER_KINDS)
+    return _ALL
+
+
+def __getattr__(name: str) -> tuple[TargetKind, ...]:
+    """``KINDS``: every kind (``kinds()``), built on first use."""
+    if name == "KINDS":
+        return kinds()
+    raise AttributeError(name)

@@ -29,7 +29,7 @@ from ..report import (
     Path,
     RoleEntry,
 )
-from ..targets import LAMBDA
+from ..targets import LAMBDA, TargetKind
 from .model import (
     GRANT_HASH_PREFIX,
     MAX_LOGICAL_ID,
@@ -57,6 +57,30 @@ class Grants(PlanPart):
         self.uses: list[Use] = []  # every role that invokes a pinned or protected function
         self.outside: dict[tuple[str, Path], list[str]] = {}  # (code, path) -> functions
         self.dependencies = Dependencies(inventory.resources)
+        # Targets of the other kinds (plan/kinds.py): logical ID -> (kind, suffixes used).
+        self.kinds_of: dict[str, tuple[TargetKind, set[str]]] = {}
+
+    def kind_uses(
+        self, machine: Resource, target: Target, logical_id: str, kind: TargetKind
+    ) -> None:
+        """``invokers`` for a target of another kind (plan/kinds.py), remembering its kind and
+        the integration suffix (``.sync`` needs more than StartExecution)."""
+        self.kinds_of.setdefault(logical_id, (kind, set()))[1].add(target.integration)
+        self.invokers(machine, target, logical_id)
+
+    def _covered(self, coverage: Coverage, role: str, target: str, sam: str | None) -> bool:
+        if target in self.kinds_of:
+            from .kind_grants import kind_covered
+
+            return kind_covered(self.inventory, self.kinds_of[target], role, target, sam)
+        if sam is not None:
+            policies = self.inventory.state_machines[sam].properties.get("Policies")
+            return coverage.sam_policies_cover(policies, target)
+        return coverage.role_covers(role, target)
+
+    def user_text(self, targets: list[str]) -> str:
+        """What a user must add to a role outside the template, for every kind."""
+        return _user_text(self.inventory, self.kinds_of, targets)
 
     def invokers(self, machine: Resource, target: Target, function: str) -> None:
         """Record every role that invokes ``function`` at ``target``: the Task's Credentials
@@ -130,17 +154,17 @@ class Grants(PlanPart):
                 message = (
                     f"has no {key}, so no execution role the macro can widen (CloudFormation "
                     f"requires {key}); give it a role that allows every version: "
-                    f"{statement_for_user(names)}"
+                    f"{self.user_text(names)}"
                 )
             elif code == "PV106":
                 message = (
                     "the execution role is not in this template; make sure it allows every "
-                    f"version: {statement_for_user(names)}"
+                    f"version: {self.user_text(names)}"
                 )
             else:
                 message = (
                     "the Task invokes with this role, which is chosen at run time or is not in "
-                    f"this template; make sure it allows every version: {statement_for_user(names)}"
+                    f"this template; make sure it allows every version: {self.user_text(names)}"
                 )
             self.report.warn(code, path, message)
 
@@ -156,12 +180,7 @@ class Grants(PlanPart):
             functions, added = by_role.setdefault(role, (set(), []))
             functions.add(function)
             sam_machine = next((u.machine for u in uses if u.sam_policies), None)
-            if sam_machine is not None:
-                policies = inventory.state_machines[sam_machine].properties.get("Policies")
-                covered = coverage.sam_policies_cover(policies, function)
-            else:
-                covered = coverage.role_covers(role, function)
-            if covered:
+            if self._covered(coverage, role, function, sam_machine):
                 continue
             if not self.options.widen_roles:
                 where = (
@@ -172,8 +191,7 @@ class Grants(PlanPart):
                 self.report.warn(
                     "PV107",
                     where,
-                    f"does not allow every version of {function}; add "
-                    f"{statement_for_user([function])}",
+                    f"does not allow every version of {function}; add {self.user_text([function])}",
                 )
                 continue
             self._add_grant(role, function, uses, sam_machine)
@@ -186,7 +204,7 @@ class Grants(PlanPart):
         self, role: str, function: str, uses: list[Use], sam_machine: str | None
     ) -> None:
         inventory = self.inventory
-        logical_id, policy_name = grant_id(inventory, role, function)
+        logical_id, policy_name = grant_id(inventory, role, function, self.kinds_of)
         existing = inventory.resources.get(logical_id)
         if logical_id in self.taken and not (
             type(existing) is dict and existing.get("Type") == "AWS::IAM::Policy"
@@ -217,7 +235,7 @@ class Grants(PlanPart):
                 "Roles": [{"Ref": role}],
                 "PolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [invoke_statement([(function, None)])],
+                    "Statement": _statements(inventory, self.kinds_of, function),
                 },
             }
             after = role if role in inventory.resources else (sam_machine or role)
@@ -248,7 +266,7 @@ class Grants(PlanPart):
         conjuncts: list[Any] = []
         role_resource = inventory.resources.get(sam_machine or role)
         role_condition = role_resource.get("Condition") if type(role_resource) is dict else None
-        for own in (role_condition, inventory.functions[function].condition):
+        for own in (role_condition, _condition_of(inventory, function)):
             if isinstance(own, str) and {"Condition": own} not in conjuncts:
                 conjuncts.append({"Condition": own})
         guards = sorted({u.guard for u in uses})
@@ -300,13 +318,25 @@ def _branch_path(path: Path, guard: Guard) -> Path:
     return path
 
 
-def grant_id(inventory: Inventory, role: str, function: str) -> tuple[str, str]:
+def grant_id(
+    inventory: Inventory,
+    role: str,
+    function: str,
+    kinds_of: dict[str, tuple[TargetKind, set[str]]] | None = None,
+) -> tuple[str, str]:
     """Logical ID and PolicyName of the grant of ``role`` on ``function``. Both follow
     the function's physical name identity (its resolved FunctionName, or "generated"),
     so a rename, which replaces the function, gives a new grant and leaves the old one
     retained, still naming the old function."""
-    properties = inventory.function_properties(inventory.functions[function])
-    name = properties.get("FunctionName")
+    if kinds_of and function in kinds_of:
+        # Another kind: its physical name property (StateMachineName, Family, ...).
+        raw = inventory.resources[function].get("Properties")
+        properties = raw if type(raw) is dict else {}
+        names = kinds_of[function][0].name_properties
+        name = next((properties[k] for k in names if k in properties), None)
+    else:
+        properties = inventory.function_properties(inventory.functions[function])
+        name = properties.get("FunctionName")
     if name is None:
         identity: Any = "generated"
     else:
@@ -339,3 +369,31 @@ def statement_for_user(functions: list[str]) -> str:
         f'{{"Effect": "Allow", "Action": "{LAMBDA.grant_action}", '
         f'"Resource": [{arns}]}} (each as !Sub)'
     )
+
+
+def _condition_of(inventory: Inventory, target: str) -> str | None:
+    entry = inventory.functions.get(target) or inventory.state_machines.get(target)
+    return (entry or inventory.others[target]).condition
+
+
+def _statements(
+    inventory: Inventory, kinds_of: dict[str, tuple[TargetKind, set[str]]], target: str
+) -> list[dict[str, Any]]:
+    if target not in kinds_of:
+        return [invoke_statement([(target, None)])]
+    from .kind_grants import kind_statements
+
+    return kind_statements(inventory, kinds_of[target], target)
+
+
+def _user_text(
+    inventory: Inventory, kinds_of: dict[str, tuple[TargetKind, set[str]]], targets: list[str]
+) -> str:
+    functions = [t for t in targets if t not in kinds_of]
+    texts = [statement_for_user(functions)] if functions else []
+    others = [t for t in targets if t in kinds_of]
+    if others:
+        from .kind_grants import statement_text
+
+        texts += [statement_text(st) for t in others for st in _statements(inventory, kinds_of, t)]
+    return "; ".join(texts)
