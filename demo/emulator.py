@@ -35,6 +35,7 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from demo import emulator_services
 from pin_versions.local.transforms import declared_transforms
 
 MOTO_VERSION = "5.2.5"
@@ -1155,6 +1156,7 @@ GAPS: tuple[Gap, ...] = (
         "ARN invoked: the Task fails with Lambda.AWSLambdaException (AccessDeniedException)",
         close=_close_sfn_task_iam,
     ),
+    *emulator_services.gaps(Gap),
 )
 GAP_KEYS = tuple(gap.key for gap in GAPS)
 
