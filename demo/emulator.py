@@ -1463,6 +1463,8 @@ def emulator(
         "stepfunctions": {"execute_state_machine": True},
         # The "docker" backend is the one whose invoke we can reroute in-process.
         "lambda": {"use_docker": True},
+        # Batch jobs without docker (moto's batch_simple): a submitted job succeeds at once.
+        "batch": {"use_docker": False},
         "iam": {"load_aws_managed_policies": False},
     }
     with compat_layer(skip), mock_aws(config=config):

@@ -274,6 +274,49 @@ def gaps(Gap: type[GapT]) -> tuple[GapT, ...]:
             "definition and queue; a denied call fails the Task with the SDK's error name",
             close=close_service_task_iam,
         ),
+        Gap(
+            key="ecs-task-definition-cfn",
+            moto="a stack update registers a new AWS::ECS::TaskDefinition revision and "
+            "deregisters the old one whatever UpdateReplacePolicy says; removing the resource "
+            "(or the old one after a replacement) leaves its revision ACTIVE",
+            aws="a change replaces the revision; the old one is deregistered (INACTIVE) in "
+            "the cleanup phase unless UpdateReplacePolicy (or, when removed, DeletionPolicy) "
+            "is Retain",
+            close=close_ecs_task_definitions,
+        ),
+        Gap(
+            key="ecs-inactive-run",
+            moto="RunTask runs an INACTIVE task definition revision",
+            aws='RunTask fails: InvalidParameterException "TaskDefinition is inactive"',
+            close=close_ecs_inactive_run,
+        ),
+        Gap(
+            key="batch-job-definition-cfn",
+            moto="AWS::Batch::JobDefinition has no update or delete in CloudFormation (and "
+            "needs a RetryStrategy): a change or removal leaves the revision as it was",
+            aws="a change registers a new revision and deregisters the previous one unless "
+            "ResourceRetentionPolicy.SkipDeregisterOnUpdate; deletion deregisters it",
+            close=close_batch_job_definitions,
+        ),
+        Gap(
+            key="batch-unmanaged-environment",
+            moto="an UNMANAGED AWS::Batch::ComputeEnvironment without ComputeResources fails "
+            "the deploy (KeyError)",
+            aws="ComputeResources is for managed compute environments only",
+            close=close_batch_unmanaged_environment,
+        ),
+        Gap(
+            key="batch-job-image",
+            moto="DescribeJobs leaves out the container's image",
+            aws="container.image is the image the job's revision names",
+            close=close_batch_job_image,
+        ),
+        Gap(
+            key="batch-inactive-submit",
+            moto="SubmitJob runs an INACTIVE job definition revision",
+            aws='SubmitJob fails: ClientException "JobDefinition <ARN> is not in ACTIVE status"',
+            close=close_batch_inactive_submit,
+        ),
     )
 
 
@@ -684,3 +727,205 @@ def close_service_task_iam(patcher: Patcher) -> None:
 
         patcher.set(cls, "_eval_service_task", _eval_service_task)
         patcher.set(cls, "_from_error", _from_error)
+
+
+# --------------------------------------------------------------------------------------
+# ECS task definitions
+# --------------------------------------------------------------------------------------
+
+
+def close_ecs_task_definitions(patcher: Patcher) -> None:
+    """AWS::ECS::TaskDefinition: deleting the resource (removed from the template, or the
+    old one after a replacement) deregisters its revision, which becomes INACTIVE; every
+    property but Tags is "Update requires: Replacement" (the `update-replacement` gap
+    creates the new revision first); `DeletionPolicy`/`UpdateReplacePolicy: Retain` keep the
+    old revision ACTIVE (CloudFormation template reference, AWS::ECS::TaskDefinition and the
+    DeletionPolicy / UpdateReplacePolicy attributes). moto registers a new revision and
+    deregisters the old one on any update, and never deregisters on delete."""
+    from moto.ecs.models import TaskDefinition, ecs_backends
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        if self.status == "ACTIVE":
+            ecs_backends[account_id][region_name].deregister_task_definition(self.arn)
+
+    def update_from_cloudformation_json(
+        cls: type,
+        /,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return original_resource  # only Tags reach here (no interruption)
+
+    patcher.set(TaskDefinition, "delete", delete)
+    patcher.set(TaskDefinition, _UPDATE, classmethod(update_from_cloudformation_json))
+
+
+def close_ecs_inactive_run(patcher: Patcher) -> None:
+    """RunTask of an INACTIVE revision fails with InvalidParameterException "TaskDefinition
+    is inactive" (seen from RunTask in DefangLabs/defang#775; Amazon ECS developer guide,
+    "Deregistering a task definition revision": an INACTIVE revision cannot run new tasks).
+    moto 5.2.5 runs it."""
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    run_task = _original_function(EC2ContainerServiceBackend, "run_task")
+
+    def run_active_task(
+        self: Any, cluster_str: str, task_definition_str: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        if self.describe_task_definition(task_definition_str).status != "ACTIVE":
+            raise InvalidParameterException("TaskDefinition is inactive")
+        return run_task(self, cluster_str, task_definition_str, *args, **kwargs)
+
+    patcher.set(EC2ContainerServiceBackend, "run_task", run_active_task)
+
+
+_UPDATE = "update_from_cloudformation_json"
+
+
+# --------------------------------------------------------------------------------------
+# Batch job definitions
+# --------------------------------------------------------------------------------------
+
+
+def _skips_deregister(properties: dict[str, Any]) -> bool:
+    policy = properties.get("ResourceRetentionPolicy") or {}
+    return str(policy.get("SkipDeregisterOnUpdate", False)).lower() == "true"
+
+
+def close_batch_job_definitions(patcher: Patcher) -> None:
+    """AWS::Batch::JobDefinition (CloudFormation template reference): only
+    `JobDefinitionName` is "Update requires: Replacement"; any other change registers a new
+    revision (Ref: its ARN) and deregisters the previous one unless
+    `ResourceRetentionPolicy.SkipDeregisterOnUpdate` is true; deleting the resource
+    deregisters its revision. moto has no update or delete for it and needs a
+    RetryStrategy."""
+    from moto.batch.models import JobDefinition, batch_backends
+
+    create = _original_function(JobDefinition, "create_from_cloudformation_json")
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = {"RetryStrategy": {}, **(cloudformation_json.get("Properties") or {})}
+        cfn = {**cloudformation_json, "Properties": properties}
+        return create(cls, resource_name, cfn, account_id, region_name, **kwargs)
+
+    def update_from_cloudformation_json(
+        cls: type,
+        /,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json.get("Properties") or {}
+        revision = create_from_cloudformation_json(
+            cls, original_resource.name, cloudformation_json, account_id, region_name
+        )
+        if not _skips_deregister(properties) and original_resource.status == "ACTIVE":
+            original_resource.deregister()
+        return revision
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        if self.status == "ACTIVE":
+            batch_backends[account_id][region_name].deregister_job_definition(self.arn)
+
+    patcher.set(JobDefinition, _CREATE, classmethod(create_from_cloudformation_json))
+    patcher.set(JobDefinition, _UPDATE, classmethod(update_from_cloudformation_json))
+    patcher.set(JobDefinition, "delete", delete)
+
+
+def close_batch_unmanaged_environment(patcher: Patcher) -> None:
+    """AWS::Batch::ComputeEnvironment of Type UNMANAGED has no ComputeResources (CloudFormation
+    template reference: "ComputeResources ... required for managed compute environments");
+    moto's CloudFormation model reads it unconditionally (KeyError)."""
+    from moto.batch.models import ComputeEnvironment, batch_backends
+
+    def create_from_cloudformation_json(
+        cls: type,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        from moto.batch.utils import lowercase_first_key
+
+        properties = cloudformation_json["Properties"]
+        resources = properties.get("ComputeResources")
+        backend: Any = batch_backends[account_id][region_name]
+        return backend.create_compute_environment(
+            resource_name,
+            properties["Type"],
+            properties.get("State", "ENABLED"),
+            lowercase_first_key(resources) if resources is not None else None,
+            properties.get("ServiceRole"),
+        )
+
+    patcher.set(ComputeEnvironment, _CREATE, classmethod(create_from_cloudformation_json))
+
+
+def close_batch_job_image(patcher: Patcher) -> None:
+    """DescribeJobs gives the job's `container.image` (AWS Batch API reference,
+    ContainerDetail: "The image used to start the container"); moto leaves it out, so a
+    `.sync` Task's result cannot tell which revision ran."""
+    from moto.batch.models import Job
+
+    details = _original_function(Job, "_container_details")
+
+    def _container_details(self: Any) -> dict[str, Any]:
+        found: dict[str, Any] = details(self)
+        image = (self.job_definition.container_properties or {}).get("image")
+        if image is not None:
+            found["image"] = image
+        return found
+
+    patcher.set(Job, "_container_details", _container_details)
+
+
+def close_batch_inactive_submit(patcher: Patcher) -> None:
+    """SubmitJob of an INACTIVE revision fails with ClientException "JobDefinition <ARN> is
+    not in ACTIVE status"; a name alone means its latest ACTIVE revision, else "JobDefinition
+    name <name> does not exist or is not in ACTIVE status" (both messages as AWS Batch
+    returns them: chanzuckerberg/single-cell-data-portal#1068 from a Step Functions Task,
+    AlexsLemonade/refinebio#2887). moto 5.2.5 submits the job."""
+    from moto.batch.exceptions import ClientException
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    submit = _original_function(BatchSimpleBackend, "submit_job")
+
+    def submit_job(self: Any, job_name: str, job_def_id: str, *args: Any, **kwargs: Any) -> Any:
+        backend = self.backend
+        if job_def_id.startswith("arn:") or ":" in job_def_id:
+            found = backend.get_job_definition(job_def_id)
+            if found is not None and found.status != "ACTIVE":
+                raise ClientException(f"JobDefinition {found.arn} is not in ACTIVE status")
+        else:
+            active = [
+                definition
+                for definition in backend._job_definitions.values()
+                if definition.name == job_def_id and definition.status == "ACTIVE"
+            ]
+            if not active:
+                raise ClientException(
+                    f"JobDefinition name {job_def_id} does not exist or is not in ACTIVE status"
+                )
+            job_def_id = max(active, key=lambda definition: int(definition.revision)).arn
+        return submit(self, job_name, job_def_id, *args, **kwargs)
+
+    patcher.set(BatchSimpleBackend, "submit_job", submit_job)
+
+
+_CREATE = "create_from_cloudformation_json"

@@ -977,6 +977,290 @@ def test_a_started_version_that_is_gone_fails_the_task() -> None:
         assert "Error Code: StateMachineDoesNotExist" in ended["cause"]
 
 
+# --------------------------------------------------------------------------------------
+# ECS task definitions and Batch job definitions (issue 14)
+# --------------------------------------------------------------------------------------
+
+
+def task_definition(image: str, **attributes: Any) -> dict[str, Any]:
+    container = {"Name": "main", "Image": image, "Memory": 512}
+    return {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {"Family": "hello", "ContainerDefinitions": [container]},
+        **attributes,
+    }
+
+
+def run_task_machine(pattern: str = ".sync", role: str = "Role") -> dict[str, Any]:
+    task = {
+        "Resource": f"arn:aws:states:::ecs:runTask{pattern}",
+        "Parameters": {
+            "Cluster": "${Cluster}",
+            "TaskDefinition": "${TaskDefinition}",
+            "LaunchType": "FARGATE",
+        },
+    }
+    machine = task_machine(task, role)
+    machine["Properties"]["DefinitionSubstitutions"] = {
+        "Cluster": {"Ref": "Cluster"},
+        "TaskDefinition": {"Ref": "TD"},
+    }
+    return machine
+
+
+def ecs_stack(image: str, statements: Any = (ALLOW_ALL,), **attributes: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": _role_with(*statements),
+            "Cluster": {"Type": "AWS::ECS::Cluster"},
+            "TD": task_definition(image, **attributes),
+            "M": run_task_machine(),
+        },
+        "Outputs": {"TD": {"Value": {"Ref": "TD"}}},
+    }
+
+
+def revision_status(emu: Emulator, arn: str) -> str:
+    found: str = emu.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"][
+        "status"
+    ]
+    return found
+
+
+def test_gap_ecs_task_definition_cfn() -> None:
+    """moto leaves a removed task definition ACTIVE and deregisters a replaced one even
+    with UpdateReplacePolicy Retain."""
+    retained = ecs_stack("hello:1", UpdateReplacePolicy="Retain")
+    with emulator(skip={"ecs-task-definition-cfn"}) as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        first = outputs(emu)["TD"]
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert revision_status(emu, first) == "ACTIVE"
+
+    with emulator() as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        first = outputs(emu)["TD"]
+        assert first.endswith(":task-definition/hello:1")
+        emu.deploy("s", ecs_stack("hello:2"))  # ContainerDefinitions: replacement
+        second = outputs(emu)["TD"]
+        assert second.endswith("hello:2")
+        assert (revision_status(emu, first), revision_status(emu, second)) == (
+            "INACTIVE",
+            "ACTIVE",
+        )
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert revision_status(emu, second) == "INACTIVE"
+
+    with emulator() as emu:
+        emu.deploy("s", retained)
+        first = outputs(emu)["TD"]
+        emu.deploy("s", ecs_stack("hello:2", UpdateReplacePolicy="Retain"))
+        assert revision_status(emu, first) == "ACTIVE"
+        # A task definition removed with DeletionPolicy Retain stays ACTIVE too.
+        kept = ecs_stack("hello:2", DeletionPolicy="Retain")
+        emu.deploy("s", kept)
+        second = outputs(emu)["TD"]
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert revision_status(emu, second) == "ACTIVE"
+
+
+def test_gap_ecs_inactive_run() -> None:
+    """moto runs an INACTIVE revision; ECS refuses it."""
+    with emulator(skip={"ecs-inactive-run"}) as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        emu.client("ecs").deregister_task_definition(taskDefinition=outputs(emu)["TD"])
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+
+    with emulator() as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        ended = run_execution(emu, "M")
+        assert ended["status"] == "SUCCEEDED"
+        described = json.loads(ended["output"])  # .sync: the stopped task, described
+        assert described["LastStatus"] == "STOPPED"
+        assert described["TaskDefinitionArn"] == outputs(emu)["TD"]
+        assert described["Containers"][0]["Image"] == "hello:1"
+        emu.client("ecs").deregister_task_definition(taskDefinition=outputs(emu)["TD"])
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "ECS.InvalidParameterException")
+        assert ended["cause"].startswith("TaskDefinition is inactive (Service: AmazonECS;")
+
+
+def test_run_task_is_judged_on_the_revision() -> None:
+    granted = {"Effect": "Allow", "Action": "ecs:RunTask"}
+    every_revision = {
+        **granted,
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
+            ":task-definition/hello:*"
+        },
+    }
+    with emulator() as emu:
+        emu.deploy("s", ecs_stack("hello:1", statements=[every_revision]))
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+        emu.deploy("s", ecs_stack("hello:1", statements=[{**granted, "Resource": "*:2"}]))
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "ECS.AccessDeniedException")
+        assert "not authorized to perform: ecs:RunTask on resource: " in ended["cause"]
+        assert ":task-definition/hello:1 " in ended["cause"]
+
+
+def job_definition(image: str, **properties: Any) -> dict[str, Any]:
+    container = {"Image": image, "Vcpus": 1, "Memory": 512}
+    return {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {"Type": "container", "ContainerProperties": container, **properties},
+    }
+
+
+def submit_job_machine(pattern: str = ".sync", role: str = "Role") -> dict[str, Any]:
+    task = {
+        "Resource": f"arn:aws:states:::batch:submitJob{pattern}",
+        "Parameters": {
+            "JobName": "job",
+            "JobQueue": "${JobQueue}",
+            "JobDefinition": "${JobDefinition}",
+        },
+    }
+    machine = task_machine(task, role)
+    machine["Properties"]["DefinitionSubstitutions"] = {
+        "JobQueue": {"Ref": "Queue"},
+        "JobDefinition": {"Ref": "JD"},
+    }
+    return machine
+
+
+BATCH_BASE: dict[str, Any] = {
+    "BatchRole": ROLE,
+    "Environment": {
+        "Type": "AWS::Batch::ComputeEnvironment",
+        "Properties": {"Type": "UNMANAGED", "ServiceRole": {"Fn::GetAtt": ["BatchRole", "Arn"]}},
+    },
+    "Queue": {
+        "Type": "AWS::Batch::JobQueue",
+        "Properties": {
+            "Priority": 1,
+            "ComputeEnvironmentOrder": [{"Order": 1, "ComputeEnvironment": {"Ref": "Environment"}}],
+        },
+    },
+}
+
+
+def batch_stack(image: str, statements: Any = (ALLOW_ALL,), **properties: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            **BATCH_BASE,
+            "Role": _role_with(*statements),
+            "JD": job_definition(image, **properties),
+            "M": submit_job_machine(),
+        },
+        "Outputs": {"JD": {"Value": {"Ref": "JD"}}},
+    }
+
+
+def job_definition_status(emu: Emulator, arn: str) -> str:
+    found = emu.client("batch").describe_job_definitions(jobDefinitions=[arn])
+    status: str = found["jobDefinitions"][0]["status"]
+    return status
+
+
+def test_gap_batch_unmanaged_environment() -> None:
+    with emulator(skip={"batch-unmanaged-environment"}) as emu, pytest.raises(KeyError):
+        emu.deploy("s", batch_stack("hello:1"))
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        queue = emu.physical_id("s", "Queue")
+        assert emu.client("batch").describe_job_queues(jobQueues=[queue])["jobQueues"]
+
+
+def test_gap_batch_job_definition_cfn() -> None:
+    """moto cannot update (or delete) an AWS::Batch::JobDefinition."""
+    retry = {"RetryStrategy": {"Attempts": 1}}
+    with emulator(skip={"batch-job-definition-cfn"}) as emu:
+        with pytest.raises(KeyError, match="RetryStrategy"):
+            emu.deploy("s", batch_stack("hello:1"))
+        emu.deploy("s", batch_stack("hello:1", **retry))
+        emu.deploy("s", batch_stack("hello:2", **retry))
+        # The update changed nothing: still revision 1 with the day-1 image.
+        assert outputs(emu)["JD"].endswith(":1")
+        found = emu.client("batch").describe_job_definitions()["jobDefinitions"]
+        assert [d["containerProperties"]["image"] for d in found] == ["hello:1"]
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        first = outputs(emu)["JD"]
+        assert first.endswith(":1")
+        emu.deploy("s", batch_stack("hello:2"))  # an update: a new revision
+        second = outputs(emu)["JD"]
+        assert second == first[:-1] + "2"
+        assert (job_definition_status(emu, first), job_definition_status(emu, second)) == (
+            "INACTIVE",
+            "ACTIVE",
+        )
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert job_definition_status(emu, second) == "INACTIVE"
+
+    skip = {"ResourceRetentionPolicy": {"SkipDeregisterOnUpdate": True}}
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1", **skip))
+        first = outputs(emu)["JD"]
+        emu.deploy("s", batch_stack("hello:2", **skip))
+        assert job_definition_status(emu, first) == "ACTIVE"
+
+
+def test_gap_batch_job_image() -> None:
+    with emulator(skip={"batch-job-image"}) as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        assert "Image" not in json.loads(run_execution(emu, "M")["output"])["Container"]
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        described = json.loads(run_execution(emu, "M")["output"])
+        assert (described["Status"], described["Container"]["Image"]) == ("SUCCEEDED", "hello:1")
+        assert described["JobDefinition"] == outputs(emu)["JD"]
+
+
+def test_gap_batch_inactive_submit() -> None:
+    """moto submits a job on an INACTIVE revision; Batch refuses it."""
+    with emulator(skip={"batch-inactive-submit"}) as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        emu.client("batch").deregister_job_definition(jobDefinition=outputs(emu)["JD"])
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        arn = outputs(emu)["JD"]
+        emu.client("batch").deregister_job_definition(jobDefinition=arn)
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "Batch.ClientException")
+        assert ended["cause"].startswith(
+            f"JobDefinition {arn} is not in ACTIVE status (Service: AWSBatch; Status Code: 400;"
+        )
+
+
+def test_submit_job_is_judged_on_the_job_definition_and_queue() -> None:
+    queue_grant = {
+        "Effect": "Allow",
+        "Action": "batch:SubmitJob",
+        "Resource": {"Ref": "Queue"},
+    }
+    definition_grant = {
+        "Effect": "Allow",
+        "Action": "batch:SubmitJob",
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}"
+            ":job-definition/*:*"
+        },
+    }
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1", statements=[queue_grant, definition_grant]))
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+        emu.deploy("s", batch_stack("hello:1", statements=[queue_grant]))
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "Batch.AWSBatchException")
+        assert "batch:SubmitJob on resource: " + outputs(emu)["JD"] in ended["cause"]
+
+
 def test_every_gap_has_a_test() -> None:
     missing = [key for key in GAP_KEYS if f"test_gap_{key.replace('-', '_')}" not in globals()]
     assert missing == []
