@@ -136,10 +136,11 @@ def read_run(emu: Emulator, name: str, execution_arn: str) -> Run:
                 resource = str(event["lambdaFunctionScheduledEventDetails"]["resource"])
             elif "taskScheduledEventDetails" in event:
                 details = event["taskScheduledEventDetails"]
-                if details.get("resourceType") != "lambda":
+                field = TARGET_FIELDS.get(str(details.get("resourceType")))
+                if field is None:
                     return None
                 parameters = json.loads(details.get("parameters") or "{}")
-                resource = str(parameters.get("FunctionName"))
+                resource = str(parameters.get(field))
             else:
                 previous = by_id.get(event.get("previousEventId", 0))
                 if previous is None:
@@ -168,13 +169,41 @@ def read_run(emu: Emulator, name: str, execution_arn: str) -> Run:
                 Invocation(state, resource, None, ended.get("error"), ended.get("cause"))
             )
             continue
-        output = _parsed(ended.get("output"))
-        if isinstance(output, dict) and "Payload" in output:  # lambda:invoke's result
-            output = output["Payload"]
-        invocations.append(Invocation(state, resource, output, None, None))
+        invocations.append(Invocation(state, resource, task_result(ended), None, None))
     error = description.get("error")
     cause = description.get("cause")
     return Run(name, description["status"], error, cause, tuple(invocations))
+
+
+# The Task parameter that names what a service Task runs, by Step Functions resource type.
+TARGET_FIELDS = {
+    "lambda": "FunctionName",
+    "states": "StateMachineArn",
+    "ecs": "TaskDefinition",
+    "batch": "JobDefinition",
+}
+
+
+def task_result(ended: Mapping[str, Any]) -> Any:
+    """What a Task's target answered, from its success event's output: a Lambda's result
+    (`Payload` of lambda:invoke); a nested execution's `Output` (`.sync` gives it as JSON
+    text, `.sync:2` as JSON); for an ECS task (`.sync`: the stopped task described) or a
+    Batch job (`.sync`: the job described), `{"answer": <the container's image>}`: the
+    image is what tells one revision from another."""
+    output = _parsed(ended.get("output"))
+    if not isinstance(output, dict):
+        return output
+    if "Payload" in output:  # lambda:invoke
+        return output["Payload"]
+    if "Output" in output:  # states:startExecution.sync(:2)
+        return _parsed(output["Output"]) if isinstance(output["Output"], str) else output["Output"]
+    containers = output.get("Containers")
+    if isinstance(containers, list) and containers and isinstance(containers[0], dict):
+        return {"answer": containers[0].get("Image")}  # ecs:runTask.sync
+    container = output.get("Container")
+    if isinstance(container, dict) and "Image" in container:
+        return {"answer": container["Image"]}  # batch:submitJob.sync
+    return output
 
 
 def _wait_for(description: str, condition: Any, timeout: float) -> None:
@@ -191,13 +220,21 @@ def _status(emu: Emulator, execution_arn: str) -> str:
 
 
 def _function_arns(emu: Emulator, stack: str) -> dict[str, str]:
+    """Logical ID -> the unqualified ARN of each target a Task can pin: a function, a state
+    machine, and an ECS task definition family or Batch job definition name (its revision
+    ARN without `:<revision>`), so that `version_of` reads a version or revision of any."""
     resources = emu.cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
     found: dict[str, str] = {}
     for resource in resources:
-        if resource["ResourceType"] == "AWS::Lambda::Function":
-            name = resource["PhysicalResourceId"]
-            configuration = emu.lambda_.get_function(FunctionName=name)["Configuration"]
+        kind = resource["ResourceType"]
+        physical = resource["PhysicalResourceId"]
+        if kind == "AWS::Lambda::Function":
+            configuration = emu.lambda_.get_function(FunctionName=physical)["Configuration"]
             found[resource["LogicalResourceId"]] = configuration["FunctionArn"]
+        elif kind == "AWS::StepFunctions::StateMachine":
+            found[resource["LogicalResourceId"]] = physical
+        elif kind in ("AWS::ECS::TaskDefinition", "AWS::Batch::JobDefinition"):
+            found[resource["LogicalResourceId"]] = physical.rsplit(":", 1)[0]
     return found
 
 
