@@ -383,6 +383,20 @@ def test_lambda_invoke_integration_tasks_are_read_too() -> None:
         ),
         # A grant removed from the template is removed from the role.
         ("task-moved", "PinVersionsInvokeHello", "DeletionPolicy", "Lambda.AWSLambdaException"),
+        # Replacing a state machine version deletes the old one.
+        (
+            "nested-child-changed",
+            "ChildVersion",
+            "UpdateReplacePolicy",
+            "StepFunctions.StateMachineDoesNotExistException",
+        ),
+        # Replacing a task definition deregisters the old revision.
+        (
+            "ecs-task-definition-replaced",
+            "Hello",
+            "UpdateReplacePolicy",
+            "ECS.InvalidParameterException",
+        ),
     ],
 )
 def test_without_retain_the_reference_breaks_as_aws_would(
@@ -396,6 +410,19 @@ def test_without_retain_the_reference_breaks_as_aws_would(
             del day["Resources"][resource][policy]
     transition = play(day1, day2, macros={})
     assert (transition.a.status, transition.a.error) == ("FAILED", error), transition.describe()
+    assert transition.b.status == "SUCCEEDED", transition.describe()
+
+
+def test_without_skip_deregister_the_batch_reference_breaks_as_aws_would() -> None:
+    """An update of a job definition deregisters the previous revision unless
+    ResourceRetentionPolicy.SkipDeregisterOnUpdate (the property PinVersions sets)."""
+    folder = SCENARIOS / "batch-job-definition-updated"
+    days = [cfn_yaml.load(folder / f"reference-day{n}.yaml") for n in (1, 2)]
+    for day in days:
+        del day["Resources"]["Hello"]["Properties"]["ResourceRetentionPolicy"]
+    transition = play(days[0], days[1], macros={})
+    assert (transition.a.status, transition.a.error) == ("FAILED", "Batch.ClientException")
+    assert "is not in ACTIVE status" in (transition.a.cause or ""), transition.describe()
     assert transition.b.status == "SUCCEEDED", transition.describe()
 
 
