@@ -3,8 +3,10 @@
 `play(day1, day2, ...)` deploys the day-1 template, starts execution A (it waits in its first
 state, a `Wait` whose `SecondsPath` is `$.wait`, until the harness says the day-2 deploy has
 landed: see WaitClock), deploys day 2 as a stack update, starts execution B (`wait` 0),
-waits for both and reads from each execution's history which Lambda ARN each Task invoked,
-what it returned or the error it met, and how the execution ended. tests/test_transition.py
+waits for both and reads from each execution's history which target each Task called (a
+Lambda ARN; a state machine, ECS task definition or Batch job definition ARN for
+startExecution, runTask and submitJob Tasks), what it returned or the error it met, and how
+the execution ended. tests/test_transition.py
 plays every scenario in tests/transition/ and asserts what AWS would do.
 
 The emulator is strict where it matters here (docs/demo.md): IAM judges every Task invoke,
@@ -118,7 +120,8 @@ def _parsed(text: str | None) -> Any:
 
 
 def read_run(emu: Emulator, name: str, execution_arn: str) -> Run:
-    """Each Task's Lambda invoke (function-ARN Tasks and lambda:invoke), from history.
+    """Each Task's call of its target, from history: Lambda invokes (function-ARN Tasks
+    and lambda:invoke), states:startExecution, ecs:runTask and batch:submitJob.
 
     An invoke's end event is tied to its scheduling through `previousEventId` (events of
     Parallel branches and Map iterations interleave), and the scheduling to the state
