@@ -964,6 +964,46 @@ def test_start_execution_tasks_are_judged_by_the_role_policies(
         ), ended["failures"]
 
 
+def test_a_wait_for_task_token_start_runs_the_version_and_waits_for_the_token() -> None:
+    """startExecution.waitForTaskToken: the version named starts (judged like any start),
+    and the parent waits until SendTaskSuccess hands back the token's output."""
+    import time
+
+    task: dict[str, Any] = {
+        "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+        "Parameters": {"StateMachineArn": "${Target}", "Input": {"token.$": "$$.Task.Token"}},
+    }
+    parent = task_machine(task)
+    parent["Properties"]["DefinitionSubstitutions"] = {"Target": {"Ref": "ChildVersion"}}
+    resources = {
+        "Role": _role_with(_start({"Ref": "Child"})),
+        "ChildRole": ROLE,
+        "Child": answering_machine("child", role="ChildRole"),
+        "ChildVersion": machine_version(),
+        "Parent": parent,
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        started = emu.stepfunctions.start_execution(stateMachineArn=emu.physical_id("s", "Parent"))[
+            "executionArn"
+        ]
+        child = emu.physical_id("s", "Child")
+        deadline = time.monotonic() + 20
+        while True:
+            children = emu.stepfunctions.list_executions(stateMachineArn=child)["executions"]
+            if children:
+                break
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.02)
+        token = json.loads(
+            emu.stepfunctions.describe_execution(executionArn=children[0]["executionArn"])["input"]
+        )["token"]
+        assert emu.stepfunctions.describe_execution(executionArn=started)["status"] == "RUNNING"
+        emu.stepfunctions.send_task_success(taskToken=token, output='{"done": true}')
+        ended = wait_for_execution(emu, started)
+        assert (ended["status"], json.loads(ended["output"])) == ("SUCCEEDED", {"done": True})
+
+
 def test_a_started_version_that_is_gone_fails_the_task() -> None:
     resources = {
         "Role": _role_with(ALLOW_ALL),
@@ -1273,7 +1313,10 @@ def test_every_gap_has_a_test() -> None:
 
 def _patched_attributes() -> Iterator[tuple[object, str, object]]:
     from moto.awslambda.models import LambdaFunction, LambdaStorage, LambdaVersion
-    from moto.cloudformation.parsing import ResourceMap
+    from moto.batch.models import ComputeEnvironment, Job, JobDefinition
+    from moto.batch_simple.models import BatchSimpleBackend
+    from moto.cloudformation.parsing import ResourceMap, get_model_map
+    from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
     from moto.iam.models import Role
     from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions.models import StateMachine
@@ -1285,6 +1328,9 @@ def _patched_attributes() -> Iterator[tuple[object, str, object]]:
         state_task_service_aws_sdk,
         state_task_service_lambda,
     )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from demo.emulator_services import _service_classes, _service_module
 
     owners: list[object] = [
         LambdaFunction,
@@ -1295,7 +1341,17 @@ def _patched_attributes() -> Iterator[tuple[object, str, object]]:
         StateMachine,
         state_task_lambda.StateTaskLambda,
         state_task_service_lambda.StateTaskServiceLambda,
+        _service_module("state_task_service").StateTaskService,
+        *_service_classes(),
+        StepFunctionsParserBackend,
+        TaskDefinition,
+        EC2ContainerServiceBackend,
+        JobDefinition,
+        ComputeEnvironment,
+        Job,
+        BatchSimpleBackend,
     ]
+    yield get_model_map(), "models", sorted(get_model_map())
     for owner in owners:
         for name, value in sorted(vars(owner).items()):
             yield owner, name, value
