@@ -268,7 +268,13 @@ class WaitClock:
 
     @contextmanager
     def installed(self) -> Iterator[WaitClock]:
-        """Route every Wait state of moto's interpreter through this clock, then undo."""
+        """Route every Wait state of moto's interpreter through this clock, and poll
+        `.sync` Tasks (nested executions, ECS tasks, Batch jobs) every POLL_SECONDS instead
+        of moto's half second (how often Step Functions looks is not the promise under
+        test); then undo."""
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_callback,
+        )
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
             wait_function,
         )
@@ -280,6 +286,9 @@ class WaitClock:
 
         patcher = Patcher()
         patcher.set(wait_function.WaitFunction, "_wait_interval", wait_interval)
+        patcher.set(
+            state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", POLL_SECONDS
+        )
         try:
             yield self
         finally:
