@@ -867,6 +867,49 @@ def test_a_state_machine_deleted_takes_its_versions() -> None:
             emu.stepfunctions.start_execution(stateMachineArn=f"{child}:1")
 
 
+def test_a_state_machine_replaced_takes_its_versions() -> None:
+    """A new StateMachineName replaces the state machine; deleting the old one deletes its
+    versions, Retain or not, and the version resource follows the new one."""
+    named = answering_machine("day 1")
+    named["Properties"]["StateMachineName"] = "one"
+    renamed = answering_machine("day 1")
+    renamed["Properties"]["StateMachineName"] = "two"
+    kept = machine_version(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    base = {"Role": _role_with(ALLOW_ALL), "ChildVersion": kept}
+    with emulator() as emu:
+        emu.deploy("s", template({**base, "Child": named}, {"V": {"Ref": "ChildVersion"}}))
+        first = outputs(emu)["V"]
+        assert first.endswith(":stateMachine:one:1")
+        emu.deploy("s", template({**base, "Child": renamed}, {"V": {"Ref": "ChildVersion"}}))
+        assert outputs(emu)["V"].endswith(":stateMachine:two:1")
+        with pytest.raises(emu.stepfunctions.exceptions.StateMachineDoesNotExist):
+            emu.stepfunctions.describe_state_machine(stateMachineArn=first)
+
+
+def test_an_alias_routes_by_weight() -> None:
+    alias = {
+        "Type": "AWS::StepFunctions::StateMachineAlias",
+        "Properties": {
+            "Name": "live",
+            "RoutingConfiguration": [
+                {"StateMachineVersionArn": {"Fn::Sub": "${Child}:1"}, "Weight": 0},
+                {"StateMachineVersionArn": {"Ref": "ChildVersion"}, "Weight": 100},
+            ],
+        },
+    }
+    day1 = {"Role": _role_with(ALLOW_ALL), "Child": answering_machine("day 1")}
+    kept = machine_version(UpdateReplacePolicy="Retain")
+    with emulator() as emu:
+        emu.deploy("s", template({**day1, "ChildVersion": kept}))
+        child = emu.physical_id("s", "Child")
+        day2 = {**day1, "Child": answering_machine("day 2"), "ChildVersion": kept}
+        emu.deploy("s", template({**day2, "Live": alias}))
+        for _ in range(3):
+            started = emu.stepfunctions.start_execution(stateMachineArn=f"{child}:live")
+            ended = wait_for_execution(emu, started["executionArn"])
+            assert json.loads(ended["output"]) == {"answer": "day 2"}
+
+
 def test_gap_service_task_iam() -> None:
     """moto's interpreter starts a child execution whatever the role allows."""
     resources = {
