@@ -1,6 +1,7 @@
-"""Every real template of ../shared/corpus, in every order that applies, through the code
-`pin-versions transform` runs (local packaging, SAM offline, PinVersions): tests/corpus_run.py,
-which `make corpus` prints as a table.
+"""Every real template of both corpus roots (../shared/corpus and the in-repository
+tests/corpus/, whose templates have nested state machines, ECS and Batch Tasks: issue 14), in
+every order that applies, through the code `pin-versions transform` runs (local packaging,
+SAM offline, PinVersions): tests/corpus_run.py, which `make corpus` prints as a table.
 
 Per run: success; no cfn-lint error the template without PinVersions did not have; nothing
 that would break a running execution (every in-template target invokes a retained version
@@ -12,14 +13,15 @@ from __future__ import annotations
 
 import pytest
 
-from corpus_run import PIN, corpus_jobs, run_template
+from corpus_run import KIND_INTEGRATIONS, PIN, corpus_jobs, kind_tasks, run_template
 from pin_versions import Context, transform
 from pin_versions.local.yaml_io import TemplateLoadError
+from pin_versions.targets import KINDS
 from support import (
     ACCOUNT,
-    CORPUS,
     REGION,
-    corpus_manifest,
+    corpus_path,
+    corpus_templates,
     load_path,
     macro_event,
     needs_sam,
@@ -38,7 +40,9 @@ NOT_LOCAL = {
         "lists AWS::LanguageExtensions, which only CloudFormation runs"
     ),
 }
-FORMS = {row["file"]: set(row["form"].split(",")) for row in corpus_manifest()}
+ROWS = corpus_templates()
+FORMS = {row["file"]: set(row["form"].split(",")) for row in ROWS}
+ROOTS = {row["file"]: row["root"] for row in ROWS}
 LOCAL_TARGETS = {"direct-arn", "lambda-invoke"}
 NO_LOCAL_TARGETS = {"no-local-lambda", "external-lambda", "no-lambda", "definition-external"}
 
@@ -58,24 +62,70 @@ def test_corpus_template(name: str, orders: list[tuple[str, list[str]]]) -> None
         forms = FORMS[name]
         if forms & LOCAL_TARGETS and not forms & NO_LOCAL_TARGETS:
             assert row.pinned, where + "the manifest says this template invokes its own functions"
+        if transforms[-1] != PIN:
+            continue
+        for kind in KIND_INTEGRATIONS.keys() & REGISTERED:
+            if _pins_expected(forms, kind):
+                assert row.pinned_kinds[kind], (
+                    where + f"the manifest says a Task of this template calls its own {kind} "
+                    "in an inline definition"
+                )
+
+
+# The kinds the macro has (macro/pin_versions/targets.py): the corpus asserts pins of a kind
+# once it is registered; until then the table shows 0 pinned of N Tasks for it.
+REGISTERED = {kind.name for kind in KINDS}
+# Manifest tags: which kind a template's Tasks call, whether the target is in the template.
+KIND_TAGS = {
+    "state-machine": ("start-execution", "local-state-machine"),
+    "ecs-task-definition": ("ecs-run-task", "local-task-definition"),
+    "batch-job-definition": ("batch-submit-job", "local-job-definition"),
+}
+INLINE_DEFINITION = {"definition-object", "definitionstring"}
+
+
+def _pins_expected(forms: set[str], kind: str) -> bool:
+    """A Task calls an in-template target of ``kind`` in a definition the template holds
+    (not a DefinitionUri file that packaging moves to S3): PinVersions must pin it."""
+    return KIND_TAGS[kind][1] in forms and bool(forms & INLINE_DEFINITION)
 
 
 def test_corpus_coverage() -> None:
     """What the corpus holds, and that every template is run in the orders that apply: once
-    for CloudFormation and CDK output, twice (both orders) for SAM."""
-    files = [row["file"] for row in corpus_manifest()]
-    assert len(files) == 126
+    for CloudFormation and CDK output, twice (both orders) for SAM. Per root: (plain, SAM)."""
+    files = [row["file"] for row in ROWS]
     runs = {name: [order for order, _ in orders] for name, orders in JOBS}
     assert set(runs) == set(files)
     for name, orders in runs.items():
         if name in NOT_LOCAL:
             continue
-        template = load_path(CORPUS / name)
+        template = load_path(corpus_path(name))
         assert orders == (["pin-first", "sam-first"] if needs_sam(template) else ["pin"])
-    sam = sum(1 for orders in runs.values() if len(orders) == 2)
-    assert (len(files) - sam, sam) == (32, 94)
+    counts = {}
+    for root in ("shared", "repo"):
+        mine = [name for name in files if ROOTS[name] == root]
+        sam = sum(1 for name in mine if len(runs[name]) == 2)
+        counts[root] = (len(mine) - sam, sam)
+    assert counts == {"shared": (32, 94), "repo": (6, 8)}
     with pytest.raises(TemplateLoadError):
-        load_path(CORPUS / next(iter(NOT_LOCAL)))
+        load_path(corpus_path(next(iter(NOT_LOCAL))))
+
+
+def test_repo_corpus_kinds() -> None:
+    """The in-repository corpus covers the three kinds of issue 14, and its manifest says
+    which kinds each template's Tasks call: the same as the Tasks counted in the templates
+    (definitions and companion DefinitionUri files as written)."""
+    repo = [row["file"] for row in ROWS if row["root"] == "repo"]
+    assert len(repo) >= 10
+    seen = {kind: 0 for kind in KIND_INTEGRATIONS}
+    for name in repo:
+        path = corpus_path(name)
+        tasks = kind_tasks(load_path(path), path.parent)
+        assert sum(tasks.values()), f"{name}: no nested, ECS or Batch Task"
+        for kind, (tag, _) in KIND_TAGS.items():
+            assert (tag in FORMS[name]) == bool(tasks[kind]), f"{name}: {tag} vs {dict(tasks)}"
+            seen[kind] += bool(tasks[kind])
+    assert seen == {"state-machine": 9, "ecs-task-definition": 2, "batch-job-definition": 4}
 
 
 PLAIN = [name for name, orders in JOBS if orders == [("pin", [PIN])] and name not in NOT_LOCAL]
@@ -86,7 +136,7 @@ def test_plain_template_through_the_handler(name: str) -> None:
     """CloudFormation, CDK and SAM-expanded templates reach the macro as they are: through
     the Lambda handler, as CloudFormation calls it, each succeeds, and the handler and the
     command line give the same template."""
-    template = load_path(CORPUS / name)
+    template = load_path(corpus_path(name))
     response = run_macro(template)
     assert response["status"] == "success", response.get("errorMessage")
     event = macro_event(template)
@@ -95,4 +145,4 @@ def test_plain_template_through_the_handler(name: str) -> None:
 
 
 def test_how_many_plain_templates() -> None:
-    assert len(PLAIN) == 31
+    assert len(PLAIN) == 37
