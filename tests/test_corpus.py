@@ -62,19 +62,8 @@ def test_corpus_template(name: str, orders: list[tuple[str, list[str]]]) -> None
         forms = FORMS[name]
         if forms & LOCAL_TARGETS and not forms & NO_LOCAL_TARGETS:
             assert row.pinned, where + "the manifest says this template invokes its own functions"
-        if transforms[-1] != PIN:
-            continue
-        for kind in KIND_INTEGRATIONS.keys() & REGISTERED:
-            if _pins_expected(forms, kind):
-                assert row.pinned_kinds[kind], (
-                    where + f"the manifest says a Task of this template calls its own {kind} "
-                    "in an inline definition"
-                )
 
 
-# The kinds the macro has (macro/pin_versions/targets.py): the corpus asserts pins of a kind
-# once it is registered; until then the table shows 0 pinned of N Tasks for it.
-REGISTERED = {kind.name for kind in KINDS}
 # Manifest tags: which kind a template's Tasks call, whether the target is in the template.
 KIND_TAGS = {
     "state-machine": ("start-execution", "local-state-machine"),
@@ -88,6 +77,31 @@ def _pins_expected(forms: set[str], kind: str) -> bool:
     """A Task calls an in-template target of ``kind`` in a definition the template holds
     (not a DefinitionUri file that packaging moves to S3): PinVersions must pin it."""
     return KIND_TAGS[kind][1] in forms and bool(forms & INLINE_DEFINITION)
+
+
+KIND_JOBS = [
+    (name, orders, kind)
+    for name, orders in JOBS
+    for kind in KIND_TAGS
+    if ROOTS[name] == "repo" and _pins_expected(FORMS[name], kind)
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "orders", "kind"), KIND_JOBS, ids=[f"{kind}:{name}" for name, _, kind in KIND_JOBS]
+)
+def test_repo_corpus_pins_its_kind(
+    name: str, orders: list[tuple[str, list[str]]], kind: str
+) -> None:
+    """Issue 14 on real templates: a Task that calls an in-template state machine, task
+    definition or job definition from an inline definition is pinned (the report has a pin
+    of that kind) in every run: PinVersions alone, or before or after SAM."""
+    assert kind in {k.name for k in KINDS}, f"{kind} is not a kind of targets.py"
+    for row in run_template(name, orders):
+        assert row.status == "ok", row.message
+        assert row.pinned_kinds[kind] >= 1, (
+            f"[{row.order}] {row.pinned_kinds[kind]} of {row.tasks[kind]} {kind} Tasks pinned"
+        )
 
 
 def test_corpus_coverage() -> None:
