@@ -334,7 +334,7 @@ def print_table(rows: list[Row], seconds: float) -> None:
         f"{templates} templates, {len(rows)} runs ({_counts(statuses)}); "
         f"{sum(r.machines for r in rows)} state machines, {sum(r.targets for r in rows)} "
         f"targets, {sum(r.pinned for r in rows)} pinned ({pinned['lambda']} Lambda); "
-        f"by kind: {kinds}; left alone: "
+        f"by kind, over all runs: {kinds}; left alone: "
         + ", ".join(f"{n} {reason}" for reason, n in total.most_common())
         + f"; {sum(r.roles for r in rows)} roles widened; "
         f"{sum(len(r.new_lint) for r in rows)} new cfn-lint errors; "

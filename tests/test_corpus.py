@@ -120,7 +120,7 @@ def test_corpus_coverage() -> None:
         mine = [name for name in files if ROOTS[name] == root]
         sam = sum(1 for name in mine if len(runs[name]) == 2)
         counts[root] = (len(mine) - sam, sam)
-    assert counts == {"shared": (32, 94), "repo": (6, 8)}
+    assert counts == {"shared": (32, 94), "repo": (7, 8)}
     with pytest.raises(TemplateLoadError):
         load_path(corpus_path(next(iter(NOT_LOCAL))))
 
@@ -139,7 +139,7 @@ def test_repo_corpus_kinds() -> None:
         for kind, (tag, _) in KIND_TAGS.items():
             assert (tag in FORMS[name]) == bool(tasks[kind]), f"{name}: {tag} vs {dict(tasks)}"
             seen[kind] += bool(tasks[kind])
-    assert seen == {"state-machine": 9, "ecs-task-definition": 2, "batch-job-definition": 4}
+    assert seen == {"state-machine": 9, "ecs-task-definition": 3, "batch-job-definition": 4}
 
 
 PLAIN = [name for name, orders in JOBS if orders == [("pin", [PIN])] and name not in NOT_LOCAL]
@@ -159,4 +159,4 @@ def test_plain_template_through_the_handler(name: str) -> None:
 
 
 def test_how_many_plain_templates() -> None:
-    assert len(PLAIN) == 37
+    assert len(PLAIN) == 38
