@@ -11,6 +11,8 @@ changes nothing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from corpus_run import KIND_INTEGRATIONS, PIN, corpus_jobs, kind_tasks, run_template
@@ -160,3 +162,67 @@ def test_plain_template_through_the_handler(name: str) -> None:
 
 def test_how_many_plain_templates() -> None:
     assert len(PLAIN) == 38
+
+
+def test_kind_tasks_counts_every_definition_form(tmp_path: Path) -> None:
+    """corpus_run.kind_tasks, the Task count the table compares pins with: every form a
+    definition is written in, every suffix; nothing else (an SDK integration of the same
+    API, a name that only starts like one, a policy)."""
+    (tmp_path / "child.asl.json").write_text(
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "End": true,'
+        ' "Resource": "arn:aws:states:::batch:submitJob.sync", "Parameters": {}}}}',
+        encoding="utf-8",
+    )
+    template = {
+        "Resources": {
+            "Object": {
+                "Type": "AWS::Serverless::StateMachine",
+                "Properties": {
+                    "Definition": {
+                        "States": {
+                            "A": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask"},
+                            "B": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTaskX"},
+                            "C": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::aws-sdk:sfn:startExecution",
+                            },
+                        }
+                    }
+                },
+            },
+            "Joined": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "DefinitionString": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                '{"States":{"A":{"Type":"Task","Resource":"arn:',
+                                {"Ref": "AWS::Partition"},
+                                ':states:::states:startExecution.sync:2"},'
+                                '"B":{"Type":"Task","Resource":"${R}"}}}',
+                            ],
+                        ]
+                    },
+                    "DefinitionSubstitutions": {
+                        "R": {
+                            "Fn::Sub": "arn:${AWS::Partition}:states:::ecs:runTask.waitForTaskToken"
+                        }
+                    },
+                },
+            },
+            "File": {
+                "Type": "AWS::Serverless::StateMachine",
+                "Properties": {"DefinitionUri": "child.asl.json"},
+            },
+            "Policy": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {"PolicyDocument": {"Resource": "arn:aws:states:::batch:submitJob"}},
+            },
+        }
+    }
+    assert kind_tasks(template, tmp_path) == {
+        "state-machine": 1,
+        "ecs-task-definition": 2,
+        "batch-job-definition": 1,
+    }
