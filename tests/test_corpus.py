@@ -72,13 +72,15 @@ KIND_TAGS = {
     "ecs-task-definition": ("ecs-run-task", "local-task-definition"),
     "batch-job-definition": ("batch-submit-job", "local-job-definition"),
 }
-INLINE_DEFINITION = {"definition-object", "definitionstring"}
+# Where PinVersions can see a Task's target: in a definition the template holds, or in a
+# DefinitionSubstitutions value (read even when packaging moved the definition to S3).
+VISIBLE_TARGET = {"definition-object", "definitionstring", "target-substitution"}
 
 
 def _pins_expected(forms: set[str], kind: str) -> bool:
-    """A Task calls an in-template target of ``kind`` in a definition the template holds
-    (not a DefinitionUri file that packaging moves to S3): PinVersions must pin it."""
-    return KIND_TAGS[kind][1] in forms and bool(forms & INLINE_DEFINITION)
+    """A Task calls an in-template target of ``kind`` where PinVersions can see it: it must
+    pin it."""
+    return KIND_TAGS[kind][1] in forms and bool(forms & VISIBLE_TARGET)
 
 
 KIND_JOBS = [
@@ -96,8 +98,9 @@ def test_repo_corpus_pins_its_kind(
     name: str, orders: list[tuple[str, list[str]]], kind: str
 ) -> None:
     """Issue 14 on real templates: a Task that calls an in-template state machine, task
-    definition or job definition from an inline definition is pinned (the report has a pin
-    of that kind) in every run: PinVersions alone, or before or after SAM."""
+    definition or job definition from an inline definition or through a
+    DefinitionSubstitutions value is pinned (the report has a pin of that kind) in every run:
+    PinVersions alone, or before or after SAM."""
     assert kind in {k.name for k in KINDS}, f"{kind} is not a kind of targets.py"
     for row in run_template(name, orders):
         assert row.status == "ok", row.message
