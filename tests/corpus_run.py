@@ -235,6 +235,50 @@ def _measure(
         for p in deployed_problems(processed.template)
         if not (chosen and "invokes" in p and "unqualified" in p)
     ]
+    if report is not None:
+        row.problems += kept_alive_problems(processed.template, report.pins)
+
+
+RETAIN = ("DeletionPolicy", "UpdateReplacePolicy")
+
+
+def kept_alive_problems(template: dict[str, Any], pins: list[Any]) -> list[str]:
+    """What the deployed template lacks for a pin of an issue 14 kind to outlive the next
+    deploy (docs/design.md, the issue 14 contract): a nested state machine's version is an
+    AWS::StepFunctions::StateMachineVersion of that machine at its current revision, kept on
+    replacement and deletion; a task definition is kept on replacement and deletion (so the
+    old revision is not deregistered); a job definition also skips deregistration on update
+    (ResourceRetentionPolicy.SkipDeregisterOnUpdate). Independent of the macro's own code."""
+    resources = template.get("Resources", {})
+    problems: list[str] = []
+    for pin in pins:
+        if pin.kind == "lambda":
+            continue
+        kept = resources.get(pin.version)
+        where = f"{pin.kind} {pin.function} (pinned by {pin.state_machine})"
+        if not isinstance(kept, dict):
+            problems.append(f"{where}: {pin.version} is not in the deployed template")
+            continue
+        problems += [
+            f"{where}: {pin.version} has no {policy}: Retain"
+            for policy in RETAIN
+            if kept.get(policy) != "Retain"
+        ]
+        properties = kept.get("Properties", {})
+        if pin.kind == "state-machine":
+            expected = {
+                "StateMachineArn": {"Ref": pin.function},
+                "StateMachineRevisionId": {"Fn::GetAtt": [pin.function, "StateMachineRevisionId"]},
+            }
+            if kept.get("Type") != "AWS::StepFunctions::StateMachineVersion" or any(
+                properties.get(key) != value for key, value in expected.items()
+            ):
+                problems.append(f"{where}: {pin.version} is not a version of it at its revision")
+        elif pin.kind == "batch-job-definition":
+            policy = properties.get("ResourceRetentionPolicy")
+            if not (isinstance(policy, dict) and policy.get("SkipDeregisterOnUpdate") is True):
+                problems.append(f"{where}: no ResourceRetentionPolicy.SkipDeregisterOnUpdate: true")
+    return problems
 
 
 def corpus_jobs() -> list[tuple[str, list[tuple[str, list[str]]]]]:

@@ -11,11 +11,19 @@ changes nothing.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 
-from corpus_run import KIND_INTEGRATIONS, PIN, corpus_jobs, kind_tasks, run_template
+from corpus_run import (
+    KIND_INTEGRATIONS,
+    PIN,
+    corpus_jobs,
+    kept_alive_problems,
+    kind_tasks,
+    run_template,
+)
 from pin_versions import Context, transform
 from pin_versions.local.yaml_io import TemplateLoadError
 from pin_versions.targets import KINDS
@@ -229,3 +237,48 @@ def test_kind_tasks_counts_every_definition_form(tmp_path: Path) -> None:
         "ecs-task-definition": 2,
         "batch-job-definition": 1,
     }
+
+
+def test_kept_alive_problems_names_what_a_pin_lacks() -> None:
+    """corpus_run.kept_alive_problems, the table's check of the issue 14 kinds on the deployed
+    template: silent when each kind is kept as the contract says, one line per lack."""
+    from pin_versions.report import Pin
+
+    retain = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    version = {
+        "StateMachineArn": {"Ref": "Child"},
+        "StateMachineRevisionId": {"Fn::GetAtt": ["Child", "StateMachineRevisionId"]},
+    }
+    good = {
+        "Resources": {
+            "ChildVersion": {
+                "Type": "AWS::StepFunctions::StateMachineVersion",
+                "Properties": version,
+                **retain,
+            },
+            "TD": {"Type": "AWS::ECS::TaskDefinition", **retain},
+            "JD": {
+                "Type": "AWS::Batch::JobDefinition",
+                "Properties": {"ResourceRetentionPolicy": {"SkipDeregisterOnUpdate": True}},
+                **retain,
+            },
+        }
+    }
+    pins = [
+        Pin("P", (), "Child", "ChildVersion", "state-machine"),
+        Pin("P", (), "TD", "TD", "ecs-task-definition"),
+        Pin("P", (), "JD", "JD", "batch-job-definition"),
+        Pin("P", (), "F", "FVersion", "lambda"),  # Lambda: deployed_problems checks it
+    ]
+    assert kept_alive_problems(good, pins) == []
+    bad = copy.deepcopy(good)
+    del bad["Resources"]["ChildVersion"]["Properties"]["StateMachineRevisionId"]
+    del bad["Resources"]["TD"]["UpdateReplacePolicy"]
+    bad["Resources"]["JD"]["Properties"] = {}
+    assert kept_alive_problems(bad, [*pins, Pin("P", (), "X", "XVersion", "state-machine")]) == [
+        "state-machine Child (pinned by P): ChildVersion is not a version of it at its revision",
+        "ecs-task-definition TD (pinned by P): TD has no UpdateReplacePolicy: Retain",
+        "batch-job-definition JD (pinned by P): no ResourceRetentionPolicy.SkipDeregisterOnUpdate: "
+        "true",
+        "state-machine X (pinned by P): XVersion is not in the deployed template",
+    ]
