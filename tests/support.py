@@ -194,12 +194,49 @@ def needs_sam(template: dict[str, Any]) -> bool:
     )
 
 
-def corpus_manifest() -> list[dict[str, str]]:
-    """The corpus' MANIFEST.tsv rows that are templates (not companion definitions)."""
-    lines = (CORPUS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
+# Manifest rows that are not templates to run: a DefinitionUri's definition, a nested stack's
+# template (SAM's AWS::Serverless::Application Location).
+COMPANION_FORMS = ("companion-asl", "companion-template")
+
+
+def _manifest_rows(folder: Path, root: str, prefix: str) -> list[dict[str, str]]:
+    """One corpus folder's MANIFEST.tsv template rows (not companion files: state machine
+    definitions, nested stack templates), each with ``root`` and ``file`` prefixed by
+    ``prefix``."""
+    lines = (folder / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
     rows = [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]
-    return [row for row in rows if row["form"] != "companion-asl"]
+    return [
+        {**row, "file": prefix + row["file"], "root": root}
+        for row in rows
+        if row["form"] not in COMPANION_FORMS
+    ]
+
+
+def corpus_manifest() -> list[dict[str, str]]:
+    """The shared corpus' MANIFEST.tsv rows that are templates (not companion definitions);
+    ``file`` is relative to CORPUS."""
+    return _manifest_rows(CORPUS, "shared", "")
+
+
+# The in-repository corpus (tests/corpus/): real templates with nested state machines, ECS
+# task definitions and Batch job definitions (issue 14), in the repository so that CI, which
+# runs on a clean clone, has them. Its rows' ``file`` is relative to ROOT.
+REPO_CORPUS = ROOT / "tests" / "corpus"
+REPO_CORPUS_PREFIX = "tests/corpus/"
+
+
+def corpus_templates() -> list[dict[str, str]]:
+    """Every corpus template row of both roots: the shared corpus (``root`` "shared", ``file``
+    relative to CORPUS) and tests/corpus/ (``root`` "repo", ``file`` starting with
+    ``tests/corpus/``). ``corpus_path(row["file"])`` is the file."""
+    return [*corpus_manifest(), *_manifest_rows(REPO_CORPUS, "repo", REPO_CORPUS_PREFIX)]
+
+
+def corpus_path(name: str) -> Path:
+    """A corpus row's file: ``tests/corpus/...`` is in this repository, anything else in the
+    shared corpus."""
+    return ROOT / name if name.startswith(REPO_CORPUS_PREFIX) else CORPUS / name
 
 
 def deployed_problems(processed: dict[str, Any]) -> list[str]:
