@@ -6,6 +6,7 @@
 
 from typing import Any, NamedTuple
 
+from .alias_options import AliasOption, read_alias
 from .report import Diagnostic, TransformError
 
 OPTIONS_PATH = "Metadata.PinVersions"
@@ -16,6 +17,7 @@ class Options(NamedTuple):
     widen_roles: bool = True
     description_stamp: bool = True
     exclude: frozenset[str] = frozenset()
+    alias: AliasOption | None = None  # Alias (issue 15; alias_options.py)
 
 
 _BOOLEANS = {
@@ -23,7 +25,7 @@ _BOOLEANS = {
     "WidenRoles": "widen_roles",
     "DescriptionStamp": "description_stamp",
 }
-KNOWN_OPTIONS = (*_BOOLEANS, "Exclude")
+KNOWN_OPTIONS = (*_BOOLEANS, "Exclude", "Alias")
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -72,6 +74,8 @@ def collect_options(template: dict[str, Any], errors: list[Diagnostic]) -> Optio
                 errors.append(Diagnostic("PV903", path, "must be a list of logical IDs"))
             else:
                 values["exclude"] = frozenset(value)
+        elif key == "Alias":
+            values["alias"] = read_alias(value, path, errors)
         else:
             errors.append(
                 Diagnostic(

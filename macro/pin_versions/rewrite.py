@@ -13,6 +13,7 @@ from typing import Any
 
 from .intrinsics import escape_sub_text
 from .pieces import Container, Path
+from .plan.aliases import AliasPlan
 from .plan.model import Edit, Plan, VersionPlan
 from .targets import LAMBDA
 
@@ -109,6 +110,25 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
         after.setdefault(owner, []).append((logical_id, resource))
     if after:
         writer.root["Resources"] = _with_additions(writer.get(("Resources",)), after)
+    return writer.root
+
+
+def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
+    """The Alias option's plan (issue 15): moved callers and fixed grants, attributes and
+    properties of reused resources, DependsOn, and new resources after their owner."""
+    for path, value in plan.values:
+        writer.set(path, value)
+    for logical_id, attributes in plan.attributes.items():
+        writer.writable(("Resources", logical_id)).update(attributes)
+    for logical_id, properties in plan.properties.items():
+        writer.properties(logical_id).update(properties)
+    for logical_id, waits_for in plan.depends_on.items():
+        resource = writer.writable(("Resources", logical_id))
+        current = resource.get("DependsOn", [])
+        depends = [current] if isinstance(current, str) else list(current)
+        resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
+    if plan.added:
+        writer.root["Resources"] = _with_additions(writer.get(("Resources",)), plan.added)
     return writer.root
 
 

@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 from .inventory import Context, build_inventory
 from .options import collect_options
 from .plan import Planner
+from .plan.aliases import plan_aliases
 from .report import Diagnostic, InternalError, Report, TransformError, fail, format_path
-from .rewrite import Writer, apply_edits, finish
+from .rewrite import Writer, apply_aliases, apply_edits, finish
 
 # CloudFormation's limit for a processed template (passed as an S3 object).
 MAX_TEMPLATE_BYTES = 1_048_576
@@ -119,8 +120,11 @@ def _transform(
     writer = Writer(template)
     for edits in planner.machines():
         apply_edits(writer, edits)
+    # The Alias option (issue 15): its errors join the planner's, raised by finish().
+    aliases = plan_aliases(inventory, options, planner.errors, planner.report, planner.taken)
     plan = planner.finish()
-    output = finish(writer, plan)
+    finish(writer, plan)
+    output = apply_aliases(writer, aliases)
     if max_bytes is not None and plan.report.pins:
         _check_size(template, output, max_bytes)
     return Result(output, plan.report)
