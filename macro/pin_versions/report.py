@@ -39,6 +39,13 @@ WARNINGS: dict[str, str] = {
     "PV117": "an existing version is made to follow its function (stamped, replaced, retained)",
     "PV118": "a retained old version keeps its provisioned concurrency (paid capacity)",
     "PV119": "SAM will not retain the version it publishes",
+    # Blue-green for the definition (issue 15, docs/design.md "Alias"): PV150-PV159.
+    "PV150": "a caller moved to the alias has a role the macro cannot grant",
+    "PV151": "an existing alias (SAM's AutoPublishAlias, or in the template) is reused",
+    "PV152": "SAM's event sources stay on the unqualified ARN (PinVersions runs before SAM)",
+    "PV153": "a caller names the state machine in a form the macro does not move",
+    "PV154": "a grant on an alias ARN (which Step Functions never checks) is moved to the state "
+    "machine ARN",
 }
 
 # Errors: the transform fails and changes nothing.

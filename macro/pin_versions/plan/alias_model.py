@@ -41,6 +41,9 @@ class MachineAlias:
         self.name = option.name
         self.callers: list[str] = []
         self.grants: list[str] = []
+        # The DeploymentPreference of a reused alias (SAM's, the template's), as written:
+        # the report shows what the alias does, not what the option asked for.
+        self.preference: Any = None
 
 
 def too_long(logical_id: str, machine: str) -> Diagnostic:

@@ -103,7 +103,7 @@ def plan_aliases(
                 Diagnostic(
                     "PV932",
                     f"Resources.{logical_id}.Metadata.PinVersions.Alias",
-                    f"is set on a {rtype}; an alias is for state machines "
+                    f"is set on a resource of type {rtype}; an alias is for state machines "
                     "(AWS::StepFunctions::StateMachine, AWS::Serverless::StateMachine): move "
                     "it to one, or to the template's Metadata.PinVersions",
                 )
@@ -173,6 +173,7 @@ class _Planner:
                 )
                 return
             entry.name = declared
+            entry.preference = properties.get("DeploymentPreference") or {}
             if declared != entry.option.name or properties.get("DeploymentPreference") != wanted:
                 self.report.warn(
                     "PV151",
@@ -190,6 +191,7 @@ class _Planner:
                     "SAM's DeploymentPreference is used as written (the Alias option's is not)",
                 )
                 wanted = properties["DeploymentPreference"]
+                entry.preference = wanted
             self.plan.properties[logical_id] = {
                 "AutoPublishAlias": entry.option.name,
                 "DeploymentPreference": wanted,
@@ -247,6 +249,9 @@ class _Planner:
         if existing is not None:
             alias_id, name = existing
             entry.alias, entry.name = alias_id, name
+            written = resources[alias_id].get("Properties", {}).get("DeploymentPreference")
+            # No DeploymentPreference: a fixed RoutingConfiguration, which shifts nothing.
+            entry.preference = written if written is not None else {"Type": "ROUTING"}
             self.source[logical_id] = "existing"
             self.plan.attributes.setdefault(alias_id, {}).update(RETAIN)
             if name != entry.option.name:
@@ -316,16 +321,29 @@ class _Planner:
         machine = entry.resource.logical_id
         version, created = self.version[machine]
         option = entry.option
+        kind, percentage, interval, alarms = (
+            option.type,
+            option.percentage,
+            option.interval,
+            option.alarms,
+        )
+        written = entry.preference
+        if written is not None:
+            written = written if type(written) is dict else {}
+            kind = str(written.get("Type", "ALL_AT_ONCE"))
+            percentage, interval = written.get("Percentage"), written.get("Interval")
+            listed = written.get("Alarms")
+            alarms = tuple(listed) if isinstance(listed, list) else ()
         return AliasEntry(
             machine,
             entry.alias,
             entry.name,
             version,
             created,
-            option.type,
-            option.percentage,
-            option.interval,
-            option.alarms,
+            kind,
+            percentage,
+            interval,
+            alarms,
             self.source[machine],
             tuple(entry.callers),
             tuple(entry.grants),
