@@ -29,7 +29,7 @@ from .alias_model import (
     routes_to,
     too_long,
 )
-from .machine_versions import STATE_MACHINE_VERSION
+from .machine_versions import VERSION_TYPE
 from .model import MAX_LOGICAL_ID, MAX_POLICY_NAME
 
 
@@ -277,7 +277,7 @@ def _alias_owners(inventory: Inventory) -> dict[str, tuple[str, str]]:
     owners: dict[str, tuple[str, str]] = {}
     versions: dict[str, str] = {}
     for logical_id, rtype in inventory.types.items():
-        if rtype == STATE_MACHINE_VERSION:
+        if rtype == VERSION_TYPE:
             properties = inventory.resources[logical_id].get("Properties")
             arn = properties.get("StateMachineArn") if type(properties) is dict else None
             for machine in inventory.state_machines:

@@ -1,19 +1,16 @@
-"""The retained ``AWS::StepFunctions::StateMachineVersion`` of a state machine (contract for
-issues 14 and 15: the nested-state-machine kind pins a child to it, and the Alias option
-points an alias at it).
+"""State machine versions: the ``AWS::StepFunctions::StateMachineVersion`` that pins a
+child state machine a parent starts (issue 14), and that an alias routes to (issue 15).
 
-AWS facts this relies on:
-
-- A ``StateMachineVersion`` publishes the state machine's current revision; its create
-  handler fails (``StateMachineAlreadyExists``-style conflict) when the latest version already
-  has that revision, so the version gets a *fixed* logical ID and
-  ``StateMachineRevisionId: !GetAtt SM.StateMachineRevisionId``: a new revision changes that
-  property and replaces the version, nothing else does. SAM does the same for
-  ``AutoPublishAlias`` (samtranslator/model/stepfunctions/generators.py,
-  ``_construct_version``: logical ID ``<SM>Version``, Retain on both policies).
-- ``Ref`` of a ``StateMachineVersion`` is the version ARN
-  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachineversion.html).
-- No ``Description``: a changing Description forces a replacement with nothing new to publish.
+The logical ID is fixed, ``<Machine>Version`` (SAM's name for a state machine's
+``AutoPublishAlias`` version, so both converge on one resource), never a hash: the
+resource's create handler fails (``StateMachineAlreadyExists``... "a version with the same
+revision already exists") when the latest version already has the current revision, so a
+hash-named version whose hash changed without a new revision would fail the deploy. With
+``StateMachineRevisionId: !GetAtt M.StateMachineRevisionId`` it is replaced exactly when the
+definition (or role, or logging, ...) changes, and ``Retain`` on both policies keeps the old
+version for the executions still running on it. No ``Description``: every property is
+create-only (a changing Description would force a replacement with nothing new to publish)
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachineversion.html).
 """
 
 from __future__ import annotations
@@ -21,61 +18,52 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-STATE_MACHINE_VERSION = "AWS::StepFunctions::StateMachineVersion"
+from ..intrinsics import getatt_target, ref_target
+
+VERSION_TYPE = "AWS::StepFunctions::StateMachineVersion"
+SUFFIX = "Version"
+FALLBACK_SUFFIX = "PinVersionsVersion"
 
 
-def _refs(value: Any, machine: str) -> bool:
-    """``{"Ref": machine}`` or ``{"Fn::GetAtt": [machine, "Arn"]}``: the state machine's ARN."""
-    if type(value) is not dict or len(value) != 1:
-        return False
-    if value.get("Ref") == machine:
-        return True
-    getatt = value.get("Fn::GetAtt")
-    if isinstance(getatt, str):
-        getatt = getatt.split(".", 1)
-    return isinstance(getatt, list) and getatt == [machine, "Arn"]
-
-
-def existing_machine_version(resources: Mapping[str, Any], machine: str) -> str | None:
-    """The logical ID of an in-template ``StateMachineVersion`` of ``machine`` (its
-    ``StateMachineArn`` is ``Ref machine``), preferring ``<machine>Version``; None if none."""
-    preferred = f"{machine}Version"
-    found: list[str] = []
+def existing_version(resources: Mapping[str, Any], machine: str) -> str | None:
+    """The in-template StateMachineVersion whose ``StateMachineArn`` is ``Ref machine`` (or
+    ``Fn::GetAtt machine.Arn``), if any: SAM's, the user's, or an earlier pass's."""
     for logical_id, resource in resources.items():
-        if type(resource) is not dict or resource.get("Type") != STATE_MACHINE_VERSION:
+        if type(resource) is not dict or resource.get("Type") != VERSION_TYPE:
             continue
         properties = resource.get("Properties")
-        if type(properties) is dict and _refs(properties.get("StateMachineArn"), machine):
-            found.append(logical_id)
-    if preferred in found:
-        return preferred
-    return found[0] if found else None
+        arn = properties.get("StateMachineArn") if type(properties) is dict else None
+        if ref_target(arn) == machine or getatt_target(arn) == (machine, "Arn"):
+            return str(logical_id)
+    return None
 
 
 def machine_version_id(resources: Mapping[str, Any], machine: str) -> tuple[str, bool]:
-    """The logical ID of ``machine``'s version, and whether it must be created: an existing
-    ``StateMachineVersion`` of it (SAM's, the user's) is reused; else ``<machine>Version``,
-    or ``<machine>PinVersionsVersion`` when another resource holds that ID."""
-    existing = existing_machine_version(resources, machine)
+    """``(logical ID, must be created)`` of the version that pins ``machine``: an existing
+    version of it (not created), else ``<machine>Version``, else, when another resource has
+    that ID, ``<machine>PinVersionsVersion`` (the caller reports PV911 if that is taken too)."""
+    existing = existing_version(resources, machine)
     if existing is not None:
         return existing, False
-    preferred = f"{machine}Version"
-    if preferred not in resources:
-        return preferred, True
-    return f"{machine}PinVersionsVersion", True
+    wanted = f"{machine}{SUFFIX}"
+    if wanted not in resources:
+        return wanted, True
+    return f"{machine}{FALLBACK_SUFFIX}", True
 
 
 def machine_version_resource(machine: str, condition: str | None) -> dict[str, Any]:
-    """The retained ``StateMachineVersion`` resource of ``machine`` (under its Condition)."""
+    """The retained StateMachineVersion of ``machine``'s current revision, under its
+    Condition, if any."""
     resource: dict[str, Any] = {
-        "Type": STATE_MACHINE_VERSION,
+        "Type": VERSION_TYPE,
+        # Executions started on this version still run it after a deploy replaces it.
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
-        "Properties": {
-            "StateMachineArn": {"Ref": machine},
-            "StateMachineRevisionId": {"Fn::GetAtt": [machine, "StateMachineRevisionId"]},
-        },
     }
     if condition is not None:
         resource["Condition"] = condition
+    resource["Properties"] = {
+        "StateMachineArn": {"Ref": machine},
+        "StateMachineRevisionId": {"Fn::GetAtt": [machine, "StateMachineRevisionId"]},
+    }
     return resource
