@@ -1,0 +1,521 @@
+"""The Alias option (issue 15): option validation (each bad field fails with its path and
+what to do, all at once), the alias and version added, callers moved in every form they are
+written, grants as Step Functions checks them, SAM's alias-ARN grant fixed, and the hook the
+nested-state-machine kind uses. Golden cases (tests/golden/alias-*) cover whole templates."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from pin_versions import Context, TransformError, transform
+from pin_versions.alias_options import AliasOption, read_alias
+from pin_versions.inventory import build_inventory
+from pin_versions.options import Options, collect_options
+from pin_versions.plan.aliases import caller_alias
+from pin_versions.report import Diagnostic
+from support import new_lint_errors
+
+PATH = "Metadata.PinVersions.Alias"
+ROLE_ASSUME = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "x:Y"}
+    ],
+}
+
+
+def _errors(value: Any) -> list[tuple[str, str]]:
+    errors: list[Diagnostic] = []
+    assert read_alias(value, PATH, errors) is None
+    assert {e.code for e in errors} == {"PV930"}
+    return [(e.path, e.message) for e in errors]
+
+
+# -- option validation -------------------------------------------------------------------------
+
+
+def _pref(preference: dict[str, Any]) -> dict[str, Any]:
+    return {"Name": "a", "DeploymentPreference": preference}
+
+
+def test_a_full_option_reads_every_field() -> None:
+    errors: list[Diagnostic] = []
+    option = read_alias(
+        {
+            "Name": "live",
+            "DeploymentPreference": {
+                "Type": "LINEAR",
+                "Percentage": "20",  # CloudFormation takes "20" for an Integer
+                "Interval": 5,
+                "Alarms": ["a", {"Ref": "B"}],
+            },
+            "MoveCallers": {"EventBridge": True, "Pipes": "true", "Scheduler": False},
+        },
+        PATH,
+        errors,
+    )
+    assert errors == []
+    assert option == AliasOption(
+        "live", "LINEAR", 20, 5, ("a", {"Ref": "B"}), frozenset({"EventBridge", "Pipes"})
+    )
+    assert option.deployment_preference({"Ref": "V"}) == {
+        "StateMachineVersionArn": {"Ref": "V"},
+        "Type": "LINEAR",
+        "Percentage": 20,
+        "Interval": 5,
+        "Alarms": ["a", {"Ref": "B"}],
+    }
+
+
+def test_no_deployment_preference_is_all_at_once() -> None:
+    errors: list[Diagnostic] = []
+    assert read_alias({"Name": "live"}, PATH, errors) == AliasOption("live")
+    assert AliasOption("live").deployment_preference({"Ref": "V"}) == {
+        "StateMachineVersionArn": {"Ref": "V"},
+        "Type": "ALL_AT_ONCE",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "message"),
+    [
+        ("live", PATH, "is a string; write a mapping such as {Name: live, Deployment"),
+        ({}, f"{PATH}.Name", "is missing; name the alias, for example Name: live"),
+        ({"Name": {"Ref": "P"}}, f"{PATH}.Name", "write the alias name as literal text"),
+        ({"Name": "x" * 81}, f"{PATH}.Name", "is 81 characters; an alias name is 1-80"),
+        ({"Name": "my-alias"}, f"{PATH}.Name", "use letters and digits with at least one"),
+        ({"Name": "123"}, f"{PATH}.Name", "use letters and digits with at least one letter"),
+        ({"Name": "a", "Routing": 1}, f"{PATH}.Routing", "unknown field 'Routing'; known"),
+        (
+            _pref({}),
+            f"{PATH}.DeploymentPreference.Type",
+            "is missing; write one of CANARY, LINEAR, ALL_AT_ONCE",
+        ),
+        (
+            _pref({"Type": "BLUE_GREEN"}),
+            f"{PATH}.DeploymentPreference.Type",
+            "write one of CANARY, LINEAR, ALL_AT_ONCE",
+        ),
+        (
+            _pref({"Type": "CANARY", "Interval": 5}),
+            f"{PATH}.DeploymentPreference.Percentage",
+            "is missing; a CANARY deployment needs Percentage and Interval",
+        ),
+        (
+            _pref({"Type": "LINEAR", "Percentage": 5}),
+            f"{PATH}.DeploymentPreference.Interval",
+            "is missing; a LINEAR deployment needs Percentage and Interval",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {"Type": "CANARY", "Percentage": 100, "Interval": 1},
+            },
+            f"{PATH}.DeploymentPreference.Percentage",
+            "is 100; it must be 1-99 percent",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {"Type": "CANARY", "Percentage": 0, "Interval": 1},
+            },
+            f"{PATH}.DeploymentPreference.Percentage",
+            "is 0; it must be 1-99 percent",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {"Type": "CANARY", "Percentage": 5, "Interval": 2101},
+            },
+            f"{PATH}.DeploymentPreference.Interval",
+            "is 2101; it must be 1-2100 minutes",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {"Type": "CANARY", "Percentage": 5.5, "Interval": 1},
+            },
+            f"{PATH}.DeploymentPreference.Percentage",
+            "write a whole number of percent, 1-99",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {"Type": "CANARY", "Percentage": True, "Interval": 1},
+            },
+            f"{PATH}.DeploymentPreference.Percentage",
+            "write a whole number of percent, 1-99",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {"Type": "LINEAR", "Percentage": 10, "Interval": 211},
+            },
+            f"{PATH}.DeploymentPreference",
+            "a LINEAR shift of 10% every 211 minutes lasts 2110 minutes, over CloudFormation's",
+        ),
+        (
+            _pref({"Type": "ALL_AT_ONCE", "Interval": 5}),
+            f"{PATH}.DeploymentPreference.Interval",
+            "has no effect with Type ALL_AT_ONCE",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {"Type": "ALL_AT_ONCE", "StateMachineVersionArn": "x"},
+            },
+            f"{PATH}.DeploymentPreference.StateMachineVersionArn",
+            "is set by the macro",
+        ),
+        (
+            _pref({"Type": "ALL_AT_ONCE", "Alarms": []}),
+            f"{PATH}.DeploymentPreference.Alarms",
+            "write a list of 1-100 CloudWatch alarm names",
+        ),
+        (
+            _pref({"Type": "ALL_AT_ONCE", "Alarms": ["x"] * 101}),
+            f"{PATH}.DeploymentPreference.Alarms",
+            "lists 101 alarms; at most 100",
+        ),
+        (
+            _pref({"Type": "ALL_AT_ONCE", "Alarms": ["a" * 257]}),
+            f"{PATH}.DeploymentPreference.Alarms[0]",
+            "is 257 characters; an alarm name is 1-256",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {
+                    "Type": "ALL_AT_ONCE",
+                    "Alarms": ["arn:aws:cloudwatch:us-east-1:1:alarm:x"],
+                },
+            },
+            f"{PATH}.DeploymentPreference.Alarms[0]",
+            "is an alarm ARN; write the alarm's name",
+        ),
+        (
+            {
+                "Name": "a",
+                "DeploymentPreference": {
+                    "Type": "ALL_AT_ONCE",
+                    "Alarms": [{"Fn::GetAtt": ["Alarm", "Arn"]}],
+                },
+            },
+            f"{PATH}.DeploymentPreference.Alarms[0]",
+            "is an alarm ARN (Fn::GetAtt ...Arn)",
+        ),
+        (
+            _pref({"Type": "ALL_AT_ONCE", "Alarms": [7]}),
+            f"{PATH}.DeploymentPreference.Alarms[0]",
+            "write a CloudWatch alarm name",
+        ),
+        ({"Name": "a", "MoveCallers": ["EventBridge"]}, f"{PATH}.MoveCallers", "is a list"),
+        (
+            {"Name": "a", "MoveCallers": {"Lambda": True}},
+            f"{PATH}.MoveCallers.Lambda",
+            "unknown field 'Lambda'; known fields are EventBridge, Scheduler, Pipes, ApiGateway",
+        ),
+        (
+            {"Name": "a", "MoveCallers": {"Pipes": "maybe"}},
+            f"{PATH}.MoveCallers.Pipes",
+            "is a string; write true or false",
+        ),
+    ],
+)
+def test_each_bad_field_names_its_path_and_what_to_do(value: Any, path: str, message: str) -> None:
+    errors = _errors(value)
+    assert any(p == path and message in m for p, m in errors), errors
+
+
+def test_every_bad_field_is_reported_at_once() -> None:
+    errors = _errors(
+        {
+            "Name": "a-b",
+            "DeploymentPreference": {"Type": "CANARY", "Percentage": 200, "Alarms": ["a", "a"]},
+            "MoveCallers": {"Pipes": 3},
+        }
+    )
+    assert [p for p, _ in errors] == [
+        f"{PATH}.Name",
+        f"{PATH}.DeploymentPreference.Alarms[1]",
+        f"{PATH}.DeploymentPreference.Percentage",
+        f"{PATH}.DeploymentPreference.Interval",
+        f"{PATH}.MoveCallers.Pipes",
+    ]
+
+
+def test_a_bad_alias_fails_with_the_other_option_errors() -> None:
+    template = _template({"Alias": {"Name": "a_b"}, "Strict": "sometimes"})
+    with pytest.raises(TransformError) as raised:
+        transform(template, Context())
+    codes = [(d.code, d.path) for d in raised.value.diagnostics]
+    assert ("PV903", "Metadata.PinVersions.Strict") in codes
+    assert ("PV930", "Metadata.PinVersions.Alias.Name") in codes
+
+
+def test_the_option_is_known_to_collect_options() -> None:
+    errors: list[Diagnostic] = []
+    options = collect_options({"Metadata": {"PinVersions": {"Alias": {"Name": "x"}}}}, errors)
+    assert errors == []
+    assert options.alias == AliasOption("x")
+
+
+# -- what it adds ------------------------------------------------------------------------------
+
+
+def _template(options: dict[str, Any], **resources: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "Metadata": {"PinVersions": options},
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/states",
+                    "DefinitionString": '{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}',
+                },
+            },
+            "EventsRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": ROLE_ASSUME},
+            },
+        },
+    }
+    base["Resources"].update(resources)
+    return base
+
+
+def _rule(arn: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "ScheduleExpression": "rate(1 hour)",
+            "Targets": [{"Id": "t", "Arn": arn, "RoleArn": {"Fn::GetAtt": ["EventsRole", "Arn"]}}],
+        },
+    }
+
+
+MOVE = {"Alias": {"Name": "live", "MoveCallers": {"EventBridge": True}}}
+
+
+def test_version_and_alias_are_added_retained_after_the_state_machine() -> None:
+    output = transform(_template({"Alias": {"Name": "live"}}), Context()).template
+    resources = output["Resources"]
+    assert list(resources)[:3] == ["Machine", "MachineVersion", "MachineAliaslive"]
+    assert resources["MachineVersion"] == {
+        "Type": "AWS::StepFunctions::StateMachineVersion",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "StateMachineArn": {"Ref": "Machine"},
+            "StateMachineRevisionId": {"Fn::GetAtt": ["Machine", "StateMachineRevisionId"]},
+        },
+    }
+    alias = resources["MachineAliaslive"]
+    assert (alias["DeletionPolicy"], alias["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert alias["Properties"] == {
+        "Name": "live",
+        "DeploymentPreference": {
+            "StateMachineVersionArn": {"Ref": "MachineVersion"},
+            "Type": "ALL_AT_ONCE",
+        },
+    }
+
+
+def test_without_the_option_nothing_is_added() -> None:
+    template = _template({}, Rule=_rule({"Ref": "Machine"}))
+    result = transform(template, Context())
+    assert result.template["Resources"] == template["Resources"]
+    assert "aliases" not in result.report.to_json()
+
+
+@pytest.mark.parametrize(
+    ("written", "moved"),
+    [
+        ({"Ref": "Machine"}, {"Ref": "MachineAliaslive"}),
+        ({"Fn::GetAtt": ["Machine", "Arn"]}, {"Ref": "MachineAliaslive"}),
+        ({"Fn::GetAtt": "Machine.Arn"}, {"Ref": "MachineAliaslive"}),
+        ({"Fn::Sub": "${Machine}"}, {"Fn::Sub": "${MachineAliaslive}"}),
+        ({"Fn::Sub": "${Machine.Arn}"}, {"Fn::Sub": "${MachineAliaslive}"}),
+        (
+            {"Fn::Sub": ["${Arn}", {"Arn": {"Ref": "Machine"}}]},
+            {"Fn::Sub": ["${Arn}", {"Arn": {"Ref": "MachineAliaslive"}}]},
+        ),
+        (
+            {"Fn::Join": ["", [{"Ref": "Machine"}]]},
+            {"Fn::Join": ["", [{"Ref": "MachineAliaslive"}]]},
+        ),
+    ],
+)
+def test_a_caller_moves_in_the_form_it_was_written(written: Any, moved: Any) -> None:
+    result = transform(_template(MOVE, Rule=_rule(written)), Context())
+    rule = result.template["Resources"]["Rule"]
+    assert rule["Properties"]["Targets"][0]["Arn"] == moved
+    assert rule["DependsOn"] == ["EventsRolePinVersionsStartMachine"]
+    grant = result.template["Resources"]["EventsRolePinVersionsStartMachine"]
+    assert grant["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": {"Ref": "Machine"},
+            "Condition": {"StringEquals": {"states:StateMachineQualifier": "live"}},
+        }
+    ]
+    assert result.report.aliases[0].callers == ("Resources.Rule.Properties.Targets[0].Arn",)
+
+
+def test_an_escaped_placeholder_is_text_and_is_not_moved() -> None:
+    result = transform(_template(MOVE, Rule=_rule({"Fn::Sub": "${!Machine}"})), Context())
+    assert result.template["Resources"]["Rule"] == _rule({"Fn::Sub": "${!Machine}"})
+
+
+def test_callers_are_left_alone_unless_asked() -> None:
+    result = transform(_template({"Alias": {"Name": "live"}}, Rule=_rule({"Ref": "Machine"})))
+    assert result.template["Resources"]["Rule"] == _rule({"Ref": "Machine"})
+
+
+def test_a_literal_arn_caller_is_named_not_moved() -> None:
+    template = _template(MOVE, Rule=_rule("arn:aws:states:us-east-1:1:stateMachine:orders"))
+    template["Resources"]["Machine"]["Properties"]["StateMachineName"] = "orders"
+    result = transform(template, Context())
+    (warning,) = result.report.warnings
+    assert warning.code == "PV153"
+    assert warning.path == "Resources.Rule.Properties.Targets[0].Arn"
+    assert "write !Ref MachineAliaslive" in warning.message
+
+
+def test_a_role_that_already_allows_the_state_machine_gets_no_grant() -> None:
+    template = _template(MOVE, Rule=_rule({"Ref": "Machine"}))
+    template["Resources"]["EventsRole"]["Properties"]["Policies"] = [
+        {
+            "PolicyName": "start",
+            "PolicyDocument": {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "states:*", "Resource": {"Ref": "Machine"}}
+                ]
+            },
+        }
+    ]
+    result = transform(template, Context())
+    assert "EventsRolePinVersionsStartMachine" not in result.template["Resources"]
+    assert result.template["Resources"]["Rule"]["Properties"]["Targets"][0]["Arn"] == {
+        "Ref": "MachineAliaslive"
+    }
+
+
+def test_a_role_outside_the_template_gets_the_statement_to_add() -> None:
+    rule = _rule({"Ref": "Machine"})
+    rule["Properties"]["Targets"][0]["RoleArn"] = "arn:aws:iam::123456789012:role/elsewhere"
+    result = transform(_template(MOVE, Rule=rule), Context())
+    (warning,) = result.report.warnings
+    assert warning.code == "PV150"
+    assert warning.path == "Resources.Rule.Properties.Targets[0].RoleArn"
+    assert '"states:StateMachineQualifier": "live"' in warning.message
+
+
+def test_a_taken_alias_logical_id_fails() -> None:
+    template = _template({"Alias": {"Name": "live"}}, MachineAliaslive={"Type": "AWS::SNS::Topic"})
+    with pytest.raises(TransformError) as raised:
+        transform(template, Context())
+    (error,) = raised.value.diagnostics
+    assert (error.code, error.path) == ("PV931", "Resources.MachineAliaslive")
+    assert "rename that resource or choose another alias Name" in error.message
+
+
+def test_an_alias_on_a_resource_that_is_not_a_state_machine_fails() -> None:
+    template = _template({})
+    template["Resources"]["EventsRole"]["Metadata"] = {"PinVersions": {"Alias": {"Name": "x"}}}
+    with pytest.raises(TransformError) as raised:
+        transform(template, Context())
+    (error,) = raised.value.diagnostics
+    assert (error.code, error.path) == (
+        "PV932",
+        "Resources.EventsRole.Metadata.PinVersions.Alias",
+    )
+
+
+def test_a_skipped_state_machine_gets_no_alias() -> None:
+    template = _template({"Alias": {"Name": "live"}, "Exclude": ["Machine"]})
+    result = transform(template, Context())
+    assert set(result.template["Resources"]) == {"Machine", "EventsRole"}
+
+
+def test_the_output_is_a_fixed_point_and_lints_clean() -> None:
+    template = _template(MOVE, Rule=_rule({"Ref": "Machine"}))
+    before = copy.deepcopy(template)
+    output = transform(template, Context()).template
+    assert template == before  # never mutated
+    assert transform(output, Context()).template == output
+    assert new_lint_errors(template, output) == []
+
+
+def test_sam_alias_arn_grant_is_moved_to_the_state_machine_arn() -> None:
+    # What SAM writes for UseAliasAsEventTarget (aws/serverless-application-model#3720).
+    template = _template(
+        {},
+        MachineVersion={
+            "Type": "AWS::StepFunctions::StateMachineVersion",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {"StateMachineArn": {"Ref": "Machine"}},
+        },
+        MachineAliasprod={
+            "Type": "AWS::StepFunctions::StateMachineAlias",
+            "Properties": {
+                "Name": "prod",
+                "DeploymentPreference": {
+                    "StateMachineVersionArn": {"Ref": "MachineVersion"},
+                    "Type": "ALL_AT_ONCE",
+                },
+            },
+        },
+        Rule=_rule({"Ref": "MachineAliasprod"}),
+    )
+    template["Resources"]["EventsRole"]["Properties"]["Policies"] = [
+        {
+            "PolicyName": "EventsRoleStartExecutionPolicy",
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "states:StartExecution",
+                        "Effect": "Allow",
+                        "Resource": {"Ref": "MachineAliasprod"},
+                    }
+                ]
+            },
+        }
+    ]
+    result = transform(template, Context())
+    statement = result.template["Resources"]["EventsRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]["Statement"][0]
+    assert statement == {
+        "Action": "states:StartExecution",
+        "Effect": "Allow",
+        "Resource": {"Ref": "Machine"},
+        "Condition": {"StringEquals": {"states:StateMachineQualifier": "prod"}},
+    }
+    assert [w.code for w in result.report.warnings] == ["PV154"]
+
+
+# -- the nested-state-machine kind's hook ------------------------------------------------------
+
+
+def _inventory(template: dict[str, Any], options: Options) -> Any:
+    return build_inventory(template, Context(), options)
+
+
+def test_caller_alias_names_the_alias_only_when_step_functions_callers_move() -> None:
+    moved = {"Alias": {"Name": "live", "MoveCallers": {"StepFunctions": True}}}
+    template = _template(moved)
+    options = collect_options(template, [])
+    assert caller_alias(_inventory(template, options), options, "Machine") == "MachineAliaslive"
+    template = _template({"Alias": {"Name": "live"}})
+    options = collect_options(template, [])
+    assert caller_alias(_inventory(template, options), options, "Machine") is None
+    template = _template(moved)
+    template["Resources"]["Machine"]["Metadata"] = {"PinVersions": {"Alias": False}}
+    options = collect_options(template, [])
+    assert caller_alias(_inventory(template, options), options, "Machine") is None
