@@ -519,3 +519,106 @@ def test_caller_alias_names_the_alias_only_when_step_functions_callers_move() ->
     template["Resources"]["Machine"]["Metadata"] = {"PinVersions": {"Alias": False}}
     options = collect_options(template, [])
     assert caller_alias(_inventory(template, options), options, "Machine") is None
+
+
+# -- other state machines' startExecution Tasks -------------------------------------------------
+
+
+def _nested(parent_definition: dict[str, Any]) -> dict[str, Any]:
+    moved = {"Alias": {"Name": "live", "MoveCallers": {"StepFunctions": True}}}
+    template = _template({})
+    template["Resources"]["Machine"]["Metadata"] = {"PinVersions": moved}
+    template["Resources"]["Parent"] = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {"RoleArn": {"Fn::GetAtt": ["EventsRole", "Arn"]}, **parent_definition},
+    }
+    return template
+
+
+def _task(arn: Any, resource: Any = "arn:aws:states:::states:startExecution.sync:2") -> Any:
+    return {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "Run",
+                        "States": {
+                            "Run": {
+                                "Type": "Task",
+                                "Resource": resource,
+                                "Parameters": {"StateMachineArn": arn},
+                                "End": True,
+                            }
+                        },
+                    }
+                ],
+            }
+        },
+    }
+
+
+RUN = ("Definition", "States", "P", "Branches", 0, "States", "Run", "Parameters")
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:states:::states:startExecution",
+        "arn:aws:states:::states:startExecution.sync",
+        "arn:aws:states:::states:startExecution.waitForTaskToken",
+        {"Fn::Sub": "arn:${AWS::Partition}:states:::states:startExecution.sync:2"},
+    ],
+)
+def test_a_parent_task_starts_the_alias_and_its_role_is_granted(resource: Any) -> None:
+    template = _nested({"Definition": _task({"Ref": "Machine"}, resource)})
+    result = transform(template, Context())
+    parent = result.template["Resources"]["Parent"]
+    node: Any = parent["Properties"]
+    for key in RUN:
+        node = node[key]
+    assert node["StateMachineArn"] == {"Ref": "MachineAliaslive"}
+    assert parent["DependsOn"] == ["EventsRolePinVersionsStartMachine"]
+    assert result.report.aliases[0].callers == (
+        "Resources.Parent.Properties.Definition.States.P.Branches[0].States.Run.Parameters"
+        ".StateMachineArn",
+    )
+
+
+def test_a_lambda_task_naming_the_state_machine_is_not_a_caller() -> None:
+    definition = _task({"Ref": "Machine"}, "arn:aws:states:::lambda:invoke")
+    result = transform(_nested({"Definition": definition}), Context())
+    assert result.template["Resources"]["Parent"]["Properties"]["Definition"] == definition
+
+
+def test_a_parent_pinned_to_the_child_version_starts_the_alias_in_every_form() -> None:
+    # What the nested-state-machine kind writes (the Task pinned to <Child>Version), in a
+    # DefinitionString Fn::Sub and in DefinitionSubstitutions.
+    template = _nested(
+        {
+            "DefinitionString": {
+                "Fn::Sub": '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": '
+                '"arn:aws:states:::states:startExecution", "Parameters": {"StateMachineArn": '
+                '"${MachineVersion}", "Input": {"other": "${Other}"}}, "End": true}}}'
+            },
+            "DefinitionSubstitutions": {"Child": {"Ref": "MachineVersion"}, "Other": "x"},
+        }
+    )
+    template["Resources"]["MachineVersion"] = {
+        "Type": "AWS::StepFunctions::StateMachineVersion",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "StateMachineArn": {"Ref": "Machine"},
+            "StateMachineRevisionId": {"Fn::GetAtt": ["Machine", "StateMachineRevisionId"]},
+        },
+    }
+    properties = transform(template, Context()).template["Resources"]["Parent"]["Properties"]
+    assert "${MachineAliaslive}" in properties["DefinitionString"]["Fn::Sub"]
+    assert "${MachineVersion}" not in properties["DefinitionString"]["Fn::Sub"]
+    assert properties["DefinitionSubstitutions"] == {
+        "Child": {"Ref": "MachineAliaslive"},
+        "Other": "x",
+    }

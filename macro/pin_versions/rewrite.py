@@ -13,6 +13,7 @@ from typing import Any
 
 from .intrinsics import escape_sub_text
 from .pieces import Container, Path
+from .plan.alias_callers import swap_version
 from .plan.aliases import AliasPlan
 from .plan.model import Edit, Plan, VersionPlan
 from .targets import LAMBDA
@@ -118,6 +119,16 @@ def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
     properties of reused resources, DependsOn, and new resources after their owner."""
     for path, value in plan.values:
         writer.set(path, value)
+    for parent, swaps in plan.swaps.items():
+        properties = writer.get(("Resources", parent)).get("Properties")
+        for key in ("Definition", "DefinitionString", "DefinitionSubstitutions"):
+            if type(properties) is not dict or key not in properties:
+                continue
+            value = properties[key]
+            for version, alias in swaps:
+                value = swap_version(value, version, alias)
+            if value is not properties[key]:
+                writer.set(("Resources", parent, "Properties", key), value)
     for logical_id, attributes in plan.attributes.items():
         writer.writable(("Resources", logical_id)).update(attributes)
     for logical_id, properties in plan.properties.items():

@@ -52,11 +52,13 @@ class Callers:
         self.taken = taken
         self.covered = covered  # (role, machine) already allowed (a fixed alias grant)
         self.grant_ids: dict[tuple[str, str], str] = {}  # (role, machine) -> its grant
+        self.versions: dict[str, str] = {}  # machine -> its version's logical ID
 
     def move(self, entry: MachineAlias) -> None:
         """Move the callers ``MoveCallers`` asks for to the alias, and grant their roles."""
         moves = entry.option.move_callers
         machine = entry.resource.logical_id
+        version = self.versions[machine]
         for logical_id, rtype in self.inventory.types.items():
             resource = self.inventory.resources[logical_id]
             properties = resource.get("Properties") if type(resource) is dict else None
@@ -80,6 +82,44 @@ class Callers:
                 self.plan.values.append(((*base, *field), moved))
                 entry.callers.append(format_path((*base, *field)))
                 self._grant(entry, logical_id, resource, role, (*base, *role))
+        if "StepFunctions" in moves:
+            self._parents(entry, version)
+
+    def _parents(self, entry: MachineAlias, version: str) -> None:
+        """Other state machines' ``startExecution`` Tasks start the alias: in an object
+        ``Definition``, the Task's ``StateMachineArn`` naming the child (or its version) is
+        moved here; in every definition form, a reference to the child's version (what the
+        nested-state-machine kind pins a Task to) is swapped when the plan is applied."""
+        child = entry.resource.logical_id
+        for parent in self.inventory.state_machines.values():
+            if parent.logical_id == child or parent.skip:
+                continue
+            self.plan.swaps.setdefault(parent.logical_id, []).append((version, entry.alias))
+            definition = parent.properties.get("Definition")
+            if type(definition) is not dict:
+                continue
+            base: Path = ("Resources", parent.logical_id, "Properties", "Definition")
+            moved_any = False
+            for path, value in _start_execution_targets(definition, base):
+                moved = _retarget(value, child, entry.alias)
+                if moved is None:
+                    moved = _retarget(value, version, entry.alias)
+                if moved is None:
+                    continue
+                self.plan.values.append((path, moved))
+                entry.callers.append(format_path(path))
+                moved_any = True
+            if moved_any:
+                key = "Role" if parent.sam else "RoleArn"
+                if parent.sam and key not in parent.properties:
+                    continue  # SAM makes the role from Policies: it has no Ref to grant
+                self._grant(
+                    entry,
+                    parent.logical_id,
+                    parent.resource,
+                    (key,),
+                    ("Resources", parent.logical_id, "Properties", key),
+                )
 
     def _grant(
         self,
@@ -190,6 +230,51 @@ def _caller_fields(
         parameters = properties.get("RequestParameters")
         if type(parameters) is dict and "StateMachineArn" in parameters:
             yield "ApiGateway", ("RequestParameters", "StateMachineArn"), ("CredentialsArn",)
+
+
+_START_EXECUTION = r"arn:[^:]+:states:::states:startExecution(?:\.sync(?::2)?|\.waitForTaskToken)?"
+
+
+def _start_execution_targets(definition: Any, base: Path) -> Iterator[tuple[Path, Any]]:
+    """(path, value) of every ``StateMachineArn`` of a ``startExecution`` Task (any
+    variant) in an object definition, nested states (Parallel branches, Map processors)
+    included; ``Parameters`` (JSONPath) and ``Arguments`` (JSONata)."""
+    stack: list[tuple[Any, Path]] = [(definition, base)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, (*path, index)) for index, item in enumerate(node))
+            continue
+        if type(node) is not dict:
+            continue
+        resource = node.get("Resource")
+        if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
+            resource = resource["Fn::Sub"].replace("${AWS::Partition}", "aws")
+        task = node.get("Type") == "Task" and isinstance(resource, str)
+        if task and re.fullmatch(_START_EXECUTION, str(resource)):
+            for field in ("Parameters", "Arguments"):
+                holder = node.get(field)
+                if type(holder) is dict and "StateMachineArn" in holder:
+                    yield (*path, field, "StateMachineArn"), holder["StateMachineArn"]
+        stack.extend((value, (*path, key)) for key, value in node.items())
+
+
+def swap_version(value: Any, version: str, alias: str) -> Any:
+    """``value`` (a definition property as the planner wrote it) with every ``Ref`` of
+    ``version`` and every ``${version}`` in an ``Fn::Sub`` made the alias (the value itself
+    when none is there)."""
+    if type(value) is dict:
+        if value == {"Ref": version}:
+            return {"Ref": alias}
+        if len(value) == 1 and isinstance(value.get("Fn::Sub"), str):
+            text = value["Fn::Sub"].replace("${" + version + "}", "${" + alias + "}")
+            return {"Fn::Sub": text} if text != value["Fn::Sub"] else value
+        out = {key: swap_version(item, version, alias) for key, item in value.items()}
+        return out if any(out[k] is not value[k] for k in value) else value
+    if isinstance(value, list):
+        items = [swap_version(item, version, alias) for item in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
 
 
 def _get(node: Any, path: tuple[str | int, ...]) -> Any:

@@ -21,7 +21,7 @@ class AliasPlan:
     """What rewrite.apply_aliases does: values set at template paths, attributes and
     properties merged into resources, resources added after their owner, DependsOn added."""
 
-    __slots__ = ("added", "attributes", "depends_on", "properties", "values")
+    __slots__ = ("added", "attributes", "depends_on", "properties", "swaps", "values")
 
     def __init__(self) -> None:
         self.values: list[tuple[Path, Any]] = []  # template path -> new value
@@ -29,6 +29,9 @@ class AliasPlan:
         self.properties: dict[str, dict[str, Any]] = {}  # logical ID -> properties to set
         self.added: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # owner -> new resources
         self.depends_on: dict[str, list[str]] = {}
+        # parent state machine -> (child version, child alias): the parent's definition
+        # properties, as the planner wrote them, start the alias instead of the version.
+        self.swaps: dict[str, list[tuple[str, str]]] = {}
 
 
 class MachineAlias:

@@ -119,6 +119,7 @@ def plan_aliases(
             planner.plain(entry)
     covered = fix_alias_grants(inventory, plan, report)
     callers = Callers(inventory, plan, errors, report, taken, covered)
+    callers.versions = {machine: version for machine, (version, _) in planner.version.items()}
     for entry in machines.values():
         if entry.alias:
             callers.move(entry)
