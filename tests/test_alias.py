@@ -580,11 +580,31 @@ def test_a_parent_task_starts_the_alias_and_its_role_is_granted(resource: Any) -
     for key in RUN:
         node = node[key]
     assert node["StateMachineArn"] == {"Ref": "MachineAliaslive"}
-    assert parent["DependsOn"] == ["EventsRolePinVersionsStartMachine"]
+    # The nested-state-machine kind grants the parent's role (StartExecution on the child's
+    # unqualified ARN, which covers the alias): no second grant.
+    (grant,) = parent["DependsOn"]
+    assert grant.startswith("EventsRolePinVersionsInvokeMachine")
+    assert "EventsRolePinVersionsStartMachine" not in result.template["Resources"]
     assert result.report.aliases[0].callers == (
         "Resources.Parent.Properties.Definition.States.P.Branches[0].States.Run.Parameters"
         ".StateMachineArn",
     )
+
+
+def test_with_the_kind_turned_off_the_alias_planner_grants_the_parent() -> None:
+    template = _nested({"Definition": _task({"Ref": "Machine"})})
+    template["Metadata"]["PinVersions"]["Kinds"] = {"StateMachine": False}
+    result = transform(template, Context())
+    parent = result.template["Resources"]["Parent"]
+    node: Any = parent["Properties"]
+    for key in RUN:
+        node = node[key]
+    assert node["StateMachineArn"] == {"Ref": "MachineAliaslive"}
+    assert parent["DependsOn"] == ["EventsRolePinVersionsStartMachine"]
+    statement = result.template["Resources"]["EventsRolePinVersionsStartMachine"]["Properties"][
+        "PolicyDocument"
+    ]["Statement"]
+    assert statement[0]["Condition"] == {"StringEquals": {"states:StateMachineQualifier": "live"}}
 
 
 def test_a_lambda_task_naming_the_state_machine_is_not_a_caller() -> None:
@@ -622,3 +642,23 @@ def test_a_parent_pinned_to_the_child_version_starts_the_alias_in_every_form() -
         "Child": {"Ref": "MachineAliaslive"},
         "Other": "x",
     }
+
+
+def test_a_parent_string_definition_pinned_by_the_kind_starts_the_alias() -> None:
+    definition = (
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": '
+        '"arn:aws:states:::states:startExecution", "Parameters": {"StateMachineArn": '
+        '"${Child}"}, "End": true}}}'
+    )
+    template = _nested(
+        {
+            "DefinitionString": definition,
+            "DefinitionSubstitutions": {"Child": {"Ref": "Machine"}},
+        }
+    )
+    result = transform(template, Context())
+    properties = result.template["Resources"]["Parent"]["Properties"]
+    assert properties["DefinitionSubstitutions"] == {"Child": {"Ref": "MachineAliaslive"}}
+    assert result.report.aliases[0].callers == (
+        "Resources.Parent.Properties.DefinitionString.States.A.Parameters.StateMachineArn",
+    )

@@ -46,6 +46,10 @@ WARNINGS: dict[str, str] = {
     "PV153": "a caller names the state machine in a form the macro does not move",
     "PV154": "a grant on an alias ARN (which Step Functions never checks) is moved to the state "
     "machine ARN",
+    # Target kinds (issue 14, docs/design.md "More than Lambda: target kinds"): PV140-PV149.
+    "PV140": "nested state machines start each other (a cycle): those Tasks are left alone",
+    "PV141": "a child state machine's existing or SAM's version is the one its callers start",
+    "PV142": "a retention setting written on a task or job definition was changed to Retain",
 }
 
 # Errors: the transform fails and changes nothing.
@@ -202,7 +206,10 @@ class Pin(NamedTuple):
         return format_path(self.parts[3:])
 
     def to_json(self) -> dict[str, str]:
-        return {"path": self.path, "function": self.function, "version": self.version}
+        row = {"path": self.path, "function": self.function, "version": self.version}
+        if self.kind != LAMBDA.name:
+            row["kind"] = self.kind  # Lambda rows stay as they were before issue 14
+        return row
 
 
 class VersionEntry(NamedTuple):

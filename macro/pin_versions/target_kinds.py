@@ -113,6 +113,30 @@ def batch_statements(
     return [{"Effect": "Allow", "Action": "batch:SubmitJob", "Resource": [resource]}]
 
 
+def state_machine_needs(p: str, r: str, a: str, n: str, suffix: str) -> list[tuple[str, str]]:
+    """What a role must allow to start ``n`` through the integration ``suffix``."""
+    needs = [("states:StartExecution", f"arn:{p}:states:{r}:{a}:stateMachine:{n}")]
+    if suffix.startswith(".sync"):
+        execution = f"arn:{p}:states:{r}:{a}:execution:{n}:0f1e2d3c"
+        rule = f"arn:{p}:events:{r}:{a}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+        needs += [("states:DescribeExecution", execution), ("states:StopExecution", execution)]
+        needs += [(action, rule) for action in ("events:PutTargets", "events:PutRule")]
+        needs.append(("events:DescribeRule", rule))
+    return needs
+
+
+def ecs_needs(p: str, r: str, a: str, n: str, suffix: str) -> list[tuple[str, str]]:
+    """``ecs:RunTask`` on any revision of family ``n`` (two stand-in revisions)."""
+    base = f"arn:{p}:ecs:{r}:{a}:task-definition/{n}"
+    return [("ecs:RunTask", f"{base}:1"), ("ecs:RunTask", f"{base}:42")]
+
+
+def batch_needs(p: str, r: str, a: str, n: str, suffix: str) -> list[tuple[str, str]]:
+    """``batch:SubmitJob`` on any revision of job definition ``n``."""
+    base = f"arn:{p}:batch:{r}:{a}:job-definition/{n}"
+    return [("batch:SubmitJob", f"{base}:1"), ("batch:SubmitJob", f"{base}:42")]
+
+
 _SUFFIX = r"(?P<s>\.sync(?::2)?|\.waitForTaskToken)?"
 _NO_ALIAS = None
 
@@ -145,6 +169,8 @@ STATE_MACHINE = TargetKind(
     ref_gives="arn",
     arn_attributes=frozenset({"Arn"}),
     statements=state_machine_statements,
+    needs=state_machine_needs,
+    arn_format="arn:{p}:states:{r}:{a}:stateMachine:{n}",
 )
 
 ECS_TASK_DEFINITION = TargetKind(
@@ -176,6 +202,7 @@ ECS_TASK_DEFINITION = TargetKind(
     ref_gives="arn",
     arn_attributes=frozenset({"TaskDefinitionArn"}),
     statements=ecs_statements,
+    needs=ecs_needs,
 )
 
 BATCH_JOB_DEFINITION = TargetKind(
@@ -207,6 +234,8 @@ BATCH_JOB_DEFINITION = TargetKind(
     ref_gives="arn",
     arn_attributes=frozenset({"JobDefinitionArn"}),
     statements=batch_statements,
+    retention_properties=(("ResourceRetentionPolicy", {"SkipDeregisterOnUpdate": True}),),
+    needs=batch_needs,
 )
 
 OTHER_KINDS = (STATE_MACHINE, ECS_TASK_DEFINITION, BATCH_JOB_DEFINITION)

@@ -101,6 +101,15 @@ class TargetKind(NamedTuple):
     # (target logical ID, its properties, integration suffix such as ".sync") -> the IAM
     # statements a Task role needs for it; None: the Lambda statement (grant_action).
     statements: Callable[[str, Mapping[str, Any], str], list[dict[str, Any]]] | None = None
+    # (partition, region, account, physical name, integration suffix) -> the (IAM action,
+    # ARN) pairs a role must already allow for its grant to be unnecessary (iam.Coverage).
+    needs: Callable[[str, str, str, str, str], list[tuple[str, str]]] | None = None
+    # The unqualified ARN that Ref / Fn::GetAtt <arn_attributes> of one gives, as a format
+    # string over p, r, a, n; None when it is a revision (ECS, Batch: not a fixed text).
+    arn_format: str | None = None
+    # Properties set on a RETAIN kind's resource so that an update keeps the old revision
+    # usable (Batch: ResourceRetentionPolicy), besides Retain on both policies.
+    retention_properties: tuple[tuple[str, Any], ...] = ()
 
     def pin_resource(self, target: str, condition: str | None) -> dict[str, Any]:
         """The resource that pins ``target`` (a logical ID), with its condition, if any."""

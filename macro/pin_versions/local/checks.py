@@ -69,7 +69,13 @@ def unpinned_targets(template: Any) -> list[Finding]:
     findings: list[Finding] = []
     for view in _views(inventory):
         for target in view.targets:
-            if target.resolution.kind == "function" and target.resolution.function:
+            # Lambda only here: an ECS/Batch Task that names Ref of its definition is in
+            # its pinned form (issue 14 kinds: helper tools14 generalises this check).
+            if (
+                target.kind == "lambda"
+                and target.resolution.kind == "function"
+                and target.resolution.function
+            ):
                 findings.append(
                     Finding(
                         _existing(target.path),

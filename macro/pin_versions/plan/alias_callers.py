@@ -53,6 +53,9 @@ class Callers:
         self.covered = covered  # (role, machine) already allowed (a fixed alias grant)
         self.grant_ids: dict[tuple[str, str], str] = {}  # (role, machine) -> its grant
         self.versions: dict[str, str] = {}  # machine -> its version's logical ID
+        # The nested-state-machine kind is on: it grants a parent's role StartExecution on
+        # the child's unqualified ARN (which covers the alias), so no second grant here.
+        self.kind_grants = False
 
     def move(self, entry: MachineAlias) -> None:
         """Move the callers ``MoveCallers`` asks for to the alias, and grant their roles."""
@@ -95,6 +98,16 @@ class Callers:
             if parent.logical_id == child or parent.skip:
                 continue
             self.plan.swaps.setdefault(parent.logical_id, []).append((version, entry.alias))
+            # Tasks the nested-state-machine kind pinned to the child's version (any form):
+            # the swap makes them start the alias. (Pins are planned before aliases.)
+            for pin in self.report.pins:
+                if pin.kind == "state-machine" and (pin.state_machine, pin.function) == (
+                    parent.logical_id,
+                    child,
+                ):
+                    where = format_path(pin.parts)
+                    if where not in entry.callers:
+                        entry.callers.append(where)
             definition = parent.properties.get("Definition")
             if type(definition) is not dict:
                 continue
@@ -107,9 +120,10 @@ class Callers:
                 if moved is None:
                     continue
                 self.plan.values.append((path, moved))
-                entry.callers.append(format_path(path))
+                if format_path(path) not in entry.callers:
+                    entry.callers.append(format_path(path))
                 moved_any = True
-            if moved_any:
+            if moved_any and not self.kind_grants:
                 key = "Role" if parent.sam else "RoleArn"
                 if parent.sam and key not in parent.properties:
                     continue  # SAM makes the role from Policies: it has no Ref to grant

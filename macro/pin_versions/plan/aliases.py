@@ -120,6 +120,7 @@ def plan_aliases(
     covered = fix_alias_grants(inventory, plan, report)
     callers = Callers(inventory, plan, errors, report, taken, covered)
     callers.versions = {machine: version for machine, (version, _) in planner.version.items()}
+    callers.kind_grants = options.kind_enabled("state-machine")
     for entry in machines.values():
         if entry.alias:
             callers.move(entry)
