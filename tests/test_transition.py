@@ -57,6 +57,7 @@ class Scenario:
     b: Expected  # judged against the day-2 function ARNs
     parameters1: Mapping[str, str] = field(default_factory=dict)
     parameters2: Mapping[str, str] = field(default_factory=dict)
+    machine: str | None = None  # what A and B start (logical ID), if not the state machine
 
 
 def ordinary(name: str, day1: str = "hello 1", day2: str = "hello 2", **more: Any) -> Scenario:
@@ -118,6 +119,9 @@ SCENARIO_LIST = [
     ),
     # 18 A second state machine shares Hello; day 2 removes it with its role.
     ordinary("shared-function"),
+    # 19 issue 15: A and B start through a state machine alias that day 2 shifts (CANARY) to
+    # the day-2 version; A finishes on the day-1 definition and code.
+    ordinary("alias-shift", machine="WorkflowAliaslive"),
 ]
 
 
@@ -169,6 +173,7 @@ def test_transition(scenario: Scenario, macro: MacroHandler) -> None:
         macros={MACRO: macro},
         parameters1=scenario.parameters1,
         parameters2=scenario.parameters2,
+        **({"machine": scenario.machine} if scenario.machine else {}),
     )
     problems = judge(transition, scenario)
     assert problems == [], (
