@@ -714,3 +714,14 @@ def test_the_canary_sample_deploys_and_runs_through_its_alias() -> None:
             emu.deploy("canary", sample, {"Verdict": "Rejected"})
             day2 = run(emu, alias)
             assert (day2["status"], day2.get("error")) == ("FAILED", "Rejected")
+
+
+def test_strict_fails_a_caller_the_macro_cannot_grant() -> None:
+    rule = _rule({"Ref": "Machine"})
+    rule["Properties"]["Targets"][0]["RoleArn"] = "arn:aws:iam::123456789012:role/elsewhere"
+    template = _template({**MOVE, "Strict": True}, Rule=rule)
+    with pytest.raises(TransformError) as raised:
+        transform(template, Context())
+    assert [(d.code, d.path) for d in raised.value.diagnostics] == [
+        ("PV905", "Resources.Rule.Properties.Targets[0].RoleArn")
+    ]

@@ -27,6 +27,8 @@ MAX_RESOURCES = 500
 STRICT_CODES = frozenset(
     {"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV116", "PV119", "PV130"}
     | {"PV132"}
+    # Alias (issue 15): a moved caller that may be denied, one left on the unqualified ARN.
+    | {"PV150", "PV152", "PV153"}
 )
 GRANT_HASH_PREFIX = "pin-versions-grant/1\n"
 MAX_POLICY_NAME = 128  # IAM inline policy names
