@@ -725,3 +725,18 @@ def test_strict_fails_a_caller_the_macro_cannot_grant() -> None:
     assert [(d.code, d.path) for d in raised.value.diagnostics] == [
         ("PV905", "Resources.Rule.Properties.Targets[0].RoleArn")
     ]
+
+
+def test_a_grant_exists_when_its_role_and_state_machine_do() -> None:
+    template = _template(MOVE, Rule=_rule({"Ref": "Machine"}), Other=_rule({"Ref": "Machine"}))
+    template["Conditions"] = {"On": {"Fn::Equals": ["a", "a"]}}
+    template["Resources"]["Machine"]["Condition"] = "On"
+    template["Resources"]["Rule"]["Condition"] = "On"
+    output = transform(template, Context()).template
+    resources = output["Resources"]
+    assert resources["EventsRolePinVersionsStartMachine"]["Condition"] == "On"
+    assert resources["MachineAliaslive"]["Condition"] == "On"
+    assert resources["Rule"]["DependsOn"] == ["EventsRolePinVersionsStartMachine"]
+    # Other has no Condition (a template error of its own, Ref of a conditional resource):
+    # it never waits for a resource that may not exist.
+    assert "DependsOn" not in resources["Other"]

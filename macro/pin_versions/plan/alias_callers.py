@@ -53,6 +53,7 @@ class Callers:
         self.covered = covered  # (role, machine) already allowed (a fixed alias grant)
         self.grant_ids: dict[tuple[str, str], str] = {}  # (role, machine) -> its grant
         self.versions: dict[str, str] = {}  # machine -> its version's logical ID
+        self.grant_conditions: dict[str, str | None] = {}  # grant -> its Condition
         # The nested-state-machine kind is on: it grants a parent's role StartExecution on
         # the child's unqualified ARN (which covers the alias), so no second grant here.
         self.kind_grants = False
@@ -168,8 +169,9 @@ class Callers:
                 return
             self.grant_ids[(role, machine)] = grant
             policy: dict[str, Any] = {"Type": "AWS::IAM::Policy", **RETAIN}
-            condition = resource.get("Condition")
-            if isinstance(condition, str):
+            condition = self._grant_condition(role, entry, resource)
+            self.grant_conditions[grant] = condition
+            if condition is not None:
                 policy["Condition"] = condition
             policy["Properties"] = {
                 "PolicyName": f"PinVersionsStart-{machine}"[:MAX_POLICY_NAME],
@@ -182,9 +184,27 @@ class Callers:
             self.plan.added.setdefault(role, []).append((grant, policy))
             self.taken.add(grant)
             entry.grants.append(grant)
+        # DependsOn a resource that may not exist is an error: only a caller that exists
+        # exactly when the grant does waits for it.
+        condition = self.grant_conditions.get(grant)
+        if condition is not None and _condition(resource) != condition:
+            return
         depends = self.plan.depends_on.setdefault(caller, [])
         if grant not in depends:
             depends.append(grant)
+
+    def _grant_condition(
+        self, role: str, entry: MachineAlias, caller: dict[str, Any]
+    ) -> str | None:
+        """The grant exists when its role and its state machine do (it names both): their
+        one Condition, or, when they have two, the first caller's (a caller names both)."""
+        conditions = {
+            _condition(self.inventory.resources.get(role)),
+            entry.resource.condition,
+        } - {None}
+        if len(conditions) == 1:
+            return conditions.pop()
+        return _condition(caller) if conditions else None
 
     def _allows(self, role: str, machine: str) -> bool:
         """Does something attached to ``role`` already allow StartExecution of ``machine``
@@ -197,6 +217,11 @@ class Callers:
                     if entry == "*" or refs(entry, machine):
                         return True
         return False
+
+
+def _condition(resource: Any) -> str | None:
+    condition = resource.get("Condition") if type(resource) is dict else None
+    return condition if isinstance(condition, str) else None
 
 
 def _statement(machine: str, name: str) -> dict[str, Any]:
