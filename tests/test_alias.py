@@ -740,3 +740,101 @@ def test_a_grant_exists_when_its_role_and_state_machine_do() -> None:
     # Other has no Condition (a template error of its own, Ref of a conditional resource):
     # it never waits for a resource that may not exist.
     assert "DependsOn" not in resources["Other"]
+
+
+WEIRD: list[Any] = [
+    None,
+    0,
+    True,
+    "x",
+    [],
+    {},
+    [None],
+    {"Ref": None},
+    {"Fn::If": ["C", {"Ref": "Machine"}, {"Ref": "AWS::NoValue"}]},
+    {"Fn::Sub": ["${Machine}", "not a mapping"]},
+    {"Fn::Sub": 3},
+    {"Fn::Join": ["", "not a list"]},
+    {"Fn::GetAtt": ["Machine"]},
+]
+
+
+@pytest.mark.parametrize("value", WEIRD, ids=repr)
+@pytest.mark.parametrize(
+    "where",
+    [
+        "target",
+        "role",
+        "targets",
+        "properties",
+        "alias-name",
+        "alias-properties",
+        "policy-statement",
+        "sam-auto-publish",
+    ],
+)
+def test_odd_shapes_never_crash(value: Any, where: str) -> None:
+    """Wherever the alias planner reads, an odd value is an error naming it, or is left
+    alone: never an internal error (PV900)."""
+    everything = {"EventBridge": True, "Scheduler": True, "Pipes": True, "ApiGateway": True}
+    template = _template({"Alias": {"Name": "live", "MoveCallers": everything}})
+    resources = template["Resources"]
+    rule = _rule({"Ref": "Machine"})
+    resources["Rule"] = rule
+    alias = {
+        "Type": "AWS::StepFunctions::StateMachineAlias",
+        "Properties": {
+            "Name": "old",
+            "RoutingConfiguration": [{"StateMachineVersionArn": {"Ref": "V"}, "Weight": 100}],
+        },
+    }
+    resources["V"] = {
+        "Type": "AWS::StepFunctions::StateMachineVersion",
+        "Properties": {"StateMachineArn": {"Ref": "Machine"}},
+    }
+    resources["Old"] = alias
+    resources["EventsRole"]["Properties"]["Policies"] = [
+        {
+            "PolicyName": "p",
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "states:StartExecution",
+                        "Resource": {"Ref": "Old"},
+                    }
+                ]
+            },
+        }
+    ]
+    if where == "target":
+        rule["Properties"]["Targets"][0]["Arn"] = value
+    elif where == "role":
+        rule["Properties"]["Targets"][0]["RoleArn"] = value
+    elif where == "targets":
+        rule["Properties"]["Targets"] = value
+    elif where == "properties":
+        rule["Properties"] = value
+    elif where == "alias-name":
+        alias["Properties"]["Name"] = value
+    elif where == "alias-properties":
+        alias["Properties"] = value
+    elif where == "policy-statement":
+        resources["EventsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"] = [
+            value
+        ]
+    else:
+        resources["Machine"] = {
+            "Type": "AWS::Serverless::StateMachine",
+            "Properties": {
+                "AutoPublishAlias": value,
+                "DeploymentPreference": value,
+                "UseAliasAsEventTarget": value,
+                "Events": {"E": value},
+                "Definition": {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}},
+            },
+        }
+    try:
+        transform(template, Context())
+    except TransformError as error:
+        assert all(d.code != "PV900" for d in error.diagnostics), error.diagnostics
