@@ -838,3 +838,26 @@ def test_odd_shapes_never_crash(value: Any, where: str) -> None:
         transform(template, Context())
     except TransformError as error:
         assert all(d.code != "PV900" for d in error.diagnostics), error.diagnostics
+
+
+def test_a_parent_in_a_cycle_is_left_on_the_child_saying_why() -> None:
+    moved = {"Alias": {"Name": "live", "MoveCallers": {"StepFunctions": True}}}
+    template = _nested({"Definition": _task({"Ref": "Machine"})})
+    # The child starts the parent too (kinds leaves such Tasks alone: PV140).
+    template["Resources"]["Machine"] = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Metadata": {"PinVersions": moved},
+        "Properties": {
+            "RoleArn": {"Fn::GetAtt": ["EventsRole", "Arn"]},
+            "Definition": _task({"Fn::GetAtt": ["Parent", "Arn"]}),
+        },
+    }
+    template["Resources"]["Parent"]["Metadata"] = {"PinVersions": {"Alias": False}}
+    result = transform(template, Context())
+    node: Any = result.template["Resources"]["Parent"]["Properties"]
+    for key in RUN:
+        node = node[key]
+    assert node["StateMachineArn"] == {"Ref": "Machine"}
+    codes = {w.code: w for w in result.report.warnings}
+    assert "circular dependency" in codes["PV155"].message
+    assert new_lint_errors(template, result.template) == []

@@ -54,6 +54,8 @@ class Callers:
         self.grant_ids: dict[tuple[str, str], str] = {}  # (role, machine) -> its grant
         self.versions: dict[str, str] = {}  # machine -> its version's logical ID
         self.grant_conditions: dict[str, str | None] = {}  # grant -> its Condition
+        self.alias_owners: dict[str, str] = {}  # alias logical ID -> its state machine
+        self._edges: dict[str, set[str]] | None = None  # machine -> machines it names
         # The nested-state-machine kind is on: it grants a parent's role StartExecution on
         # the child's unqualified ARN (which covers the alias), so no second grant here.
         self.kind_grants = False
@@ -120,6 +122,15 @@ class Callers:
                     moved = _retarget(value, version, entry.alias)
                 if moved is None:
                     continue
+                if self._reaches(child, parent.logical_id):
+                    self.report.warn(
+                        "PV155",
+                        path,
+                        f"left as written: {child} also starts {parent.logical_id}, so starting "
+                        f"alias {entry.alias} here would make a circular dependency "
+                        "(the alias needs the child's version, which needs the child)",
+                    )
+                    continue
                 self.plan.values.append((path, moved))
                 if format_path(path) not in entry.callers:
                     entry.callers.append(format_path(path))
@@ -135,6 +146,34 @@ class Callers:
                     (key,),
                     ("Resources", parent.logical_id, "Properties", key),
                 )
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Does state machine ``start``'s definition lead to ``goal`` (directly or through
+        other state machines, their versions or aliases)? Each definition is read once."""
+        if self._edges is None:
+            owners = {machine: machine for machine in self.inventory.state_machines}
+            owners.update({version: machine for machine, version in self.versions.items()})
+            owners.update(self.alias_owners)
+            self._edges = {
+                machine.logical_id: {
+                    owners[name]
+                    for key in ("Definition", "DefinitionString", "DefinitionSubstitutions")
+                    for name in _referenced(machine.properties.get(key))
+                    if name in owners
+                }
+                for machine in self.inventory.state_machines.values()
+            }
+        seen: set[str] = set()
+        pending = [start]
+        while pending:
+            machine = pending.pop()
+            if machine == goal:
+                return True
+            if machine in seen:
+                continue
+            seen.add(machine)
+            pending.extend(self._edges.get(machine, ()))
+        return False
 
     def _grant(
         self,
@@ -217,6 +256,33 @@ class Callers:
                     if entry == "*" or refs(entry, machine):
                         return True
         return False
+
+
+def _referenced(value: Any) -> Iterator[str]:
+    """Logical IDs a value names: ``Ref``, ``Fn::GetAtt``, ``${X}``/``${X.Attr}`` in
+    ``Fn::Sub`` strings."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif type(node) is dict:
+            if len(node) == 1:
+                ((key, argument),) = node.items()
+                if key == "Ref" and isinstance(argument, str):
+                    yield argument
+                elif key == "Fn::GetAtt":
+                    target = argument.split(".", 1)[0] if isinstance(argument, str) else None
+                    if isinstance(argument, list) and argument:
+                        target = argument[0]
+                    if isinstance(target, str):
+                        yield target
+                elif key == "Fn::Sub":
+                    text = argument[0] if isinstance(argument, list) and argument else argument
+                    if isinstance(text, str):
+                        for name in re.findall(r"\$\{([^!}][^}]*)\}", text):
+                            yield name.split(".", 1)[0]
+            stack.extend(node.values())
 
 
 def _condition(resource: Any) -> str | None:

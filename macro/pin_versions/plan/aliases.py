@@ -121,6 +121,7 @@ def plan_aliases(
     callers = Callers(inventory, plan, errors, report, taken, covered)
     callers.versions = {machine: version for machine, (version, _) in planner.version.items()}
     callers.kind_grants = options.kind_enabled("state-machine")
+    callers.alias_owners = {m.alias: name for name, m in machines.items() if m.alias}
     for entry in machines.values():
         if entry.alias:
             callers.move(entry)
