@@ -13,7 +13,7 @@ from typing import Any
 
 from .intrinsics import escape_sub_text
 from .pieces import Container, Path
-from .plan.alias_callers import swap_version
+from .plan.alias_parents import swap_version
 from .plan.aliases import AliasPlan
 from .plan.model import Edit, Plan, VersionPlan
 from .targets import LAMBDA

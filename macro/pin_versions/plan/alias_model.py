@@ -4,9 +4,11 @@ readers the alias planner and the caller planner share."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..alias_options import AliasOption
+from ..intrinsics import intrinsic_name
 from ..inventory import Resource
 from ..report import Diagnostic, Path
 from .model import MAX_LOGICAL_ID
@@ -91,3 +93,55 @@ def listify(value: Any) -> list[Any]:
 
 def as_bool(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def get_at(node: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        if isinstance(key, int):
+            node = node[key] if isinstance(node, list) and key < len(node) else None
+        else:
+            node = node.get(key) if type(node) is dict else None
+    return node
+
+
+def sub_pattern(machine: str) -> str:
+    return r"\$\{" + re.escape(machine) + r"(?:\.Arn)?\}"
+
+
+def retarget(value: Any, machine: str, alias: str) -> Any | None:
+    """``value`` with every reference to ``machine``'s ARN made a reference to ``alias``
+    (``Ref``, ``Fn::GetAtt .Arn``, ``${SM}`` in ``Fn::Sub``, inside ``Fn::Join`` parts and
+    ``Fn::Sub`` variables); None when it names ``machine`` nowhere."""
+    if refs(value, machine):
+        return {"Ref": alias}
+    name = intrinsic_name(value)
+    if name == "Fn::Sub":
+        args = value["Fn::Sub"]
+        if isinstance(args, str):
+            text, changed = re.subn(sub_pattern(machine), "${" + alias + "}", args)
+            return {"Fn::Sub": text} if changed else None
+        if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str):
+            variables = args[1] if type(args[1]) is dict else {}
+            text, changed = re.subn(sub_pattern(machine), "${" + alias + "}", args[0])
+            new_vars = dict(variables)
+            for key, var in variables.items():
+                moved = retarget(var, machine, alias)
+                if moved is not None:
+                    new_vars[key] = moved
+                    changed += 1
+            return (
+                {"Fn::Sub": [text, new_vars if type(args[1]) is dict else args[1]]}
+                if (changed)
+                else None
+            )
+        return None
+    if name == "Fn::Join":
+        args = value["Fn::Join"]
+        if isinstance(args, list) and len(args) == 2 and isinstance(args[1], list):
+            parts = [retarget(p, machine, alias) for p in args[1]]
+            if any(p is not None for p in parts):
+                joined = [
+                    new if new is not None else old for new, old in zip(parts, args[1], strict=True)
+                ]
+                return {"Fn::Join": [args[0], joined]}
+    return None

@@ -31,7 +31,8 @@ from ..alias_options import AliasOption, read_resource_alias
 from ..inventory import Inventory, Resource
 from ..options import Options
 from ..report import AliasEntry, Diagnostic, Report
-from .alias_callers import Callers, fix_alias_grants
+from .alias_callers import Callers
+from .alias_grants import fix_alias_grants
 from .alias_model import (
     RETAIN,
     STATE_MACHINE_ALIAS,
