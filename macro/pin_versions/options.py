@@ -4,10 +4,14 @@
 # compiles a string annotation into a ForwardRef, ~10 us a field at cold import
 # (docs/performance.md, issue 13).
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .alias_options import AliasOption, read_alias
 from .report import Diagnostic, TransformError
+
+if TYPE_CHECKING:
+    # Imported when a template has the option (collect_options): most never do, and the
+    # module's import is paid by every cold start.
+    from .alias_options import AliasOption
 
 OPTIONS_PATH = "Metadata.PinVersions"
 
@@ -17,7 +21,7 @@ class Options(NamedTuple):
     widen_roles: bool = True
     description_stamp: bool = True
     exclude: frozenset[str] = frozenset()
-    alias: AliasOption | None = None  # Alias (issue 15; alias_options.py)
+    alias: "AliasOption | None" = None  # Alias (issue 15; alias_options.py)
     # Names of the target kinds turned off (targets.TargetKind.name), from
     # Metadata.PinVersions.Kinds: {<option_key>: false}. Every kind is on by default.
     disabled_kinds: frozenset[str] = frozenset()
@@ -82,6 +86,8 @@ def collect_options(template: dict[str, Any], errors: list[Diagnostic]) -> Optio
             else:
                 values["exclude"] = frozenset(value)
         elif key == "Alias":
+            from .alias_options import read_alias
+
             values["alias"] = read_alias(value, path, errors)
         elif key == "Kinds":
             disabled = _disabled_kinds(value, path, errors)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .intrinsics import escape_sub_text
 from .pieces import Container, Path
-from .plan.alias_parents import swap_version
-from .plan.aliases import AliasPlan
 from .plan.model import Edit, Plan, VersionPlan
 from .targets import LAMBDA
+
+if TYPE_CHECKING:
+    from .plan.alias_model import AliasPlan
 
 
 class Writer:
@@ -121,6 +122,8 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
 def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
     """The Alias option's plan (issue 15): moved callers and fixed grants, attributes and
     properties of reused resources, DependsOn, and new resources after their owner."""
+    from .plan.alias_parents import swap_version
+
     for path, value in plan.values:
         writer.set(path, value)
     for parent, swaps in plan.swaps.items():
