@@ -61,6 +61,12 @@ class Grants(KindGrants, PlanPart):
         # Targets of the other kinds (plan/kinds.py): logical ID -> (kind, suffixes used).
         self.kinds_of: dict[str, tuple[TargetKind, set[str]]] = {}
 
+    def lambda_statement(self, function: str) -> dict[str, Any]:
+        return invoke_statement([(function, None)])
+
+    def lambda_user_text(self, functions: list[str]) -> str:
+        return statement_for_user(functions)
+
     def invokers(self, machine: Resource, target: Target, function: str) -> None:
         """Record every role that invokes ``function`` at ``target``: the Task's Credentials
         role when it has one, else the state machine's (SPEC 7)."""

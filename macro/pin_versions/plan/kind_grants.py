@@ -26,6 +26,14 @@ class KindGrants:
     def invokers(self, machine: Resource, target: Target, function: str) -> None:
         raise NotImplementedError
 
+    def lambda_statement(self, function: str) -> dict[str, Any]:
+        """The Lambda grant's statement (grants.invoke_statement)."""
+        raise NotImplementedError
+
+    def lambda_user_text(self, functions: list[str]) -> str:
+        """The Lambda statement a user must add (grants.statement_for_user)."""
+        raise NotImplementedError
+
     def kind_uses(
         self, machine: Resource, target: Target, logical_id: str, kind: TargetKind
     ) -> None:
@@ -64,9 +72,7 @@ class KindGrants:
     def statements_of(self, target: str) -> list[dict[str, Any]]:
         """The statements of ``target``'s grant: Lambda's invoke, or its kind's."""
         if target not in self.kinds_of:
-            from .grants import invoke_statement
-
-            return [invoke_statement([(target, None)])]
+            return [self.lambda_statement(target)]
         kind, suffixes = self.kinds_of[target]
         assert kind.statements is not None
         properties = self.inventory.resources[target].get("Properties")
@@ -81,10 +87,8 @@ class KindGrants:
 
     def user_text(self, targets: list[str]) -> str:
         """What a user must add to a role outside the template, for every kind."""
-        from .grants import statement_for_user
-
         functions = [t for t in targets if t not in self.kinds_of]
-        texts = [statement_for_user(functions)] if functions else []
+        texts = [self.lambda_user_text(functions)] if functions else []
         texts += [
             _json_text(st) for t in targets if t in self.kinds_of for st in self.statements_of(t)
         ]
