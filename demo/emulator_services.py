@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -194,17 +195,18 @@ def close_version_execution(patcher: Patcher) -> None:
         if not isinstance(target, StateMachineVersion):
             return start(self, state_machine_arn, name, execution_input, trace_header)
         machine = self.describe_state_machine(target.source_arn)
-        # A stand-in StateMachine with the version's definition and role: the snapshot
-        # an execution of the version runs (Step Functions developer guide, "Versions").
+        # A stand-in StateMachine with the version's definition and role: the snapshot an
+        # execution of the version runs (Step Functions developer guide, "Versions"). It
+        # stands in for the state machine in this thread only, for this one call.
         snapshot = copy.copy(machine)
         snapshot.definition = target.definition
         snapshot.roleArn = target.roleArn
         snapshot.executions = machine.executions
-        self.state_machines[self.state_machines.index(machine)] = snapshot
+        _STANDING_IN.machines = {machine.arn: snapshot}
         try:
             execution = start(self, machine.arn, name, execution_input, trace_header)
         finally:
-            self.state_machines[self.state_machines.index(snapshot)] = machine
+            _STANDING_IN.machines = {}
         execution._pv_version_arn = target.arn
         execution._pv_alias_arn = alias_arn
         return execution
@@ -218,7 +220,17 @@ def close_version_execution(patcher: Patcher) -> None:
             return backend.describe_state_machine(chosen), arn
         return backend.describe_state_machine(arn), None
 
+    describe = backend_class.describe_state_machine
+
+    def describe_state_machine(self: Any, arn: str) -> Any:
+        standing_in = getattr(_STANDING_IN, "machines", {}).get(arn)
+        return standing_in if standing_in is not None else describe(self, arn)
+
     patcher.set(backend_class, "start_execution", start_execution)
+    patcher.set(backend_class, "describe_state_machine", describe_state_machine)
+
+
+_STANDING_IN = threading.local()  # .machines: ARN -> the version snapshot this thread starts
 
 
 def _weighted_choice(routes: list[dict[str, Any]]) -> str:

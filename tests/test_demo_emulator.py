@@ -867,6 +867,49 @@ def test_a_state_machine_deleted_takes_its_versions() -> None:
             emu.stepfunctions.start_execution(stateMachineArn=f"{child}:1")
 
 
+def test_a_state_machine_replaced_takes_its_versions() -> None:
+    """A new StateMachineName replaces the state machine; deleting the old one deletes its
+    versions, Retain or not, and the version resource follows the new one."""
+    named = answering_machine("day 1")
+    named["Properties"]["StateMachineName"] = "one"
+    renamed = answering_machine("day 1")
+    renamed["Properties"]["StateMachineName"] = "two"
+    kept = machine_version(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    base = {"Role": _role_with(ALLOW_ALL), "ChildVersion": kept}
+    with emulator() as emu:
+        emu.deploy("s", template({**base, "Child": named}, {"V": {"Ref": "ChildVersion"}}))
+        first = outputs(emu)["V"]
+        assert first.endswith(":stateMachine:one:1")
+        emu.deploy("s", template({**base, "Child": renamed}, {"V": {"Ref": "ChildVersion"}}))
+        assert outputs(emu)["V"].endswith(":stateMachine:two:1")
+        with pytest.raises(emu.stepfunctions.exceptions.StateMachineDoesNotExist):
+            emu.stepfunctions.describe_state_machine(stateMachineArn=first)
+
+
+def test_an_alias_routes_by_weight() -> None:
+    alias = {
+        "Type": "AWS::StepFunctions::StateMachineAlias",
+        "Properties": {
+            "Name": "live",
+            "RoutingConfiguration": [
+                {"StateMachineVersionArn": {"Fn::Sub": "${Child}:1"}, "Weight": 0},
+                {"StateMachineVersionArn": {"Ref": "ChildVersion"}, "Weight": 100},
+            ],
+        },
+    }
+    day1 = {"Role": _role_with(ALLOW_ALL), "Child": answering_machine("day 1")}
+    kept = machine_version(UpdateReplacePolicy="Retain")
+    with emulator() as emu:
+        emu.deploy("s", template({**day1, "ChildVersion": kept}))
+        child = emu.physical_id("s", "Child")
+        day2 = {**day1, "Child": answering_machine("day 2"), "ChildVersion": kept}
+        emu.deploy("s", template({**day2, "Live": alias}))
+        for _ in range(3):
+            started = emu.stepfunctions.start_execution(stateMachineArn=f"{child}:live")
+            ended = wait_for_execution(emu, started["executionArn"])
+            assert json.loads(ended["output"]) == {"answer": "day 2"}
+
+
 def test_gap_service_task_iam() -> None:
     """moto's interpreter starts a child execution whatever the role allows."""
     resources = {
@@ -962,6 +1005,46 @@ def test_start_execution_tasks_are_judged_by_the_role_policies(
             expected,
             "FAILED" if expected else "SUCCEEDED",
         ), ended["failures"]
+
+
+def test_a_wait_for_task_token_start_runs_the_version_and_waits_for_the_token() -> None:
+    """startExecution.waitForTaskToken: the version named starts (judged like any start),
+    and the parent waits until SendTaskSuccess hands back the token's output."""
+    import time
+
+    task: dict[str, Any] = {
+        "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+        "Parameters": {"StateMachineArn": "${Target}", "Input": {"token.$": "$$.Task.Token"}},
+    }
+    parent = task_machine(task)
+    parent["Properties"]["DefinitionSubstitutions"] = {"Target": {"Ref": "ChildVersion"}}
+    resources = {
+        "Role": _role_with(_start({"Ref": "Child"})),
+        "ChildRole": ROLE,
+        "Child": answering_machine("child", role="ChildRole"),
+        "ChildVersion": machine_version(),
+        "Parent": parent,
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        started = emu.stepfunctions.start_execution(stateMachineArn=emu.physical_id("s", "Parent"))[
+            "executionArn"
+        ]
+        child = emu.physical_id("s", "Child")
+        deadline = time.monotonic() + 20
+        while True:
+            children = emu.stepfunctions.list_executions(stateMachineArn=child)["executions"]
+            if children:
+                break
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.02)
+        token = json.loads(
+            emu.stepfunctions.describe_execution(executionArn=children[0]["executionArn"])["input"]
+        )["token"]
+        assert emu.stepfunctions.describe_execution(executionArn=started)["status"] == "RUNNING"
+        emu.stepfunctions.send_task_success(taskToken=token, output='{"done": true}')
+        ended = wait_for_execution(emu, started)
+        assert (ended["status"], json.loads(ended["output"])) == ("SUCCEEDED", {"done": True})
 
 
 def test_a_started_version_that_is_gone_fails_the_task() -> None:
@@ -1273,7 +1356,10 @@ def test_every_gap_has_a_test() -> None:
 
 def _patched_attributes() -> Iterator[tuple[object, str, object]]:
     from moto.awslambda.models import LambdaFunction, LambdaStorage, LambdaVersion
-    from moto.cloudformation.parsing import ResourceMap
+    from moto.batch.models import ComputeEnvironment, Job, JobDefinition
+    from moto.batch_simple.models import BatchSimpleBackend
+    from moto.cloudformation.parsing import ResourceMap, get_model_map
+    from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
     from moto.iam.models import Role
     from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions.models import StateMachine
@@ -1285,6 +1371,9 @@ def _patched_attributes() -> Iterator[tuple[object, str, object]]:
         state_task_service_aws_sdk,
         state_task_service_lambda,
     )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from demo.emulator_services import _service_classes, _service_module
 
     owners: list[object] = [
         LambdaFunction,
@@ -1295,7 +1384,17 @@ def _patched_attributes() -> Iterator[tuple[object, str, object]]:
         StateMachine,
         state_task_lambda.StateTaskLambda,
         state_task_service_lambda.StateTaskServiceLambda,
+        _service_module("state_task_service").StateTaskService,
+        *_service_classes(),
+        StepFunctionsParserBackend,
+        TaskDefinition,
+        EC2ContainerServiceBackend,
+        JobDefinition,
+        ComputeEnvironment,
+        Job,
+        BatchSimpleBackend,
     ]
+    yield get_model_map(), "models", sorted(get_model_map())
     for owner in owners:
         for name, value in sorted(vars(owner).items()):
             yield owner, name, value

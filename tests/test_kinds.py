@@ -357,3 +357,32 @@ def test_a_bad_kinds_option_is_reported_with_every_other_error() -> None:
         ("PV903", "Metadata.PinVersions.Kinds.StepFunctions"),
         ("PV920", "Resources.Parent.Properties"),
     ]
+
+
+def test_strict_makes_a_cycle_fail() -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:self"
+    loop = _machine({"A": _start(arn)}, StateMachineName="self")
+    with pytest.raises(TransformError) as error:
+        _run({"Loop": loop}, Strict=True)
+    assert [d.code for d in error.value.diagnostics] == ["PV905"]
+    assert "(PV140)" in error.value.diagnostics[0].message
+
+
+def test_a_child_of_two_parents_gets_one_version_and_a_grant_per_role() -> None:
+    other_role = _role()
+    parents = {
+        "First": _machine({"A": _start({"Ref": "Child"})}),
+        "Second": _machine(
+            {"A": _start({"Fn::GetAtt": ["Child", "Arn"]}, ".sync")},
+            role={"Fn::GetAtt": ["OtherRole", "Arn"]},
+        ),
+    }
+    result = _run({"Child": CHILD, "OtherRole": other_role, **parents})
+    added = [k for k in result.template["Resources"] if k.endswith("Version")]
+    assert added == ["ChildVersion"]
+    assert sorted((g.role, g.function) for g in result.report.grants) == [
+        ("OtherRole", "Child"),
+        ("Role", "Child"),
+    ]
+    for machine in ("First", "Second"):
+        assert _task(result, machine)["Parameters"]["StateMachineArn"] == {"Ref": "ChildVersion"}

@@ -26,7 +26,7 @@ MAX_RESOURCES = 500
 # Warnings that fail the transform when Strict is true.
 STRICT_CODES = frozenset(
     {"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV116", "PV119", "PV130"}
-    | {"PV132"}
+    | {"PV132", "PV140"}
     # Alias (issue 15): a moved caller that may be denied, one left on the unqualified ARN.
     | {"PV150", "PV152", "PV153"}
 )
