@@ -146,7 +146,13 @@ def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
         depends = [current] if isinstance(current, str) else list(current)
         resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
     if plan.added:
-        writer.root["Resources"] = _with_additions(writer.get(("Resources",)), plan.added)
+        resources = writer.get(("Resources",))
+        # The nested kind may have added the same <SM>Version (one function names both).
+        added = {
+            owner: [(new_id, resource) for new_id, resource in new if new_id not in resources]
+            for owner, new in plan.added.items()
+        }
+        writer.root["Resources"] = _with_additions(resources, added)
     return writer.root
 
 
