@@ -147,11 +147,16 @@ def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
         resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
     if plan.added:
         resources = writer.get(("Resources",))
-        # The nested kind may have added the same <SM>Version (one function names both).
-        added = {
-            owner: [(new_id, resource) for new_id, resource in new if new_id not in resources]
-            for owner, new in plan.added.items()
-        }
+        added: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for owner, new in plan.added.items():
+            anchor = owner
+            for new_id, resource in new:
+                if new_id in resources:
+                    # The nested kind added the same <SM>Version (one function names both):
+                    # kept once, and what follows it here goes after it.
+                    anchor = new_id
+                    continue
+                added.setdefault(anchor, []).append((new_id, resource))
         writer.root["Resources"] = _with_additions(resources, added)
     return writer.root
 
