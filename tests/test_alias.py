@@ -861,3 +861,14 @@ def test_a_parent_in_a_cycle_is_left_on_the_child_saying_why() -> None:
     codes = {w.code: w for w in result.report.warnings}
     assert "circular dependency" in codes["PV155"].message
     assert new_lint_errors(template, result.template) == []
+
+
+def test_what_the_alias_adds_counts_toward_the_resource_limit() -> None:
+    template = _template({"Alias": {"Name": "live"}})
+    for index in range(497):  # 499 resources with Machine and EventsRole
+        template["Resources"][f"Topic{index}"] = {"Type": "AWS::SNS::Topic"}
+    with pytest.raises(TransformError) as raised:
+        transform(template, Context())
+    (error,) = raised.value.diagnostics
+    assert error.code == "PV906"
+    assert "the template has 499 resources and pinning adds 2: 501" in error.message

@@ -126,6 +126,7 @@ def _transform(
         from .plan.aliases import plan_aliases
 
         aliases = plan_aliases(inventory, options, planner.errors, planner.report, planner.taken)
+        planner.plan.alias_resources = aliases.new_ids()
     plan = planner.finish()
     output = finish(writer, plan)
     if aliases is not None:

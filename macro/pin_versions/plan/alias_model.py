@@ -35,6 +35,10 @@ class AliasPlan:
         # properties, as the planner wrote them, start the alias instead of the version.
         self.swaps: dict[str, list[tuple[str, str]]] = {}
 
+    def new_ids(self) -> set[str]:
+        """Logical IDs of the resources this plan adds (for the resource limit)."""
+        return {new_id for new in self.added.values() for new_id, _ in new}
+
 
 class MachineAlias:
     """One state machine's alias while it is planned."""

@@ -88,6 +88,7 @@ class Plan:
     """Everything the rewrite will do, decided before it does any of it."""
 
     __slots__ = (
+        "alias_resources",
         "conditions",
         "depends_on",
         "descriptions",
@@ -124,6 +125,8 @@ class Plan:
         # logical ID -> {"DeletionPolicy"/"UpdateReplacePolicy": ..., "Properties": {...}}.
         self.kind_resources: dict[str, tuple[str, dict[str, Any]]] = {}
         self.kind_updates: dict[str, dict[str, Any]] = {}
+        # Logical IDs the Alias option adds (plan/aliases.py), counted by PV906.
+        self.alias_resources: set[str] = set()
         self.report = Report()
 
 
