@@ -421,6 +421,10 @@ ALIAS_TOUCHED = {
     "AWS::Pipes::Pipe",
     "AWS::ApiGateway::Method",
     "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::HttpApi",
     "AWS::IAM::Role",
     MACHINE_ALIAS,
 }
