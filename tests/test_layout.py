@@ -47,6 +47,7 @@ CORE = (
     "references",
     "report",
     "resolution",
+    "resolution_kinds",
     "rewrite",
     "scan",
     "scan_object",
