@@ -71,6 +71,7 @@ REWRITABLE = {
         "DefinitionSubstitutions",
         "AutoPublishAlias",
         "DeploymentPreference",
+        "UseAliasAsEventTarget",
     },
 }
 DIAGNOSTIC = re.compile(r"\[PV9[0-9][0-9]\]")

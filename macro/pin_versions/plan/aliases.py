@@ -30,9 +30,9 @@ from typing import Any
 from ..alias_options import AliasOption, read_resource_alias
 from ..inventory import Inventory, Resource
 from ..options import Options
-from ..report import AliasEntry, Diagnostic, Report
+from ..report import AliasEntry, Diagnostic, Report, format_path
 from .alias_callers import Callers
-from .alias_grants import fix_alias_grants
+from .alias_grants import fix_alias_grants, statement
 from .alias_model import (
     RETAIN,
     STATE_MACHINE_ALIAS,
@@ -43,7 +43,7 @@ from .alias_model import (
     too_long,
 )
 from .machine_versions import machine_version_id, machine_version_resource
-from .model import MAX_LOGICAL_ID
+from .model import MAX_LOGICAL_ID, MAX_POLICY_NAME
 
 # SAM event types that start the state machine through EventBridge, Scheduler or API Gateway.
 _SAM_EVENTS = {
@@ -53,6 +53,24 @@ _SAM_EVENTS = {
     "ScheduleV2": "Scheduler",
     "Api": "ApiGateway",
 }
+# Those for which SAM makes the role <SM><Event>Role (a Schedule only without RoleArn).
+_SAM_ROLE_EVENTS = frozenset({"EventBridgeRule", "CloudWatchEvent", "Schedule", "Api"})
+
+
+def _event_type(event: Any) -> str | None:
+    kind = event.get("Type") if type(event) is dict else None
+    return kind if isinstance(kind, str) else None
+
+
+def _sam_event_kind(event: Any) -> str | None:
+    """The caller kind of a SAM event whose role SAM makes, else None."""
+    kind = _event_type(event)
+    if kind is None or kind not in _SAM_ROLE_EVENTS:
+        return None
+    properties = event.get("Properties")
+    if type(properties) is dict and "RoleArn" in properties:
+        return None
+    return _SAM_EVENTS[kind]
 
 
 def alias_option_of(machine: Resource, options: Options, errors: list[Diagnostic]) -> Any:
@@ -196,41 +214,73 @@ class _Planner:
                 )
                 wanted = properties["DeploymentPreference"]
                 entry.preference = wanted
-            self.plan.properties[logical_id] = {
-                "AutoPublishAlias": entry.option.name,
-                "DeploymentPreference": wanted,
-            }
+            self.plan.properties.setdefault(logical_id, {}).update(
+                {"AutoPublishAlias": entry.option.name, "DeploymentPreference": wanted}
+            )
             self.source[logical_id] = "sam"
         entry.alias = f"{logical_id}Alias{entry.name}"
         self.version[logical_id] = (f"{logical_id}Version", True)
-        if as_bool(properties.get("UseAliasAsEventTarget")):
-            self.report.warn(
-                "PV152",
-                ("Resources", logical_id, "Properties", "UseAliasAsEventTarget"),
-                "SAM will grant its event roles states:StartExecution on the alias ARN, which "
-                "Step Functions does not check, so the events will be denied "
-                "(aws/serverless-application-model#3720); list PinVersions after "
-                "AWS::Serverless-2016-10-31 under Transform, and the macro grants the state "
-                "machine ARN instead",
-            )
-        else:
-            self._sam_events(entry)
+        self._sam_events(entry, as_bool(properties.get("UseAliasAsEventTarget")))
 
-    def _sam_events(self, entry: MachineAlias) -> None:
-        events = entry.resource.properties.get("Events")
-        if type(events) is not dict:
+    def _sam_events(self, entry: MachineAlias, use_alias: bool) -> None:
+        """SAM's event sources, which SAM makes after the macro: with
+        ``UseAliasAsEventTarget`` (the user's, or set here when ``MoveCallers`` asks for every
+        event's kind) they start the alias, and SAM grants their roles on the alias ARN,
+        which allows nothing (aws/serverless-application-model#3720): each role SAM makes,
+        ``<SM><Event>Role`` (samtranslator model/stepfunctions/events.py,
+        ``_construct_role``), gets the grant Step Functions checks. Otherwise the events the
+        option asks to move stay on the unqualified ARN (PV152)."""
+        machine = entry.resource
+        logical_id = machine.logical_id
+        events = machine.properties.get("Events")
+        if type(events) is not dict or not events:
             return
-        for name, event in events.items():
-            event_type = event.get("Type") if type(event) is dict else None
-            kind = _SAM_EVENTS.get(event_type) if isinstance(event_type, str) else None
-            if kind is not None and kind in entry.option.move_callers:
+        kinds = {name: _sam_event_kind(event) for name, event in events.items()}
+        wanted = entry.option.move_callers
+        if not use_alias and all(kind is not None and kind in wanted for kind in kinds.values()):
+            self.plan.properties.setdefault(logical_id, {})["UseAliasAsEventTarget"] = True
+            use_alias = True
+        for name, kind in kinds.items():
+            where = ("Resources", logical_id, "Properties", "Events", name)
+            if use_alias and kind is not None:
+                self._sam_event_grant(entry, str(name))
+                entry.callers.append(format_path(where))
+            elif use_alias or _SAM_EVENTS.get(_event_type(events[name]) or "") in wanted:
                 self.report.warn(
                     "PV152",
-                    ("Resources", entry.resource.logical_id, "Properties", "Events", name),
-                    "stays on the unqualified state machine ARN: SAM makes this event's "
-                    "resources after the macro has run; list PinVersions after "
+                    where,
+                    "stays on the unqualified state machine ARN, or is denied if SAM points it "
+                    "at the alias: SAM makes this event's resources after the macro has run "
+                    "(and grants its own role on the alias ARN, which Step Functions never "
+                    "checks: aws/serverless-application-model#3720); list PinVersions after "
                     "AWS::Serverless-2016-10-31 under Transform to move it to the alias",
                 )
+
+    def _sam_event_grant(self, entry: MachineAlias, event: str) -> None:
+        """A retained grant for the role SAM makes for ``event``, on the state machine ARN
+        narrowed to the alias."""
+        machine = entry.resource.logical_id
+        role = f"{machine}{event}Role"
+        grant = f"{role}PinVersionsStart{machine}"
+        if len(grant) > MAX_LOGICAL_ID:
+            self.errors.append(too_long(grant, machine))
+            return
+        if grant in self.taken:
+            return  # an earlier pass's grant (the macro applied to its own output)
+        policy: dict[str, Any] = {"Type": "AWS::IAM::Policy", **RETAIN}
+        if entry.resource.condition is not None:
+            policy["Condition"] = entry.resource.condition
+        policy["Properties"] = {
+            "PolicyName": f"PinVersionsStart-{machine}"[:MAX_POLICY_NAME],
+            "Roles": [{"Ref": role}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [statement(machine, entry.name)],
+            },
+        }
+        self.plan.added.setdefault(machine, []).append((grant, policy))
+        self.taken.add(grant)
+        entry.grants.append(grant)
 
     def plain(self, entry: MachineAlias) -> None:
         """A CloudFormation state machine (or one SAM already expanded)."""
