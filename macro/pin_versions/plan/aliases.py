@@ -32,7 +32,7 @@ from ..inventory import Inventory, Resource
 from ..options import Options
 from ..report import AliasEntry, Diagnostic, Report, format_path
 from .alias_callers import Callers
-from .alias_grants import fix_alias_grants, statement
+from .alias_grants import fix_alias_grants
 from .alias_model import (
     RETAIN,
     STATE_MACHINE_ALIAS,
@@ -42,35 +42,9 @@ from .alias_model import (
     routes_to,
     too_long,
 )
+from .alias_sam import SAM_EVENTS, event_type, sam_event_grant, sam_event_kind
 from .machine_versions import machine_version_id, machine_version_resource
-from .model import MAX_LOGICAL_ID, MAX_POLICY_NAME
-
-# SAM event types that start the state machine through EventBridge, Scheduler or API Gateway.
-_SAM_EVENTS = {
-    "EventBridgeRule": "EventBridge",
-    "CloudWatchEvent": "EventBridge",
-    "Schedule": "EventBridge",
-    "ScheduleV2": "Scheduler",
-    "Api": "ApiGateway",
-}
-# Those for which SAM makes the role <SM><Event>Role (a Schedule only without RoleArn).
-_SAM_ROLE_EVENTS = frozenset({"EventBridgeRule", "CloudWatchEvent", "Schedule", "Api"})
-
-
-def _event_type(event: Any) -> str | None:
-    kind = event.get("Type") if type(event) is dict else None
-    return kind if isinstance(kind, str) else None
-
-
-def _sam_event_kind(event: Any) -> str | None:
-    """The caller kind of a SAM event whose role SAM makes, else None."""
-    kind = _event_type(event)
-    if kind is None or kind not in _SAM_ROLE_EVENTS:
-        return None
-    properties = event.get("Properties")
-    if type(properties) is dict and "RoleArn" in properties:
-        return None
-    return _SAM_EVENTS[kind]
+from .model import MAX_LOGICAL_ID
 
 
 def alias_option_of(machine: Resource, options: Options, errors: list[Diagnostic]) -> Any:
@@ -235,7 +209,7 @@ class _Planner:
         events = machine.properties.get("Events")
         if type(events) is not dict or not events:
             return
-        kinds = {name: _sam_event_kind(event) for name, event in events.items()}
+        kinds = {name: sam_event_kind(event) for name, event in events.items()}
         wanted = entry.option.move_callers
         if not use_alias and all(kind is not None and kind in wanted for kind in kinds.values()):
             self.plan.properties.setdefault(logical_id, {})["UseAliasAsEventTarget"] = True
@@ -243,9 +217,9 @@ class _Planner:
         for name, kind in kinds.items():
             where = ("Resources", logical_id, "Properties", "Events", name)
             if use_alias and kind is not None:
-                self._sam_event_grant(entry, str(name))
+                sam_event_grant(entry, str(name), self.plan, self.taken, self.errors)
                 entry.callers.append(format_path(where))
-            elif use_alias or _SAM_EVENTS.get(_event_type(events[name]) or "") in wanted:
+            elif use_alias or SAM_EVENTS.get(event_type(events[name]) or "") in wanted:
                 self.report.warn(
                     "PV152",
                     where,
@@ -255,32 +229,6 @@ class _Planner:
                     "checks: aws/serverless-application-model#3720); list PinVersions after "
                     "AWS::Serverless-2016-10-31 under Transform to move it to the alias",
                 )
-
-    def _sam_event_grant(self, entry: MachineAlias, event: str) -> None:
-        """A retained grant for the role SAM makes for ``event``, on the state machine ARN
-        narrowed to the alias."""
-        machine = entry.resource.logical_id
-        role = f"{machine}{event}Role"
-        grant = f"{role}PinVersionsStart{machine}"
-        if len(grant) > MAX_LOGICAL_ID:
-            self.errors.append(too_long(grant, machine))
-            return
-        if grant in self.taken:
-            return  # an earlier pass's grant (the macro applied to its own output)
-        policy: dict[str, Any] = {"Type": "AWS::IAM::Policy", **RETAIN}
-        if entry.resource.condition is not None:
-            policy["Condition"] = entry.resource.condition
-        policy["Properties"] = {
-            "PolicyName": f"PinVersionsStart-{machine}"[:MAX_POLICY_NAME],
-            "Roles": [{"Ref": role}],
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [statement(machine, entry.name)],
-            },
-        }
-        self.plan.added.setdefault(machine, []).append((grant, policy))
-        self.taken.add(grant)
-        entry.grants.append(grant)
 
     def plain(self, entry: MachineAlias) -> None:
         """A CloudFormation state machine (or one SAM already expanded)."""
