@@ -57,6 +57,7 @@ class Scenario:
     b: Expected  # judged against the day-2 function ARNs
     parameters1: Mapping[str, str] = field(default_factory=dict)
     parameters2: Mapping[str, str] = field(default_factory=dict)
+    machine: str | None = None  # what A and B start (logical ID), if not the state machine
 
 
 def ordinary(name: str, day1: str = "hello 1", day2: str = "hello 2", **more: Any) -> Scenario:
@@ -137,6 +138,9 @@ SCENARIO_LIST = [
         Expected("Hello", (f"{IMAGE}:1",)),
         Expected("Hello", (f"{IMAGE}:2",)),
     ),
+    # 22 issue 15: A and B start through a state machine alias that day 2 shifts (CANARY) to
+    # the day-2 version; A finishes on the day-1 definition and code.
+    ordinary("alias-shift", machine="WorkflowAliaslive"),
 ]
 
 
@@ -188,6 +192,7 @@ def test_transition(scenario: Scenario, macro: MacroHandler) -> None:
         macros={MACRO: macro},
         parameters1=scenario.parameters1,
         parameters2=scenario.parameters2,
+        **({"machine": scenario.machine} if scenario.machine else {}),
     )
     problems = judge(transition, scenario)
     assert problems == [], (
