@@ -434,7 +434,7 @@ _START_GRANT_ID = re.compile(r"(?P<role>.+)PinVersionsStart(?P<machine>.+)", re.
 
 def _names(value: Any) -> set[str]:
     """Logical IDs a value names (Ref, Fn::GetAtt, ${X} in Fn::Sub)."""
-    text = json.dumps(value)
+    text = json.dumps(value, ensure_ascii=False)  # logical IDs as written, not \u-escaped
     found = set(re.findall(r'"Ref": "([^"]+)"', text))
     found |= set(re.findall(r'"Fn::GetAtt": \["([^"]+)"', text))
     found |= {n.split(".")[0] for n in re.findall(r"\$\{([^!}][^}]*)\}", text)}
@@ -491,7 +491,8 @@ def _check_alias_added(logical_id: str, resource: dict[str, Any], new: dict[str,
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
         properties = resource["Properties"]
         assert set(properties) == {"Name", "DeploymentPreference"}, logical_id
-        (version,) = _names(properties["DeploymentPreference"]["StateMachineVersionArn"])
+        # The Ref itself: a logical ID such as "${X}" (the fuzzer's) is not a Sub placeholder.
+        version = properties["DeploymentPreference"]["StateMachineVersionArn"]["Ref"]
         assert types.get(version) == MACHINE_VERSION, logical_id
         machine = new[version]["Properties"]["StateMachineArn"]["Ref"]
         assert logical_id == f"{machine}Alias{properties['Name']}", logical_id
