@@ -85,6 +85,11 @@ KIND_TAGS = {
 VISIBLE_TARGET = {"definition-object", "definitionstring", "target-substitution"}
 
 
+# Templates whose in-template child is EXPRESS and named only in DefinitionSubstitutions of a
+# definition packaging moves to S3 (PV143).
+UNSEEN_EXPRESS_CHILD = {"tests/corpus/serverless-patterns/sfn-sfn/template.yml"}
+
+
 def _pins_expected(forms: set[str], kind: str) -> bool:
     """A Task calls an in-template target of ``kind`` where PinVersions can see it: it must
     pin it."""
@@ -112,6 +117,12 @@ def test_repo_corpus_pins_its_kind(
     assert kind in {k.name for k in KINDS}, f"{kind} is not a kind of targets.py"
     for row in run_template(name, orders):
         assert row.status == "ok", row.message
+        if name in UNSEEN_EXPRESS_CHILD:
+            # The Task is in a DefinitionUri file, which packaging moves to S3, and the child
+            # is EXPRESS: the deployed macro cannot tell startExecution from
+            # StartSyncExecution (no version ARN), so it leaves the value alone (PV143).
+            assert row.pinned_kinds[kind] == 0 and row.left["unseen"] >= 1, row.left
+            continue
         assert row.pinned_kinds[kind] >= 1, (
             f"[{row.order}] {row.pinned_kinds[kind]} of {row.tasks[kind]} {kind} Tasks pinned"
         )

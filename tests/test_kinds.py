@@ -458,3 +458,37 @@ def test_an_fn_if_of_children_is_pinned_branch_by_branch() -> None:
     assert [w.code for w in result.report.warnings] == ["PV101"]
     assert "an Fn::If branch names no state machine" in result.report.warnings[0].message
     assert "ChildVersion" not in result.template["Resources"]
+
+
+@pytest.mark.parametrize(
+    ("child", "pinned"),
+    [
+        ({}, True),  # STANDARD when unset
+        ({"StateMachineType": "STANDARD"}, True),
+        ({"StateMachineType": "EXPRESS"}, False),
+        ({"StateMachineType": {"Ref": "ChildType"}}, False),  # not known to be STANDARD
+    ],
+)
+def test_a_definition_in_s3_pins_a_standard_child_only(child: dict[str, Any], pinned: bool) -> None:
+    """PV143: the Task that uses a substituted state machine ARN is out of sight; only a
+    STANDARD child is pinned (an EXPRESS one may be started with StartSyncExecution, which
+    documents no version ARN)."""
+    parent = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+            "DefinitionS3Location": {"Bucket": "definitions", "Key": "parent.asl.json"},
+            "DefinitionSubstitutions": {"ChildArn": {"Ref": "Child"}},
+        },
+    }
+    child_machine = _machine({"Done": {"Type": "Succeed"}}, **child)
+    result = _run({"Role": _role(), "Child": child_machine, "Parent": parent})
+    substitution = result.template["Resources"]["Parent"]["Properties"]["DefinitionSubstitutions"]
+    path = "Resources.Parent.Properties.DefinitionSubstitutions.ChildArn"
+    if pinned:
+        assert substitution["ChildArn"] == {"Ref": "ChildVersion"}
+        assert ("PV143", path) not in _warnings(result)
+    else:
+        assert substitution["ChildArn"] == {"Ref": "Child"}
+        assert "ChildVersion" not in result.template["Resources"]
+        assert ("PV143", path) in _warnings(result)

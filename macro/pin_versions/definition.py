@@ -122,7 +122,8 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
                 "PV105",
                 path,
                 "the definition lives outside the template; only DefinitionSubstitutions "
-                "values that name functions of this template are pinned",
+                "values that name functions, STANDARD state machines, task definitions or job "
+                "definitions of this template are pinned",
             )
         )
         return view

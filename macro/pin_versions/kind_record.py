@@ -82,6 +82,11 @@ class TargetKind(NamedTuple):
     # Properties set on a RETAIN kind's resource so that an update keeps the old revision
     # usable (Batch: ResourceRetentionPolicy), besides Retain on both policies.
     retention_properties: tuple[tuple[str, Any], ...] = ()
+    # (properties of the one a DefinitionSubstitutions value names) -> whether to pin the
+    # value when the definition is in S3, so the Task using it cannot be seen; None: always.
+    # State machines: STANDARD only (PV143), since an EXPRESS one may be started with
+    # StartSyncExecution, which documents no version ARN.
+    pin_unseen: Callable[[Mapping[str, Any]], bool] | None = None
 
     def pin_resource(self, target: str, condition: str | None) -> dict[str, Any]:
         """The resource that pins ``target`` (a logical ID), with its condition, if any."""

@@ -52,6 +52,7 @@ WARNINGS: dict[str, str] = {
     "PV140": "nested state machines start each other (a cycle): those Tasks are left alone",
     "PV141": "a child state machine's existing or SAM's version is the one its callers start",
     "PV142": "a retention setting written on a task or job definition was changed to Retain",
+    "PV143": "a state machine named in the substitutions of a definition in S3 is left alone",
 }
 
 # Errors: the transform fails and changes nothing.

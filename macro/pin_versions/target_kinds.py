@@ -138,6 +138,13 @@ def batch_needs(p: str, r: str, a: str, n: str, suffix: str) -> list[tuple[str, 
     return [("batch:SubmitJob", f"{base}:1"), ("batch:SubmitJob", f"{base}:42")]
 
 
+def _standard(properties: Mapping[str, Any]) -> bool:
+    """A STANDARD state machine (CloudFormation ``StateMachineType``, SAM ``Type``; STANDARD
+    when unset). An intrinsic there is not known to be STANDARD."""
+    written: object = properties.get("StateMachineType", properties.get("Type", "STANDARD"))
+    return written == "STANDARD"
+
+
 _SUFFIX = r"(?P<s>\.sync(?::2)?|\.waitForTaskToken)?"
 _NO_ALIAS = None
 
@@ -158,12 +165,13 @@ STATE_MACHINE = TargetKind(
     ref_attribute="Arn",
     alias_type="AWS::StepFunctions::StateMachineAlias",
     pin=PinResource("AWS::StepFunctions::StateMachineVersion", "StateMachineArn", "Version", "Arn"),
+    pin_unseen=_standard,  # PV143
     hashed_properties=frozenset(),
     excluded_properties=frozenset(),
     sam_excluded_properties=frozenset(),
     grant_action="states:StartExecution",
     grant_resource="${{{}}}",
-    warning_codes=("PV140", "PV141"),
+    warning_codes=("PV140", "PV141", "PV143"),
     option_key="StateMachine",
     strategy=PUBLISH,
     name_properties=("StateMachineName", "Name"),

@@ -26,7 +26,7 @@ MAX_RESOURCES = 500
 # Warnings that fail the transform when Strict is true.
 STRICT_CODES = frozenset(
     {"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV116", "PV119", "PV130"}
-    | {"PV132", "PV140"}
+    | {"PV132", "PV140", "PV143"}
     # Alias (issue 15): a moved caller that may be denied, one left on the unqualified ARN.
     | {"PV150", "PV152", "PV153"}
 )
@@ -38,7 +38,7 @@ Guard = tuple[tuple[str, bool], ...]  # conditions (name, value) an invoke happe
 Pos = int | tuple[int, int]  # offset in a string; (element, offset) in a Join list
 
 # Resolutions a Task is left alone for, with the warning that says so.
-LEFT_ALONE = {"external": "PV101", "version": "PV103", "mutable": "PV104"}
+LEFT_ALONE = {"external": "PV101", "version": "PV103", "mutable": "PV104", "unseen": "PV143"}
 
 
 class Edit(NamedTuple):

@@ -97,6 +97,15 @@ def targets_of(view: DefinitionView, inventory: Inventory) -> list[Target]:
             continue
         if kind.name in inventory.disabled_kinds:
             continue
+        if kind.pin_unseen is not None and resolution.function is not None:
+            entry = inventory.state_machines.get(resolution.function)
+            if entry is None or not kind.pin_unseen(entry.properties):
+                reason = (
+                    f"the definition is in S3, so how it uses this {kind.noun} cannot be seen "
+                    "and it is not a STANDARD one (StartSyncExecution takes no version); if a "
+                    f"Task starts it, pin it yourself to an {kind.pin.type} of it"
+                )
+                resolution = Resolution("unseen", resolution.function, reason)
         value = view.substitutions[str(path[-1])]
         pieces = render_or_slot(value, path)
         content = [(p, 0, len(p.text)) for p in pieces]
