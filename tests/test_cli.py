@@ -573,6 +573,16 @@ def test_line_map_uses_the_longest_prefix() -> None:
     assert lines.line_of("Resources.OnlySamMadeThis.Properties") is None
     sam = LineMap(SAM_TEMPLATE, "t.yaml")  # SAM's DefinitionString is the file's Definition
     assert sam.line_of("Resources.Machine.Properties.DefinitionString.States.B.Resource") == 26
+    # Paths as keys (Diagnostic.parts, Pin.parts, a check's Finding) match without formatting.
+    parts = ("Resources", "Workflow", "Properties", "DefinitionString", "States", "Hello")
+    assert lines.line_of(parts) == 60
+    assert lines.line_of(("Resources", "Workflow")) == 56
+    assert lines.line_of(("Resources", "OnlySamMadeThis", "Properties")) is None
+    sam_parts = ("Resources", "Machine", "Properties", "DefinitionString", "States", "B")
+    assert sam.line_of((*sam_parts, "Resource")) == 26
+    # A state name with a dot is one key, not two: the tuple keeps it so.
+    states = ("Resources", "Machine", "Properties", "Definition", "States")
+    assert sam.line_of((*states, "B.x")) == sam.line_of(states) != sam.line_of((*states, "B"))
 
 
 # --- explain, plan, prune -------------------------------------------------------------------

@@ -46,13 +46,13 @@ def _explain_machines(processed: Processed, report: Report) -> list[str]:
     out: list[str] = []
     by_machine: dict[str, list[list[str]]] = {name: [] for name in report.state_machines}
     for pin in report.pins:
-        line = processed.lines.line_of(f"Resources.{pin.state_machine}.Properties.{pin.path}")
+        line = processed.lines.line_of(pin.parts)
         row = [pin.path, "" if line is None else str(line), pin.function, pin.version]
         by_machine.setdefault(pin.state_machine, []).append(row)
     if not by_machine:
         return ["State machines: none"]
     for name, rows in by_machine.items():
-        out.append(f"State machine {name}{_where(processed, f'Resources.{name}')}")
+        out.append(f"State machine {name}{_where(processed, ('Resources', name))}")
         if rows:
             out.extend(_table([["target", "line", "function", "version"], *rows]))
         else:
@@ -74,7 +74,7 @@ def _explain_versions(processed: Processed, step: PinStep) -> list[str]:
         elif entry.version.endswith(".Version"):
             status = "published by SAM (AutoPublishAlias)"
         else:
-            status = f"declared in the template{_where(processed, f'Resources.{entry.version}')}"
+            status = f"declared in the template{_where(processed, ('Resources', entry.version))}"
         deletion, replace = _version_policies(after, entry.version, entry.function)
         rows.append([entry.version, entry.function, status, deletion, replace])
         description = _properties(after.get(entry.function, {})).get("Description")
@@ -115,7 +115,7 @@ def _explain_roles(processed: Processed, step: PinStep) -> list[str]:
         return ["Roles: none changed or checked"]
     out = ["Roles"]
     for entry in report.roles:
-        out.append(f"  {entry.role}{_where(processed, f'Resources.{entry.role}')}")
+        out.append(f"  {entry.role}{_where(processed, ('Resources', entry.role))}")
         prefix = f"Resources.{entry.role}"
         problems = sorted(
             {w.code for w in report.warnings if w.path == prefix or w.path.startswith(prefix + ".")}
