@@ -39,6 +39,8 @@ WARNINGS: dict[str, str] = {
     "PV117": "an existing version is made to follow its function (stamped, replaced, retained)",
     "PV118": "a retained old version keeps its provisioned concurrency (paid capacity)",
     "PV119": "SAM will not retain the version it publishes",
+    # The local tooling (prune, plan): PV160-PV169 (issue 14).
+    "PV160": "a state machine is near Step Functions' 1000-versions quota (prune)",
 }
 
 # Errors: the transform fails and changes nothing.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,6 +91,8 @@ class Outcome:
     decisions: list[Decision]
     errors: list[str]
     denied: list[str]
+    # Not failures (the exit code stays 0): PV160, a state machine near its version quota.
+    warnings: list[str] = field(default_factory=list)
 
 
 class _Reader:

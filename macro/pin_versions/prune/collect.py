@@ -48,6 +48,18 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
                 )
             elif kind == "AWS::IAM::Role":
                 roles.append(physical)
+            elif kind == "AWS::StepFunctions::StateMachineVersion":
+                # Its physical ID is the version ARN: a version the stack holds now.
+                machine, _, number = physical.rpartition(":")
+                if ":stateMachine:" in machine and number.isdigit():
+                    logical = resource.get("LogicalResourceId")
+                    collector.facts.machine_uses.append(
+                        Use(
+                            machine.split(":stateMachine:", 1)[1],
+                            number,
+                            f"resource {logical} of stack {stack_name}",
+                        )
+                    )
             elif kind == "AWS::Lambda::Version":
                 ref = parse_function_ref(physical)
                 if ref and ref[1] and ref[1].isdigit():

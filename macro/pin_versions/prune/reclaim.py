@@ -17,11 +17,12 @@ from .model import (
     FAILED,
     FUNCTION,
     GRANT,
+    MACHINE_VERSION,
     PROVISIONED,
     VERSION,
     Decision,
 )
-from .rules import plan
+from .rules import plan, quota_warnings
 
 
 def _delete(decision: Decision, clients: Clients) -> None:
@@ -38,6 +39,9 @@ def _delete(decision: Decision, clients: Clients) -> None:
         clients.lambda_.delete_provisioned_concurrency_config(
             FunctionName=decision.function, Qualifier=version
         )
+    elif decision.kind == MACHINE_VERSION:
+        (arn,) = decision.target
+        clients.stepfunctions.delete_state_machine_version(stateMachineVersionArn=arn)
     else:  # pragma: no cover - every kind is above
         raise ValueError(decision.kind)
 
@@ -47,6 +51,7 @@ _ACTION_OF_KIND = {
     FUNCTION: "lambda:DeleteFunction",
     GRANT: "iam:DeleteRolePolicy",
     PROVISIONED: "lambda:DeleteProvisionedConcurrencyConfig",
+    MACHINE_VERSION: "states:DeleteStateMachineVersion",
 }
 
 
@@ -59,7 +64,7 @@ def apply(decisions: Sequence[Decision], clients: Clients) -> tuple[list[Decisio
         if decision.decision != DELETE:
             done.append(decision)
             continue
-        if decision.kind == VERSION and not decision.version.isdigit():
+        if decision.kind in (VERSION, MACHINE_VERSION) and not decision.version.isdigit():
             # never $LATEST, never the whole function through a version row
             done.append(replace(decision, decision=FAILED, reason="not a version"))
             continue
@@ -111,4 +116,4 @@ def prune(
     if delete:
         decisions, delete_denied = apply(decisions, clients)
         denied += [d for d in delete_denied if d not in denied]
-    return Outcome(decisions, errors, denied)
+    return Outcome(decisions, errors, denied, quota_warnings(facts))
