@@ -16,7 +16,7 @@ from .options import Options, skipped_by_metadata
 from .references import literal_text
 from .report import Diagnostic, Path, TransformError
 from .resolution import function_of
-from .targets import LAMBDA
+from .targets import LAMBDA, kind_of_type
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 SAM_FUNCTION = "AWS::Serverless::Function"
@@ -60,6 +60,13 @@ class Inventory(NamedTuple):
     names: dict[str, str]  # physical name -> function (literal FunctionName values)
     # Left alone while reading, with the reason: (code, path, message).
     notes: list[tuple[str, Path | str, str]]
+    # Issue 14 kinds (targets.py): ECS task definitions and Batch job definitions by
+    # logical ID (state machines are in ``state_machines``), each kind's literal physical
+    # names ((kind name, name) -> logical ID), and the kinds Metadata.PinVersions.Kinds
+    # turned off.
+    others: dict[str, Resource]
+    kind_names: dict[tuple[str, str], str]
+    disabled_kinds: frozenset[str]
 
     def function_properties(self, function: Resource) -> dict[str, Any]:
         """Its properties as the function will have them: SAM's Globals merged in."""
@@ -135,6 +142,7 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
     machines: dict[str, Resource] = {}
     version_ids: list[str] = []
     alias_ids: list[str] = []
+    others: dict[str, Resource] = {}
     notes: list[tuple[str, Path | str, str]] = []
     for logical_id, resource in resources.items():
         path = f"Resources.{logical_id}"
@@ -169,6 +177,18 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
                 version_ids.append(logical_id)
             elif rtype == LAMBDA_ALIAS:
                 alias_ids.append(logical_id)
+            elif kind_of_type(rtype) is not None:
+                props = resource.get("Properties", {})
+                others[logical_id] = Resource(
+                    logical_id,
+                    rtype,
+                    resource,
+                    props if type(props) is dict else {},
+                    _condition(resource),
+                    logical_id in options.exclude
+                    or skipped_by_metadata(resource)
+                    or type(props) is not dict,
+                )
             continue
         properties = resource.get("Properties", {})
         if type(properties) is not dict:
@@ -210,7 +230,18 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
         globals_function,
         {},
         notes,
+        others,
+        {},
+        options.disabled_kinds,
     )
+    for table in (machines, others):
+        for logical_id, entry in table.items():
+            kind = kind_of_type(entry.type)
+            for key in kind.name_properties if kind is not None else ():
+                name = entry.properties.get(key)
+                text = literal_text(name, inventory) if name is not None else None
+                if text and kind is not None:
+                    inventory.kind_names.setdefault((kind.name, text), logical_id)
     for logical_id, function in functions.items():
         name = function.properties.get("FunctionName")
         if name is not None:

@@ -16,6 +16,13 @@ class Options(NamedTuple):
     widen_roles: bool = True
     description_stamp: bool = True
     exclude: frozenset[str] = frozenset()
+    # Names of the target kinds turned off (targets.TargetKind.name), from
+    # Metadata.PinVersions.Kinds: {<option_key>: false}. Every kind is on by default.
+    disabled_kinds: frozenset[str] = frozenset()
+
+    def kind_enabled(self, name: str) -> bool:
+        """Is the target kind called ``name`` ("state-machine") pinned?"""
+        return name not in self.disabled_kinds
 
 
 _BOOLEANS = {
@@ -23,7 +30,7 @@ _BOOLEANS = {
     "WidenRoles": "widen_roles",
     "DescriptionStamp": "description_stamp",
 }
-KNOWN_OPTIONS = (*_BOOLEANS, "Exclude")
+KNOWN_OPTIONS = (*_BOOLEANS, "Exclude", "Kinds")
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -72,6 +79,10 @@ def collect_options(template: dict[str, Any], errors: list[Diagnostic]) -> Optio
                 errors.append(Diagnostic("PV903", path, "must be a list of logical IDs"))
             else:
                 values["exclude"] = frozenset(value)
+        elif key == "Kinds":
+            disabled = _disabled_kinds(value, path, errors)
+            if disabled is not None:
+                values["disabled_kinds"] = disabled
         else:
             errors.append(
                 Diagnostic(
@@ -81,6 +92,42 @@ def collect_options(template: dict[str, Any], errors: list[Diagnostic]) -> Optio
                 )
             )
     return Options(**values)
+
+
+def _disabled_kinds(value: Any, path: str, errors: list[Diagnostic]) -> frozenset[str] | None:
+    """``Kinds: {StateMachine: false, ...}``: the names of the kinds turned off; None (and
+    PV903 for each bad entry, naming ``Metadata.PinVersions.Kinds.<Key>``) when invalid."""
+    from .targets import kinds
+
+    by_key = {kind.option_key: kind.name for kind in kinds()}
+    if type(value) is not dict:
+        errors.append(
+            Diagnostic(
+                "PV903", path, f"must be a mapping of kinds to true or false: {', '.join(by_key)}"
+            )
+        )
+        return None
+    disabled: set[str] = set()
+    valid = True
+    for key, flag in value.items():
+        where = f"{path}.{key}"
+        if key not in by_key:
+            errors.append(
+                Diagnostic(
+                    "PV903",
+                    where,
+                    f"unknown target kind {key!r}; known kinds are {', '.join(by_key)}",
+                )
+            )
+            valid = False
+            continue
+        enabled = _as_bool(flag)
+        if enabled is None:
+            errors.append(Diagnostic("PV903", where, "must be true or false"))
+            valid = False
+        elif not enabled:
+            disabled.add(by_key[key])
+    return frozenset(disabled) if valid else None
 
 
 def skipped_by_metadata(resource: dict[str, Any]) -> bool:

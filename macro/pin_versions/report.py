@@ -39,6 +39,10 @@ WARNINGS: dict[str, str] = {
     "PV117": "an existing version is made to follow its function (stamped, replaced, retained)",
     "PV118": "a retained old version keeps its provisioned concurrency (paid capacity)",
     "PV119": "SAM will not retain the version it publishes",
+    # Target kinds (issue 14, docs/design.md "More than Lambda: target kinds"): PV140-PV149.
+    "PV140": "nested state machines start each other (a cycle): those Tasks are left alone",
+    "PV141": "a child state machine's existing or SAM's version is the one its callers start",
+    "PV142": "a retention setting written on a task or job definition was changed to Retain",
     # The local tooling (prune, plan): PV160-PV169 (issue 14).
     "PV160": "a state machine is near Step Functions' 1000-versions quota (prune)",
 }
@@ -193,7 +197,10 @@ class Pin(NamedTuple):
         return format_path(self.parts[3:])
 
     def to_json(self) -> dict[str, str]:
-        return {"path": self.path, "function": self.function, "version": self.version}
+        row = {"path": self.path, "function": self.function, "version": self.version}
+        if self.kind != LAMBDA.name:
+            row["kind"] = self.kind  # Lambda rows stay as they were before issue 14
+        return row
 
 
 class VersionEntry(NamedTuple):

@@ -87,6 +87,8 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
         resource["UpdateReplacePolicy"] = "Retain"
         if not str(resource.get("Type")).startswith("AWS::Serverless::"):
             resource.setdefault("DeletionPolicy", "Delete")
+    for logical_id, update in plan.kind_updates.items():
+        _update_resource(writer, logical_id, update)
     for function, wanted in plan.sam_properties.items():
         writer.properties(function).update(wanted)
     for machine, waits_for in plan.depends_on.items():
@@ -105,11 +107,24 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
             after.setdefault(planned.function, []).append(
                 (planned.version, version_resource(planned))
             )
+    for logical_id, (owner, resource) in plan.kind_resources.items():
+        after.setdefault(owner, []).append((logical_id, resource))
     for logical_id, (owner, resource) in plan.grants.items():
         after.setdefault(owner, []).append((logical_id, resource))
     if after:
         writer.root["Resources"] = _with_additions(writer.get(("Resources",)), after)
     return writer.root
+
+
+def _update_resource(writer: Writer, logical_id: str, update: dict[str, Any]) -> None:
+    """Resource attributes (DeletionPolicy, ...) and properties a kind's pin sets on an
+    existing resource (plan/kinds.py)."""
+    resource = writer.writable(("Resources", logical_id))
+    for key, value in update.items():
+        if key != "Properties":
+            resource[key] = value
+    if "Properties" in update:
+        writer.properties(logical_id).update(update["Properties"])
 
 
 def version_resource(version: VersionPlan) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from .pieces import (
     Piece,
 )
 from .references import Item
-from .resolution import Resolution, classify
-from .targets import LAMBDA
+from .resolution import Resolution, classify, classify_target, integration_of
+from .targets import LAMBDA, TargetKind, kinds
 
 
 class Credentials(NamedTuple):
@@ -42,6 +42,8 @@ class Target(NamedTuple):
     resolution: Resolution
     note: str = ""  # why the content could not be located, when it could not
     credentials: Credentials | None = None  # the Task's own role, when it has one
+    kind: str = LAMBDA.name  # the target kind (targets.TargetKind.name)
+    integration: str = ""  # its integration's suffix (".sync", ...), for the grant
 
 
 class DefinitionView:
@@ -75,11 +77,10 @@ class DefinitionView:
 
 
 def function_name_field(
-    state_path: Path, state: dict[str, Any]
+    state_path: Path, state: dict[str, Any], kind: TargetKind = LAMBDA
 ) -> tuple[Path, Any, str | None, str | None]:
     """``(path, value, dynamic_reason, qualifier)`` of the field the integration names its
     target in (``FunctionName`` for Lambda: targets.TargetKind.name_field)."""
-    kind = LAMBDA
     field = kind.name_field
     for key in ("Parameters", "Arguments"):
         if key not in state:
@@ -106,7 +107,9 @@ def function_name_field(
             if is_jsonata(value):
                 return (*where, field), None, f"{field} is a JSONata expression", None
             return (*where, field), value, None, qualifier_text
-    return state_path, None, f"the {kind.name}:invoke integration names no {field}", None
+    if kind is LAMBDA:
+        return state_path, None, f"the {kind.name}:invoke integration names no {field}", None
+    return state_path, None, f"the integration names no {field}", None
 
 
 class Scan:
@@ -152,6 +155,11 @@ class Scan:
             return
         resource_items = self.items_of(resource_path, resource)
         resolution = classify(resource_items, self.inventory, name_allowed=False)
+        if resolution.kind == "other":
+            self.scan_other_kinds(state_path, state, resource_items)
+            return
+        if LAMBDA.name in self.inventory.disabled_kinds:
+            return  # Metadata.PinVersions.Kinds.LambdaFunction: false
         if resolution.kind == "integration":
             path, value, dynamic, qualifier = function_name_field(state_path, state)
             if dynamic is not None:
@@ -168,8 +176,35 @@ class Scan:
         else:
             self.add_target(resource_path, "Resource", resource, resource_items, resolution)
 
+    def scan_other_kinds(self, state_path: Path, state: dict[str, Any], items: list[Item]) -> None:
+        """A Task whose Resource is no Lambda: is it the integration of another kind
+        (targets.py), and which of the template's resources does it name?"""
+        if not items or not any(isinstance(i, str) and ":states:::" in i for i in items):
+            return  # no service integration: the common case, decided without the kinds
+        for kind in kinds()[1:]:
+            suffix = integration_of(items, kind)
+            if suffix is None:
+                continue
+            if kind.name in self.inventory.disabled_kinds:
+                return  # Metadata.PinVersions.Kinds.<Key>: false: left as it is
+            path, value, dynamic, _ = function_name_field(state_path, state, kind)
+            if dynamic is not None:
+                self.note("PV102", path, f"{dynamic}; the macro cannot pin it")
+                return
+            target_items = self.items_of(path, value)
+            resolution = classify_target(kind, target_items, self.inventory)
+            self.add_target(path, kind.name_field, value, target_items, resolution, kind, suffix)
+            return
+
     def add_target(
-        self, path: Path, field_name: str, value: Any, items: list[Item], resolution: Resolution
+        self,
+        path: Path,
+        field_name: str,
+        value: Any,
+        items: list[Item],
+        resolution: Resolution,
+        kind: TargetKind = LAMBDA,
+        integration: str = "",
     ) -> None:
         if resolution.kind == "other":
             return
@@ -178,7 +213,17 @@ class Scan:
         if resolution.kind in ("function", "conditional"):
             pieces, note = self.content(path, value)
         self.view.targets.append(
-            Target(path, field_name, pieces, items, resolution, note, self.credentials)
+            Target(
+                path,
+                field_name,
+                pieces,
+                items,
+                resolution,
+                note,
+                self.credentials,
+                kind.name,
+                integration,
+            )
         )
 
     def note(self, code: str, path: Path, message: str) -> None:

@@ -22,7 +22,7 @@ from .pieces import (
 from .references import Item, resolve_pieces
 from .report import Diagnostic, TransformError
 from .scan import DefinitionView, Scan, piece_value
-from .targets import LAMBDA
+from .targets import kinds
 
 OPEN, CLOSE, BARE = "\ue000", "\ue001", "\ue002"
 _SENTINEL = re.compile("\ue000([0-9]+)\ue001")
@@ -291,15 +291,22 @@ class TextScan(Scan):
 def _literal_fields(state_path: Path, state: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
     """(path, key, value) of a Task's Resource and its target's name field (FunctionName)
     when they are plain text."""
-    field = LAMBDA.name_field
     resource = state.get("Resource")
     if isinstance(resource, str) and OPEN not in resource and BARE not in resource:
         yield (*state_path, "Resource"), "Resource", resource
     for key in ("Parameters", "Arguments"):
         args = state.get(key)
-        name = args.get(field) if type(args) is dict else None
-        if isinstance(name, str) and OPEN not in name and BARE not in name:
-            yield (*state_path, key, field), field, name
+        if type(args) is not dict:
+            continue
+        for field in _name_fields():
+            name = args.get(field)
+            if isinstance(name, str) and OPEN not in name and BARE not in name:
+                yield (*state_path, key, field), field, name
+
+
+def _name_fields() -> tuple[str, ...]:
+    """Every kind's target field (FunctionName, StateMachineArn, ...): targets.py."""
+    return tuple(kind.name_field for kind in kinds())
 
 
 def _get(tree: Any, path: Path) -> Any:

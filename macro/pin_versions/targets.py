@@ -35,7 +35,12 @@ AWS facts (Lambda, the one kind today):
 # (docs/performance.md, issue 13).
 
 import re
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
+
+# TargetKind.strategy: what pinning one means.
+PUBLISH = "publish"  # create an immutable ``pin`` resource (a version) and Ref it
+RETAIN = "retain"  # Ref is already an immutable revision: Ref it and keep it alive
 
 
 class PinResource(NamedTuple):
@@ -87,6 +92,24 @@ class TargetKind(NamedTuple):
     grant_action: str
     grant_resource: str
     warning_codes: tuple[str, ...]
+    # Issue 14 (docs/design.md "More than Lambda: target kinds"); defaults are Lambda's.
+    option_key: str = "LambdaFunction"  # Metadata.PinVersions.Kinds.<this>: false turns it off
+    strategy: str = PUBLISH  # PUBLISH: create ``pin``; RETAIN: Ref is already immutable
+    name_properties: tuple[str, ...] = ("FunctionName",)  # literal physical name (CFN, SAM)
+    ref_gives: str = "name"  # what ``Ref`` of one gives: "name" (Lambda) or "arn"
+    arn_attributes: frozenset[str] = frozenset({"Arn"})  # Fn::GetAtt attributes giving ARN
+    # (target logical ID, its properties, integration suffix such as ".sync") -> the IAM
+    # statements a Task role needs for it; None: the Lambda statement (grant_action).
+    statements: Callable[[str, Mapping[str, Any], str], list[dict[str, Any]]] | None = None
+    # (partition, region, account, physical name, integration suffix) -> the (IAM action,
+    # ARN) pairs a role must already allow for its grant to be unnecessary (iam.Coverage).
+    needs: Callable[[str, str, str, str, str], list[tuple[str, str]]] | None = None
+    # The unqualified ARN that Ref / Fn::GetAtt <arn_attributes> of one gives, as a format
+    # string over p, r, a, n; None when it is a revision (ECS, Batch: not a fixed text).
+    arn_format: str | None = None
+    # Properties set on a RETAIN kind's resource so that an update keeps the old revision
+    # usable (Batch: ResourceRetentionPolicy), besides Retain on both policies.
+    retention_properties: tuple[tuple[str, Any], ...] = ()
 
     def pin_resource(self, target: str, condition: str | None) -> dict[str, Any]:
         """The resource that pins ``target`` (a logical ID), with its condition, if any."""
@@ -205,13 +228,10 @@ LAMBDA = TargetKind(
     warning_codes=("PV108", "PV109", "PV114", "PV117", "PV118", "PV119"),
 )
 
-# Every kind, in the order a Task's Resource is matched against them.
-KINDS: tuple[TargetKind, ...] = (LAMBDA,)
-
 
 def kind_of_type(resource_type: str) -> TargetKind | None:
     """The kind an in-template resource type is, or None when it is no target."""
-    for kind in KINDS:
+    for kind in kinds():
         if resource_type in kind.resource_types:
             return kind
     return None
@@ -219,7 +239,29 @@ def kind_of_type(resource_type: str) -> TargetKind | None:
 
 def kind_named(name: str) -> TargetKind:
     """The kind called ``name`` ("lambda"). Raises KeyError for an unknown name."""
-    for kind in KINDS:
+    for kind in kinds():
         if kind.name == name:
             return kind
     raise KeyError(name)
+
+
+_ALL: tuple[TargetKind, ...] = ()
+
+
+def kinds() -> tuple[TargetKind, ...]:
+    """Every kind, in the order a Task's Resource is matched against them: Lambda first,
+    then the issue 14 kinds (built on first use: their patterns are compiled only by a
+    request that reaches them; Lambda's are compiled at import, as before)."""
+    global _ALL
+    if not _ALL:
+        from .target_kinds import OTHER_KINDS
+
+        _ALL = (LAMBDA, *OTHER_KINDS)
+    return _ALL
+
+
+def __getattr__(name: str) -> tuple[TargetKind, ...]:
+    """``KINDS``: every kind (``kinds()``), built on first use."""
+    if name == "KINDS":
+        return kinds()
+    raise AttributeError(name)

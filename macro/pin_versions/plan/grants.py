@@ -29,7 +29,8 @@ from ..report import (
     Path,
     RoleEntry,
 )
-from ..targets import LAMBDA
+from ..targets import LAMBDA, TargetKind
+from .kind_grants import KindGrants
 from .model import (
     GRANT_HASH_PREFIX,
     MAX_LOGICAL_ID,
@@ -41,7 +42,7 @@ from .model import (
 )
 
 
-class Grants(PlanPart):
+class Grants(KindGrants, PlanPart):
     """Collects the roles that invoke pinned functions while machines are planned, and
     plans their grants into the shared ``plan`` at the end."""
 
@@ -57,6 +58,8 @@ class Grants(PlanPart):
         self.uses: list[Use] = []  # every role that invokes a pinned or protected function
         self.outside: dict[tuple[str, Path], list[str]] = {}  # (code, path) -> functions
         self.dependencies = Dependencies(inventory.resources)
+        # Targets of the other kinds (plan/kinds.py): logical ID -> (kind, suffixes used).
+        self.kinds_of: dict[str, tuple[TargetKind, set[str]]] = {}
 
     def invokers(self, machine: Resource, target: Target, function: str) -> None:
         """Record every role that invokes ``function`` at ``target``: the Task's Credentials
@@ -130,17 +133,17 @@ class Grants(PlanPart):
                 message = (
                     f"has no {key}, so no execution role the macro can widen (CloudFormation "
                     f"requires {key}); give it a role that allows every version: "
-                    f"{statement_for_user(names)}"
+                    f"{self.user_text(names)}"
                 )
             elif code == "PV106":
                 message = (
                     "the execution role is not in this template; make sure it allows every "
-                    f"version: {statement_for_user(names)}"
+                    f"version: {self.user_text(names)}"
                 )
             else:
                 message = (
                     "the Task invokes with this role, which is chosen at run time or is not in "
-                    f"this template; make sure it allows every version: {statement_for_user(names)}"
+                    f"this template; make sure it allows every version: {self.user_text(names)}"
                 )
             self.report.warn(code, path, message)
 
@@ -156,12 +159,7 @@ class Grants(PlanPart):
             functions, added = by_role.setdefault(role, (set(), []))
             functions.add(function)
             sam_machine = next((u.machine for u in uses if u.sam_policies), None)
-            if sam_machine is not None:
-                policies = inventory.state_machines[sam_machine].properties.get("Policies")
-                covered = coverage.sam_policies_cover(policies, function)
-            else:
-                covered = coverage.role_covers(role, function)
-            if covered:
+            if self._covered(coverage, role, function, sam_machine):
                 continue
             if not self.options.widen_roles:
                 where = (
@@ -172,8 +170,7 @@ class Grants(PlanPart):
                 self.report.warn(
                     "PV107",
                     where,
-                    f"does not allow every version of {function}; add "
-                    f"{statement_for_user([function])}",
+                    f"does not allow every version of {function}; add {self.user_text([function])}",
                 )
                 continue
             self._add_grant(role, function, uses, sam_machine)
@@ -186,7 +183,7 @@ class Grants(PlanPart):
         self, role: str, function: str, uses: list[Use], sam_machine: str | None
     ) -> None:
         inventory = self.inventory
-        logical_id, policy_name = grant_id(inventory, role, function)
+        logical_id, policy_name = grant_id(inventory, role, function, self.kinds_of)
         existing = inventory.resources.get(logical_id)
         if logical_id in self.taken and not (
             type(existing) is dict and existing.get("Type") == "AWS::IAM::Policy"
@@ -217,7 +214,7 @@ class Grants(PlanPart):
                 "Roles": [{"Ref": role}],
                 "PolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [invoke_statement([(function, None)])],
+                    "Statement": self.statements_of(function),
                 },
             }
             after = role if role in inventory.resources else (sam_machine or role)
@@ -248,7 +245,7 @@ class Grants(PlanPart):
         conjuncts: list[Any] = []
         role_resource = inventory.resources.get(sam_machine or role)
         role_condition = role_resource.get("Condition") if type(role_resource) is dict else None
-        for own in (role_condition, inventory.functions[function].condition):
+        for own in (role_condition, self._condition_of(function)):
             if isinstance(own, str) and {"Condition": own} not in conjuncts:
                 conjuncts.append({"Condition": own})
         guards = sorted({u.guard for u in uses})
@@ -300,13 +297,25 @@ def _branch_path(path: Path, guard: Guard) -> Path:
     return path
 
 
-def grant_id(inventory: Inventory, role: str, function: str) -> tuple[str, str]:
+def grant_id(
+    inventory: Inventory,
+    role: str,
+    function: str,
+    kinds_of: dict[str, tuple[TargetKind, set[str]]] | None = None,
+) -> tuple[str, str]:
     """Logical ID and PolicyName of the grant of ``role`` on ``function``. Both follow
     the function's physical name identity (its resolved FunctionName, or "generated"),
     so a rename, which replaces the function, gives a new grant and leaves the old one
     retained, still naming the old function."""
-    properties = inventory.function_properties(inventory.functions[function])
-    name = properties.get("FunctionName")
+    if kinds_of and function in kinds_of:
+        # Another kind: its physical name property (StateMachineName, Family, ...).
+        raw = inventory.resources[function].get("Properties")
+        properties = raw if type(raw) is dict else {}
+        names = kinds_of[function][0].name_properties
+        name = next((properties[k] for k in names if k in properties), None)
+    else:
+        properties = inventory.function_properties(inventory.functions[function])
+        name = properties.get("FunctionName")
     if name is None:
         identity: Any = "generated"
     else:

@@ -91,6 +91,8 @@ class Plan:
         "descriptions",
         "edits",
         "grants",
+        "kind_resources",
+        "kind_updates",
         "replace_retain",
         "report",
         "retain",
@@ -115,6 +117,11 @@ class Plan:
         # SAM functions (before SAM): properties to set so that SAM's version follows.
         self.sam_properties: dict[str, dict[str, Any]] = {}
         self.conditions: dict[str, Any] = {}  # new template Conditions
+        # Issue 14 kinds (plan/kinds.py): new resources, logical ID -> (resource placed
+        # after, resource): state machine versions; and what is set on existing resources,
+        # logical ID -> {"DeletionPolicy"/"UpdateReplacePolicy": ..., "Properties": {...}}.
+        self.kind_resources: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.kind_updates: dict[str, dict[str, Any]] = {}
         self.report = Report()
 
 

@@ -23,7 +23,9 @@ from ..report import (
     VersionEntry,
 )
 from ..resolution import Resolution, classify
+from ..targets import LAMBDA
 from .grants import Grants
+from .kinds import KindPins
 from .model import (
     LEFT_ALONE,
     MAX_RESOURCES,
@@ -59,6 +61,9 @@ class Planner:
         self.versions = Versions(inventory, options, self.plan, self.errors, self.taken)
         self.retarget = Retarget(inventory, self.plan)
         self.grants = Grants(inventory, options, self.plan, self.errors, self.taken)
+        self.kind_pins = KindPins(
+            inventory, options, self.plan, self.errors, self.taken, self.retarget, self.grants
+        )
 
     def machines(self) -> Iterator[list[Edit]]:
         """Plan one state machine at a time and hand over its edits: its analysis is
@@ -70,7 +75,8 @@ class Planner:
             report.warn("PV112", "Metadata.PinVersions.Exclude", f"{name} is not a resource")
         for code, path, message in inventory.notes:
             report.warn(code, path, message)
-        for machine in inventory.state_machines.values():
+        # Children before the parents that start them (plan/kinds.py).
+        for machine in self.kind_pins.machine_order(list(inventory.state_machines.values())):
             if machine.skip and intrinsic_name(machine.properties) is not None:
                 continue  # PV132, noted while reading
             if machine.skip:
@@ -103,6 +109,9 @@ class Planner:
             report.warn(code, path, message)
         view = MachineEdits(analysed, targets_of(analysed, inventory))
         for target in view.targets:
+            if target.kind != LAMBDA.name:
+                self.kind_pins.pin(view, target)
+                continue
             if target.resolution.kind == "conditional":
                 self._pin_conditional(view, target)
                 continue
@@ -260,7 +269,7 @@ class Planner:
 
     def _check_limits(self) -> None:
         created = sum(1 for v in self.plan.versions.values() if v.created)
-        created += len(self.plan.grants)
+        created += len(self.plan.grants) + len(self.plan.kind_resources)
         total = len(self.inventory.resources) + created
         if created and total > MAX_RESOURCES:
             self.errors.append(

@@ -20,7 +20,8 @@ from ..references import Item, Leaf, resolve, resolve_pieces
 from ..report import (
     Pin,
 )
-from ..resolution import Resolution, classify
+from ..resolution import Resolution, classify, classify_target
+from ..targets import LAMBDA, TargetKind, kind_of_type
 from .model import (
     Edit,
     Plan,
@@ -89,13 +90,42 @@ def targets_of(view: DefinitionView, inventory: Inventory) -> list[Target]:
         return view.targets
     targets: list[Target] = []
     for path, items, resolution in substitution_values(view, inventory):
+        kind = LAMBDA
+        if resolution.kind == "other":
+            kind, resolution = _other_kind_value(items, inventory)
         if resolution.kind not in ("function", "conditional"):
+            continue
+        if kind.name in inventory.disabled_kinds:
             continue
         value = view.substitutions[str(path[-1])]
         pieces = render_or_slot(value, path)
         content = [(p, 0, len(p.text)) for p in pieces]
-        targets.append(Target(path, "DefinitionSubstitutions", content, items, resolution))
+        targets.append(
+            Target(
+                path,
+                "DefinitionSubstitutions",
+                content,
+                items,
+                resolution,
+                kind=kind.name,
+                # The definition is out of sight: a state machine may be started with .sync.
+                integration=".sync" if kind is not LAMBDA else "",
+            )
+        )
     return targets
+
+
+def _other_kind_value(items: list[Item], inventory: Inventory) -> tuple[TargetKind, Resolution]:
+    """A substitution value of a definition in S3 that is ``Ref``/``Fn::GetAtt`` of a state
+    machine, task definition or job definition of the template: its kind and resolution
+    (``other`` when it names none)."""
+    if len(items) == 1 and isinstance(items[0], Leaf) and items[0].kind == "resource":
+        kind = kind_of_type(inventory.types.get(items[0].ref.partition(".")[0], ""))
+        if kind is not None and kind is not LAMBDA:
+            resolution = classify_target(kind, items, inventory)
+            if resolution.kind == "function":
+                return kind, resolution
+    return LAMBDA, Resolution("other")
 
 
 class Retarget:

@@ -1,0 +1,302 @@
+"""Pinning the issue 14 target kinds (targets.py, target_kinds.py): a Task that starts an
+in-template state machine is rewritten to the child's ``StateMachineVersion``
+(machine_versions.py); one that runs an ECS task definition or submits a Batch job
+definition is rewritten to ``Ref`` of it (the revision ARN), and that resource is kept
+alive across updates (Retain on both policies, Batch ``ResourceRetentionPolicy``). Grants go
+through ``Grants`` (the same retained per-(role, target) policies as Lambda).
+
+Nested state machines form a graph: ``machine_order`` plans children before parents, and
+finds the cycles (A starts B starts A, written with literal ARNs: with ``Ref`` CloudFormation
+itself rejects the circular dependency), whose Tasks are left unpinned with PV140: pinning
+them would make each version depend on the other's definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..definition import Target, analyse
+from ..inventory import Inventory, Resource
+from ..options import Options
+from ..report import Diagnostic, Pin
+from ..targets import PUBLISH, TargetKind, kind_named
+from .grants import Grants
+from .machine_versions import existing_version, machine_version_id, machine_version_resource
+from .model import LEFT_ALONE, Plan, PlanPart, Unpinnable, VersionPlan
+from .retarget import MachineEdits, Retarget
+
+STATE_MACHINE_KIND = "state-machine"
+
+
+class KindPins(PlanPart):
+    """Plans the targets of every kind but Lambda into the shared ``plan``."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        options: Options,
+        plan: Plan,
+        errors: list[Diagnostic],
+        taken: set[str],
+        retarget: Retarget,
+        grants: Grants,
+    ) -> None:
+        super().__init__(inventory, options, plan, errors, taken)
+        self.retarget = retarget
+        self.grants = grants
+        self.planned: dict[str, VersionPlan | None] = {}  # target -> what its Tasks Ref
+        self.cycles: set[tuple[str, str]] = set()  # (parent, child) Task edges in a cycle
+
+    def pin(self, view: MachineEdits, target: Target) -> None:
+        """Pin one target of a kind other than Lambda, or say why it is left alone."""
+        kind = kind_named(target.kind)
+        machine = view.machine
+        resolution = target.resolution
+        code = LEFT_ALONE.get(resolution.kind)
+        if code is not None:
+            self.report.warn(code, target.path, f"left alone: {resolution.reason}")
+            return
+        logical_id = resolution.function
+        if resolution.kind != "function" or logical_id is None:
+            return
+        entry = self.inventory.state_machines.get(logical_id) or self.inventory.others.get(
+            logical_id
+        )
+        if entry is None:
+            return
+        if entry.skip:
+            self.report.warn(
+                "PV110", target.path, f"left alone: {kind.noun} {logical_id} is skipped"
+            )
+            return
+        if (machine.logical_id, logical_id) in self.cycles:
+            self.report.warn(
+                "PV140",
+                target.path,
+                f"left alone: {machine.logical_id} and {logical_id} start each other (a cycle "
+                "of nested state machines); pinning would make each version wait for the "
+                "other's: pin this Task yourself or break the cycle",
+            )
+            return
+        if target.note:
+            self.report.warn("PV111", target.path, f"left alone: {target.note}")
+            return
+        planned = self._planned(kind, entry)
+        if planned is None:
+            return
+        try:
+            edits = self.retarget.edits_for(view, target.pieces, planned, 0, target.items)
+        except Unpinnable as why:
+            self.report.warn("PV111", target.path, f"left alone: {why}")
+            return
+        self.plan.edits.extend(edits)
+        self.report.pins.append(
+            Pin(machine.logical_id, target.path, logical_id, planned.version, kind.name)
+        )
+        self.grants.kind_uses(machine, target, logical_id, kind)
+
+    def _planned(self, kind: TargetKind, entry: Resource) -> VersionPlan | None:
+        logical_id = entry.logical_id
+        if logical_id not in self.planned:
+            if kind.strategy == PUBLISH:
+                self.planned[logical_id] = self._machine_version(entry)
+            else:
+                self.planned[logical_id] = self._keep_revisions(kind, entry)
+        return self.planned[logical_id]
+
+    def _machine_version(self, child: Resource) -> VersionPlan | None:
+        """The StateMachineVersion a child's callers start: SAM's (``AutoPublishAlias``,
+        PinVersions before SAM), an existing one made retained, or a new one."""
+        name = child.logical_id
+        where = f"Resources.{name}"
+        alias = child.properties.get("AutoPublishAlias") if child.sam else None
+        if alias is not None and existing_version(self.inventory.resources, name) is None:
+            version = f"{name}Version"
+            self.report.warn(
+                "PV141",
+                f"{where}.Properties.AutoPublishAlias",
+                f"SAM publishes {version} (AutoPublishAlias) with a fixed logical ID, the "
+                "child's revision and Retain; the Tasks that start it are pinned to it",
+            )
+            return VersionPlan(name, version, None, False, child.condition)
+        version, created = machine_version_id(self.inventory.resources, name)
+        if created:
+            if version in self.taken:
+                self.errors.append(
+                    Diagnostic(
+                        "PV911",
+                        f"Resources.{version}",
+                        f"is the logical ID of the version that pins {name}, and "
+                        f"{name}Version is taken too; rename one of them",
+                    )
+                )
+                return None
+            self.taken.add(version)
+            self.plan.kind_resources[version] = (
+                name,
+                machine_version_resource(name, child.condition),
+            )
+            return VersionPlan(name, version, None, True, child.condition)
+        self._reuse(name, version)
+        return VersionPlan(name, version, None, False, child.condition)
+
+    def _reuse(self, machine: str, version: str) -> None:
+        """An existing StateMachineVersion of ``machine``: retained on both policies and
+        following the machine's revision (``StateMachineRevisionId``), when it is not."""
+        resource = self.inventory.resources[version]
+        properties = resource.get("Properties")
+        update: dict[str, Any] = {}
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            if resource.get(policy) != "Retain":
+                update[policy] = "Retain"
+        if type(properties) is dict and "StateMachineRevisionId" not in properties:
+            update["Properties"] = {
+                "StateMachineRevisionId": {"Fn::GetAtt": [machine, "StateMachineRevisionId"]}
+            }
+        if update:
+            self.plan.kind_updates[version] = update
+            self.report.warn(
+                "PV141",
+                f"Resources.{version}",
+                f"{machine} already has this version; the Tasks that start {machine} are "
+                "pinned to it, and it is made to follow the state machine's revision and is "
+                "retained (StateMachineRevisionId, DeletionPolicy and UpdateReplacePolicy)",
+            )
+
+    def _keep_revisions(self, kind: TargetKind, entry: Resource) -> VersionPlan:
+        """ECS, Batch: the Task names ``Ref`` of the resource (its revision ARN), and the
+        revision outlives the update that replaces or supersedes it."""
+        resource = entry.resource
+        update: dict[str, Any] = {}
+        where = f"Resources.{entry.logical_id}"
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            current = resource.get(policy)
+            if current == "Retain":
+                continue
+            update[policy] = "Retain"
+            if current is not None:
+                self.report.warn(
+                    "PV142",
+                    f"{where}.{policy}",
+                    f"was {current!r}; set to Retain so that the revision running executions "
+                    f"use stays ACTIVE when a deploy replaces the {kind.noun}",
+                )
+        properties: dict[str, Any] = {}
+        for key, wanted in kind.retention_properties:
+            current = entry.properties.get(key)
+            merged = dict(current) if type(current) is dict else {}
+            merged.update(wanted)
+            if merged != current:
+                properties[key] = merged
+                if current is not None:
+                    self.report.warn(
+                        "PV142",
+                        f"{where}.Properties.{key}",
+                        f"was {current!r}; set to {merged!r} so that an update keeps the "
+                        f"revision running executions use ACTIVE",
+                    )
+        if properties:
+            update["Properties"] = properties
+        if update:
+            self.plan.kind_updates[entry.logical_id] = update
+        return VersionPlan(entry.logical_id, entry.logical_id, None, False, entry.condition)
+
+    def machine_order(self, machines: list[Resource]) -> list[Resource]:
+        """``machines`` with children before the parents that start them (template order
+        otherwise), and ``cycles`` filled. Only definitions that mention a startExecution
+        integration are read twice; every other template pays one walk of its strings."""
+        if STATE_MACHINE_KIND in self.inventory.disabled_kinds:
+            return machines
+        edges: dict[str, list[str]] = {}
+        for machine in machines:
+            if not _mentions(machine.properties, "states:startExecution"):
+                continue
+            try:
+                view = analyse(machine, self.inventory)
+            except Exception:
+                continue
+            children = [
+                t.resolution.function
+                for t in view.targets
+                if t.kind == STATE_MACHINE_KIND
+                and t.resolution.kind == "function"
+                and t.resolution.function is not None
+            ]
+            if children:
+                edges[machine.logical_id] = children
+        if not edges:
+            return machines
+        self.cycles = _cycle_edges(edges)
+        by_id = {m.logical_id: m for m in machines}
+        order: list[Resource] = []
+        placed: set[str] = set()
+
+        def place(name: str, stack: set[str]) -> None:
+            if name in placed or name in stack or name not in by_id:
+                return
+            stack.add(name)
+            for child in edges.get(name, []):
+                place(child, stack)
+            stack.discard(name)
+            placed.add(name)
+            order.append(by_id[name])
+
+        for machine in machines:
+            place(machine.logical_id, set())
+        return order
+
+
+def _mentions(value: Any, needle: str) -> bool:
+    """Does any string in ``value`` (or a key) contain ``needle``?"""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if needle in node:
+                return True
+        elif type(node) is dict:
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _cycle_edges(edges: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """The (parent, child) edges that lie on a cycle: both ends in one strongly connected
+    component (Tarjan's algorithm), a self-loop included."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    component: dict[str, int] = {}
+    counter = [0, 0]
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for child in edges.get(node, []):
+            if child not in index:
+                connect(child)
+                low[node] = min(low[node], low[child])
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+        if low[node] == index[node]:
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component[member] = counter[1]
+                if member == node:
+                    break
+            counter[1] += 1
+
+    for node in list(edges):
+        if node not in index:
+            connect(node)
+    return {
+        (parent, child)
+        for parent, children in edges.items()
+        for child in children
+        if component.get(parent) == component.get(child) is not None
+    }
