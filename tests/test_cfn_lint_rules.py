@@ -213,3 +213,72 @@ def test_a_version_a_substitution_names_must_be_retained() -> None:
     retained = {**version, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
     template = _s3_machine({"Work": {"Ref": "FnVersion"}}, FnVersion=retained)
     assert [f.path for f in processed_problems(template)] == []
+
+
+# -- W9101 for every target kind (issue 14) ------------------------------------------------
+
+
+def _kinds_template() -> dict[str, Any]:
+    """The kinds-object golden input without the Transform: one Task of each kind."""
+    template = load_path(GOLDEN / "kinds-object" / "input.yaml")
+    template.pop("Transform")
+    return template
+
+
+def _w9101(template: dict[str, Any]) -> list[str]:
+    matches = lint(
+        json.dumps(template), config=ManualArgs(regions=["us-east-1"], append_rules=[RULES])
+    )
+    return sorted(m.message for m in matches if m.rule.id == "W9101")
+
+
+def test_w9101_flags_an_unpinned_child_state_machine() -> None:
+    messages = _w9101(_kinds_template())
+    assert (
+        "Task States.StartChild.Parameters.StateMachineArn starts state machine "
+        "Child unqualified: an execution waiting through a deploy starts the state machine's "
+        "new definition; add PinVersions to the template's Transform or start a "
+        "StateMachineVersion of it"
+    ) in messages
+    # A literal ARN naming the child by its StateMachineName is the same risk.
+    assert any(m.startswith("Task States.StartAudit.") for m in messages)
+
+
+def test_w9101_flags_a_task_definition_by_family_and_one_that_a_deploy_deregisters() -> None:
+    template = _kinds_template()
+    assert (
+        "Task States.RunWeb.Parameters.TaskDefinition runs task definition Web by "
+        "name: an execution waiting through a deploy gets whatever revision is the latest "
+        "when the Task runs; add PinVersions to the template's Transform"
+    ) in _w9101(template)
+    task = template["Resources"]["Parent"]["Properties"]["Definition"]["States"]["RunWeb"]
+    task["Parameters"]["TaskDefinition"] = {"Ref": "Web"}
+    assert (
+        "Task States.RunWeb.Parameters.TaskDefinition runs the revision of task "
+        "definition Web, which a deploy can deregister under running executions "
+        "(UpdateReplacePolicy: Retain, DeletionPolicy: Retain missing); add PinVersions to the "
+        "template's Transform or set them"
+    ) in _w9101(template)
+    template["Resources"]["Web"].update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    assert not [m for m in _w9101(template) if "RunWeb" in m]
+
+
+def test_w9101_flags_a_job_definition_without_skip_deregister_on_update() -> None:
+    template = _kinds_template()
+    template["Resources"]["Nightly"].update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    assert (
+        "Task States.SubmitNightly.Parameters.JobDefinition submits the revision of "
+        "job definition Nightly, which a deploy can deregister under running executions "
+        "(ResourceRetentionPolicy.SkipDeregisterOnUpdate: true missing); add PinVersions to "
+        "the template's Transform or set them"
+    ) in _w9101(template)
+    properties = template["Resources"]["Nightly"]["Properties"]
+    properties["ResourceRetentionPolicy"] = {"SkipDeregisterOnUpdate": True}
+    assert not [m for m in _w9101(template) if "SubmitNightly" in m]
+
+
+def test_w9101_is_quiet_on_the_processed_kinds_template() -> None:
+    """What the macro makes of it: every Task pinned or kept ACTIVE, nothing left to flag."""
+    processed = run_macro(load_path(GOLDEN / "kinds-object" / "input.yaml"))
+    processed.pop("Transform", None)
+    assert _w9101(processed) == []
