@@ -206,9 +206,63 @@ def _unless(value: Any) -> Any:
     return value
 
 
-def _pin_document(document: Any, functions: dict[str, Any]) -> None:
+# Issue 14 kinds: what a grant may allow, by its first action (docs/design.md, "More than
+# Lambda: target kinds"); the resource each entry may name is checked below.
+KIND_TYPES = {
+    "states:StartExecution": MACHINE_TYPES,
+    "ecs:RunTask": ("AWS::ECS::TaskDefinition",),
+    "batch:SubmitJob": ("AWS::Batch::JobDefinition",),
+}
+_SYNC_EXECUTIONS = (
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${%s.Name}:*"
+)
+_SYNC_RULE = (
+    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
+    "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+)
+
+
+def _kind_document(statements: list[Any], target: str, types: dict[str, Any]) -> None:
+    """A grant of another kind names exactly its target: StartExecution on ``Ref M`` (and
+    for .sync its executions and Step Functions' events rule), RunTask / SubmitJob on every
+    revision of one family or job definition name (``:*``, never a prefix wildcard)."""
+    first = statements[0]
+    assert first["Effect"] == "Allow" and types.get(target) in KIND_TYPES[first["Action"]]
+    if first["Action"] == "states:StartExecution":
+        assert first["Resource"] == [{"Ref": target}], first
+        assert statements[1:] in (
+            [],
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": ["states:DescribeExecution", "states:StopExecution"],
+                    "Resource": [{"Fn::Sub": _SYNC_EXECUTIONS % target}],
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                    "Resource": [{"Fn::Sub": _SYNC_RULE}],
+                },
+            ],
+        ), statements
+        return
+    (resource,) = first["Resource"]
+    sub = resource["Fn::Sub"]
+    text = sub if isinstance(sub, str) else sub[0]
+    assert re.fullmatch(r"arn:\$\{AWS::Partition\}:(ecs|batch):.*/[^*/:]+:\*", text), text
+    if not isinstance(sub, str):
+        assert json.dumps(sub[1]).count(json.dumps({"Ref": target})) == 1, sub
+    assert len(statements) == 1, statements
+
+
+def _pin_document(
+    document: Any, functions: dict[str, Any], target: str = "", types: Any = None
+) -> None:
     """A document the macro wrote: invoke on ``${F.Arn}:*`` of template functions, sorted."""
     document = _unless(document)
+    if document["Statement"][0]["Action"] in KIND_TYPES:
+        _kind_document(document["Statement"], target, types or {})
+        return
     (statement,) = document["Statement"]
     assert statement["Effect"] == "Allow" and statement["Action"] == "lambda:InvokeFunction"
     names: list[str] = []
@@ -307,6 +361,8 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
             if description != (resource.get("Properties") or {}).get("Description"):
                 text = json.dumps(description)
                 assert re.search(r"\[pin [0-9a-f]{10}\]", text), (logical_id, description)
+        elif rtype in KIND_RETAINED:
+            _check_kept_alive(logical_id, resource, output, new)
         else:
             raise AssertionError(f"{logical_id} ({rtype}) was changed")
 
@@ -321,8 +377,14 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
             (role,) = properties["Roles"]
             assert set(role) == {"Ref"}, logical_id
             assert str(properties["PolicyName"]).startswith("PinVersionsInvoke-"), logical_id
-            _pin_document(properties["PolicyDocument"], functions)
+            grant = _GRANT_ID.fullmatch(logical_id)
+            assert grant is not None
+            types = {k: v.get("Type") for k, v in new.items() if isinstance(v, dict)}
+            _pin_document(properties["PolicyDocument"], functions, grant["function"], types)
             assert len(properties["PolicyDocument"]["Statement"][0]["Resource"]) == 1
+            continue
+        if resource.get("Type") == MACHINE_VERSION:
+            _check_machine_version(logical_id, resource, new)
             continue
         assert resource.get("Type") == VERSION, f"added {logical_id} is not a version"
         assert (
@@ -337,6 +399,49 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
         assert logical_id.isalnum() or not function.isalnum(), logical_id
         owners[function] += 1
     assert all(n == 1 for n in owners.values()), owners
+
+
+MACHINE_VERSION = "AWS::StepFunctions::StateMachineVersion"
+# Issue 14: what the macro may change on a resource it keeps alive for running executions.
+KIND_RETAINED = {
+    "AWS::ECS::TaskDefinition": set(),
+    "AWS::Batch::JobDefinition": {"ResourceRetentionPolicy"},
+    MACHINE_VERSION: {"StateMachineRevisionId"},
+}
+
+
+def _check_kept_alive(
+    logical_id: str, before: dict[str, Any], after: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    """Retained on both policies; only the kind's retention properties added or set."""
+    assert after["DeletionPolicy"] == after["UpdateReplacePolicy"] == "Retain", logical_id
+    policies = {"DeletionPolicy", "UpdateReplacePolicy", "Properties"}
+    assert _without(after, policies) == _without(before, policies), logical_id
+    allowed = KIND_RETAINED[before["Type"]]
+    old, props = before.get("Properties") or {}, after.get("Properties") or {}
+    assert _without(props, allowed) == _without(old, allowed), logical_id
+    if "ResourceRetentionPolicy" in props:
+        assert props["ResourceRetentionPolicy"]["SkipDeregisterOnUpdate"] is True
+    if props.get("StateMachineRevisionId") != old.get("StateMachineRevisionId"):
+        machine = props["StateMachineArn"]["Ref"]
+        assert props["StateMachineRevisionId"] == {
+            "Fn::GetAtt": [machine, "StateMachineRevisionId"]
+        }, logical_id
+        assert resources[machine]["Type"] in MACHINE_TYPES
+
+
+def _check_machine_version(logical_id: str, resource: dict[str, Any], new: dict[str, Any]) -> None:
+    """An added state machine version: fixed ID, the machine's revision, retained, under the
+    machine's condition, and nothing else (no Description)."""
+    machine = resource["Properties"]["StateMachineArn"]["Ref"]
+    assert logical_id in (f"{machine}Version", f"{machine}PinVersionsVersion"), logical_id
+    assert new[machine]["Type"] in MACHINE_TYPES, logical_id
+    assert resource["Properties"] == {
+        "StateMachineArn": {"Ref": machine},
+        "StateMachineRevisionId": {"Fn::GetAtt": [machine, "StateMachineRevisionId"]},
+    }
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    assert resource.get("Condition") == new[machine].get("Condition"), logical_id
 
 
 _STAMPING_OFF = ("false", "False", False)
@@ -838,6 +943,10 @@ def check_roles(event: dict[str, Any], output: dict[str, Any]) -> None:
     }
     uneditable |= {f"{p}.Properties.Policies" for p in uneditable}
     for pin in result.report.pins:
+        if pin.kind != "lambda":
+            # The issue 14 kinds' grants are checked by shape in check_only_adds_and_rewrites
+            # and by coverage rules in test_kinds.py; this oracle reads Lambda invokes only.
+            continue
         machine = output["Resources"][pin.state_machine]
         properties = machine["Properties"]
         if machine["Type"] == "AWS::Serverless::StateMachine" and "Role" not in properties:

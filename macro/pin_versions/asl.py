@@ -109,3 +109,19 @@ def iter_tasks(
             for key in ("ItemProcessor", "Iterator"):
                 if key in state:
                     push(state[key], (*state_path, key))
+
+
+def mentions(value: Any, needle: str) -> bool:
+    """Does any string in ``value`` (a template value; keys are not looked at) contain
+    ``needle``? A cheap test before a second read of a definition (plan/kinds.py)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if needle in node:
+                return True
+        elif type(node) is dict:
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False

@@ -187,7 +187,7 @@ class Pin(NamedTuple):
 
     state_machine: str
     parts: tuple[str | int, ...]  # the target's template path: Resources.SM.Properties....
-    function: str  # the target's logical ID (a function: the one kind so far)
+    function: str  # the target's logical ID (a function, state machine, task or job definition)
     version: str  # the pinning resource's logical ID
     kind: str = LAMBDA.name  # the target kind (targets.py)
 

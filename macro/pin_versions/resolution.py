@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .references import Item, Leaf, Scope, resolve
-from .targets import LAMBDA, PUBLISH, TargetKind
+from .targets import LAMBDA
 
 # Leaves are encoded as private-use characters so that one regex covers text and leaves.
 _LEAF_BASE = 0xF0000
@@ -226,89 +226,3 @@ def function_of(value: Any, inventory: Scope) -> str | None:
         return None
     resolution = classify(resolve(value, inventory), inventory, name_allowed=True)
     return resolution.function if resolution.kind == "function" else None
-
-
-def integration_of(items: list[Item], kind: TargetKind) -> str | None:
-    """The integration suffix (``""``, ``".sync"``, ``".sync:2"``, ``".waitForTaskToken"``)
-    when a Task ``Resource`` is one of ``kind``'s service integrations, else None. A value
-    the request does not know (``${AWS::Partition}`` unresolved) stands in as one character."""
-    text = "".join(i if isinstance(i, str) else _LEAF_MARK for i in items)
-    match = kind.integrations.fullmatch(text)
-    if match is None:
-        return None
-    suffix = match.groupdict().get("s")
-    return suffix or ""
-
-
-def classify_target(kind: TargetKind, items: list[Item], inventory: Scope) -> Resolution:
-    """Which in-template resource of ``kind`` (not Lambda: ``classify``) a Task's target
-    field names: ``Ref X`` / ``Fn::GetAtt X.<ARN attribute>``, an ARN or (ECS, Batch) a name
-    whose literal physical name is one of the template's (``inventory.kind_names``), or a
-    state machine ARN built on ``${X.Name}``. ``function`` means pinnable (its logical ID in
-    ``function``); ``version`` a fixed revision or version; ``mutable`` an alias;
-    ``external`` names nothing of the template or cannot be told; ``other`` no target."""
-    noun = kind.noun
-    if not items:
-        return Resolution("other")
-    if len(items) == 1 and type(items[0]) is Leaf:
-        return _classify_kind_leaf(kind, items[0], inventory)
-    text, leaves = _encode(items)
-    invalid = next((leaf for leaf in leaves if leaf.kind == "invalid"), None)
-    if invalid is not None:
-        return Resolution("external", None, invalid.ref)
-    match = kind.arn.fullmatch(text)
-    if match is None and kind.plain_name is not None:
-        match = kind.plain_name.fullmatch(text)
-    if match is None:
-        return Resolution("external", None, f"cannot tell which {noun} this names")
-    groups = match.groupdict()
-    name = groups["n"]
-    leaf = _leaf_at(name, leaves)
-    target: str | None = None
-    if leaf is not None and leaf.kind == "resource":
-        logical_id, _, attribute = leaf.ref.partition(".")
-        if attribute == "Name" and inventory.types.get(logical_id) in kind.resource_types:
-            target = logical_id
-    elif not _has_leaf(name):
-        target = inventory.kind_names.get((kind.name, name))
-    if target is None:
-        if _has_leaf(name):
-            return Resolution("external", None, f"cannot tell which {noun} this names")
-        return Resolution("external", None, f"names no {noun} of this template")
-    elsewhere = _other_region_or_account(groups.get("r"), groups.get("a"), inventory)
-    if elsewhere:
-        return Resolution("external", None, elsewhere.replace("a function", f"a {noun}"))
-    qualifier = groups.get("q")
-    if qualifier is not None:
-        if _is_version_number(qualifier):
-            return Resolution(
-                "version", target, f"names revision {qualifier} of {target}, a fixed one"
-            )
-        return Resolution("mutable", target, f"names {target} through {qualifier!r}")
-    return Resolution("function", target)
-
-
-def _classify_kind_leaf(kind: TargetKind, leaf: Leaf, inventory: Scope) -> Resolution:
-    noun = kind.noun
-    if leaf.kind == "resource":
-        logical_id, dot, attribute = leaf.ref.partition(".")
-        rtype = inventory.types.get(logical_id)
-        if rtype in kind.resource_types:
-            if (not dot and kind.ref_gives == "arn") or attribute in kind.arn_attributes:
-                return Resolution("function", logical_id)
-            what = f"Fn::GetAtt {leaf.ref}" if dot else f"Ref {logical_id}"
-            return Resolution("external", None, f"{what} is not the ARN of the {noun}")
-        if kind.strategy == PUBLISH and rtype == kind.pin.type:
-            return Resolution("version", None, f"starts the published version {logical_id}")
-        if rtype is not None and rtype == kind.alias_type:
-            return Resolution("mutable", None, f"starts the alias {logical_id}")
-        return Resolution("external", None, f"names {logical_id}, which is not a {noun}")
-    if leaf.kind == "opaque":
-        return Resolution("external", None, f"cannot tell which {noun} {leaf.ref} names")
-    if leaf.kind == "invalid":
-        return Resolution("external", None, leaf.ref)
-    if leaf.kind == "if":
-        return Resolution(
-            "external", None, f"an Fn::If that chooses a {noun} is not pinned; pin each yourself"
-        )
-    return Resolution("external", None, f"names a Lambda function, not a {noun}")

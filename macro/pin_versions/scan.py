@@ -16,7 +16,7 @@ from .pieces import (
     Piece,
 )
 from .references import Item
-from .resolution import Resolution, classify, classify_target, integration_of
+from .resolution import Resolution, classify
 from .targets import LAMBDA, TargetKind, kinds
 
 
@@ -181,6 +181,8 @@ class Scan:
         (targets.py), and which of the template's resources does it name?"""
         if not items or not any(isinstance(i, str) and ":states:::" in i for i in items):
             return  # no service integration: the common case, decided without the kinds
+        from .resolution_kinds import classify_target, integration_of
+
         for kind in kinds()[1:]:
             suffix = integration_of(items, kind)
             if suffix is None:

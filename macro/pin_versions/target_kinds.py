@@ -3,7 +3,8 @@ definitions (targets.py has the record type and Lambda; docs/design.md "More tha
 target kinds" has the decisions and the AWS facts with their sources).
 
 Imported by ``targets.kinds()`` on first use, so that the Lambda-only cold path does not
-compile these patterns. Standard library only; imports nothing of the package but targets.
+compile these patterns. Standard library only; imports nothing of the package but
+kind_record.py (the record type).
 
 AWS facts relied on:
 
@@ -36,7 +37,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .targets import PUBLISH, RETAIN, PinResource, TargetKind
+from .kind_record import PUBLISH, RETAIN, PinResource, TargetKind
 
 _REGION_ACCOUNT = "${AWS::Region}:${AWS::AccountId}"
 

@@ -30,7 +30,6 @@ from ..report import (
     RoleEntry,
 )
 from ..targets import LAMBDA, TargetKind
-from .kind_grants import KindGrants
 from .model import (
     GRANT_HASH_PREFIX,
     MAX_LOGICAL_ID,
@@ -42,7 +41,7 @@ from .model import (
 )
 
 
-class Grants(KindGrants, PlanPart):
+class Grants(PlanPart):
     """Collects the roles that invoke pinned functions while machines are planned, and
     plans their grants into the shared ``plan`` at the end."""
 
@@ -60,6 +59,28 @@ class Grants(KindGrants, PlanPart):
         self.dependencies = Dependencies(inventory.resources)
         # Targets of the other kinds (plan/kinds.py): logical ID -> (kind, suffixes used).
         self.kinds_of: dict[str, tuple[TargetKind, set[str]]] = {}
+
+    def kind_uses(
+        self, machine: Resource, target: Target, logical_id: str, kind: TargetKind
+    ) -> None:
+        """``invokers`` for a target of another kind (plan/kinds.py), remembering its kind and
+        the integration suffix (``.sync`` needs more than StartExecution)."""
+        self.kinds_of.setdefault(logical_id, (kind, set()))[1].add(target.integration)
+        self.invokers(machine, target, logical_id)
+
+    def _covered(self, coverage: Coverage, role: str, target: str, sam: str | None) -> bool:
+        if target in self.kinds_of:
+            from .kind_grants import kind_covered
+
+            return kind_covered(self.inventory, self.kinds_of[target], role, target, sam)
+        if sam is not None:
+            policies = self.inventory.state_machines[sam].properties.get("Policies")
+            return coverage.sam_policies_cover(policies, target)
+        return coverage.role_covers(role, target)
+
+    def user_text(self, targets: list[str]) -> str:
+        """What a user must add to a role outside the template, for every kind."""
+        return _user_text(self.inventory, self.kinds_of, targets)
 
     def invokers(self, machine: Resource, target: Target, function: str) -> None:
         """Record every role that invokes ``function`` at ``target``: the Task's Credentials
@@ -214,7 +235,7 @@ class Grants(KindGrants, PlanPart):
                 "Roles": [{"Ref": role}],
                 "PolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": self.statements_of(function),
+                    "Statement": _statements(inventory, self.kinds_of, function),
                 },
             }
             after = role if role in inventory.resources else (sam_machine or role)
@@ -245,7 +266,7 @@ class Grants(KindGrants, PlanPart):
         conjuncts: list[Any] = []
         role_resource = inventory.resources.get(sam_machine or role)
         role_condition = role_resource.get("Condition") if type(role_resource) is dict else None
-        for own in (role_condition, self._condition_of(function)):
+        for own in (role_condition, _condition_of(inventory, function)):
             if isinstance(own, str) and {"Condition": own} not in conjuncts:
                 conjuncts.append({"Condition": own})
         guards = sorted({u.guard for u in uses})
@@ -348,3 +369,31 @@ def statement_for_user(functions: list[str]) -> str:
         f'{{"Effect": "Allow", "Action": "{LAMBDA.grant_action}", '
         f'"Resource": [{arns}]}} (each as !Sub)'
     )
+
+
+def _condition_of(inventory: Inventory, target: str) -> str | None:
+    entry = inventory.functions.get(target) or inventory.state_machines.get(target)
+    return (entry or inventory.others[target]).condition
+
+
+def _statements(
+    inventory: Inventory, kinds_of: dict[str, tuple[TargetKind, set[str]]], target: str
+) -> list[dict[str, Any]]:
+    if target not in kinds_of:
+        return [invoke_statement([(target, None)])]
+    from .kind_grants import kind_statements
+
+    return kind_statements(inventory, kinds_of[target], target)
+
+
+def _user_text(
+    inventory: Inventory, kinds_of: dict[str, tuple[TargetKind, set[str]]], targets: list[str]
+) -> str:
+    functions = [t for t in targets if t not in kinds_of]
+    texts = [statement_for_user(functions)] if functions else []
+    others = [t for t in targets if t in kinds_of]
+    if others:
+        from .kind_grants import statement_text
+
+        texts += [statement_text(st) for t in others for st in _statements(inventory, kinds_of, t)]
+    return "; ".join(texts)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..asl import mentions
 from ..definition import Target, analyse
 from ..inventory import Inventory, Resource
 from ..options import Options
@@ -204,12 +205,12 @@ class KindPins(PlanPart):
     def machine_order(self, machines: list[Resource]) -> list[Resource]:
         """``machines`` with children before the parents that start them (template order
         otherwise), and ``cycles`` filled. Only definitions that mention a startExecution
-        integration are read twice; every other template pays one walk of its strings."""
+        integration are read twice."""
         if STATE_MACHINE_KIND in self.inventory.disabled_kinds:
             return machines
         edges: dict[str, list[str]] = {}
         for machine in machines:
-            if not _mentions(machine.properties, "states:startExecution"):
+            if not mentions(machine.properties, "states:startExecution"):
                 continue
             try:
                 view = analyse(machine, self.inventory)
@@ -244,21 +245,6 @@ class KindPins(PlanPart):
         for machine in machines:
             place(machine.logical_id, set())
         return order
-
-
-def _mentions(value: Any, needle: str) -> bool:
-    """Does any string in ``value`` (or a key) contain ``needle``?"""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if needle in node:
-                return True
-        elif type(node) is dict:
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
 
 
 def _cycle_edges(edges: dict[str, list[str]]) -> set[tuple[str, str]]:

@@ -26,7 +26,7 @@ MAX_RESOURCES = 500
 # Warnings that fail the transform when Strict is true.
 STRICT_CODES = frozenset(
     {"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV116", "PV119", "PV130"}
-    | {"PV132"}
+    | {"PV132", "PV140"}
 )
 GRANT_HASH_PREFIX = "pin-versions-grant/1\n"
 MAX_POLICY_NAME = 128  # IAM inline policy names

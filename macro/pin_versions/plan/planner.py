@@ -9,8 +9,9 @@ The plan refers to places in the *input* template; ``rewrite`` applies it to a c
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..asl import mentions
 from ..definition import Target, analyse
 from ..intrinsics import intrinsic_name
 from ..inventory import Inventory, Resource
@@ -25,7 +26,6 @@ from ..report import (
 from ..resolution import Resolution, classify
 from ..targets import LAMBDA
 from .grants import Grants
-from .kinds import KindPins
 from .model import (
     LEFT_ALONE,
     MAX_RESOURCES,
@@ -36,6 +36,12 @@ from .model import (
 )
 from .retarget import MachineEdits, Retarget, targets_of
 from .versions import Versions
+
+if TYPE_CHECKING:
+    from .kinds import KindPins
+
+# The Task Resource of a nested state machine (targets.py, state-machine kind).
+_START_EXECUTION = "states:startExecution"
 
 
 class Planner:
@@ -61,9 +67,7 @@ class Planner:
         self.versions = Versions(inventory, options, self.plan, self.errors, self.taken)
         self.retarget = Retarget(inventory, self.plan)
         self.grants = Grants(inventory, options, self.plan, self.errors, self.taken)
-        self.kind_pins = KindPins(
-            inventory, options, self.plan, self.errors, self.taken, self.retarget, self.grants
-        )
+        self._kind_pins: KindPins | None = None  # plan/kinds.py, imported when needed
 
     def machines(self) -> Iterator[list[Edit]]:
         """Plan one state machine at a time and hand over its edits: its analysis is
@@ -75,8 +79,11 @@ class Planner:
             report.warn("PV112", "Metadata.PinVersions.Exclude", f"{name} is not a resource")
         for code, path, message in inventory.notes:
             report.warn(code, path, message)
-        # Children before the parents that start them (plan/kinds.py).
-        for machine in self.kind_pins.machine_order(list(inventory.state_machines.values())):
+        machines = list(inventory.state_machines.values())
+        if any(mentions(m.properties, _START_EXECUTION) for m in machines):
+            # Children before the parents that start them, cycles found (plan/kinds.py).
+            machines = self.kind_pins.machine_order(machines)
+        for machine in machines:
             if machine.skip and intrinsic_name(machine.properties) is not None:
                 continue  # PV132, noted while reading
             if machine.skip:
@@ -98,6 +105,16 @@ class Planner:
                 self.plan.edits = []
             edits, self.plan.edits = self.plan.edits, []
             yield edits
+
+    @property
+    def kind_pins(self) -> KindPins:
+        """plan/kinds.py, imported on first use: a Lambda-only template never needs it."""
+        if self._kind_pins is None:
+            from .kinds import KindPins
+
+            parts = (self.inventory, self.options, self.plan, self.errors, self.taken)
+            self._kind_pins = KindPins(*parts, self.retarget, self.grants)
+        return self._kind_pins
 
     def _plan_machine(self, machine: Resource) -> None:
         """Plan one state machine's targets into ``plan.edits``. Raises TransformError when
@@ -148,8 +165,8 @@ class Planner:
         self.versions.plan_replace_retain(self.protected)
         self.grants.report_outside()
         self.grants.plan_grants()
-        self._check_limits()
-        self._check_strict()
+        _check_limits(self.inventory, self.plan, self.errors)
+        _check_strict(self.options, self.plan, self.errors)
         if self.errors:
             raise TransformError(self.errors)
         return self.plan
@@ -267,26 +284,30 @@ class Planner:
         self.grants.invokers(machine, target, function)
         return True
 
-    def _check_limits(self) -> None:
-        created = sum(1 for v in self.plan.versions.values() if v.created)
-        created += len(self.plan.grants) + len(self.plan.kind_resources)
-        total = len(self.inventory.resources) + created
-        if created and total > MAX_RESOURCES:
-            self.errors.append(
-                Diagnostic(
-                    "PV906",
-                    "Resources",
-                    f"the template has {len(self.inventory.resources)} resources and pinning "
-                    f"adds {created}: {total}, over CloudFormation's {MAX_RESOURCES}; "
-                    "split the stack or exclude functions with Metadata.PinVersions.Exclude",
-                )
-            )
 
-    def _check_strict(self) -> None:
-        if not self.options.strict:
-            return
-        for warning in self.report.warnings:
-            if warning.code in STRICT_CODES:
-                self.errors.append(
-                    Diagnostic("PV905", warning.path, f"Strict: {warning.message} ({warning.code})")
-                )
+def _check_limits(inventory: Inventory, plan: Plan, errors: list[Diagnostic]) -> None:
+    """PV906 when what pinning adds takes the template over CloudFormation's limit."""
+    created = sum(1 for v in plan.versions.values() if v.created)
+    created += len(plan.grants) + len(plan.kind_resources)
+    total = len(inventory.resources) + created
+    if created and total > MAX_RESOURCES:
+        errors.append(
+            Diagnostic(
+                "PV906",
+                "Resources",
+                f"the template has {len(inventory.resources)} resources and pinning "
+                f"adds {created}: {total}, over CloudFormation's {MAX_RESOURCES}; "
+                "split the stack or exclude functions with Metadata.PinVersions.Exclude",
+            )
+        )
+
+
+def _check_strict(options: Options, plan: Plan, errors: list[Diagnostic]) -> None:
+    """Strict: each warning of STRICT_CODES is a PV905 failure."""
+    if not options.strict:
+        return
+    for warning in plan.report.warnings:
+        if warning.code in STRICT_CODES:
+            errors.append(
+                Diagnostic("PV905", warning.path, f"Strict: {warning.message} ({warning.code})")
+            )

@@ -20,7 +20,7 @@ from ..references import Item, Leaf, resolve, resolve_pieces
 from ..report import (
     Pin,
 )
-from ..resolution import Resolution, classify, classify_target
+from ..resolution import Resolution, classify
 from ..targets import LAMBDA, TargetKind, kind_of_type
 from .model import (
     Edit,
@@ -122,6 +122,8 @@ def _other_kind_value(items: list[Item], inventory: Inventory) -> tuple[TargetKi
     if len(items) == 1 and isinstance(items[0], Leaf) and items[0].kind == "resource":
         kind = kind_of_type(inventory.types.get(items[0].ref.partition(".")[0], ""))
         if kind is not None and kind is not LAMBDA:
+            from ..resolution_kinds import classify_target
+
             resolution = classify_target(kind, items, inventory)
             if resolution.kind == "function":
                 return kind, resolution

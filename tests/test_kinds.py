@@ -1,0 +1,388 @@
+"""The issue 14 target kinds (nested state machines, ECS task definitions, Batch job
+definitions): what is left alone and why, reuse and naming of state machine versions, roles
+that already allow what a Task needs, Credentials roles, cycles and turning a kind off. The
+golden cases (tests/golden/kinds-*) show whole templates; these pin down one rule each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pin_versions import Context, TransformError, transform
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/external"
+CONTEXT = Context("us-east-1", "123456789012", {})
+
+
+def _role(statements: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "states.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    }
+    if statements is not None:
+        properties["Policies"] = [
+            {
+                "PolicyName": "own",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+            }
+        ]
+    return {"Type": "AWS::IAM::Role", "Properties": properties}
+
+
+def _machine(states: dict[str, Any], role: Any = None, **extra: Any) -> dict[str, Any]:
+    first = next(iter(states))
+    properties = {
+        "RoleArn": role if role is not None else {"Fn::GetAtt": ["Role", "Arn"]},
+        "Definition": {"StartAt": first, "States": states},
+        **extra,
+    }
+    return {"Type": "AWS::StepFunctions::StateMachine", "Properties": properties}
+
+
+def _start(arn: Any, suffix: str = "", **task: Any) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::states:startExecution{suffix}",
+        "Parameters": {"StateMachineArn": arn},
+        "End": True,
+        **task,
+    }
+
+
+CHILD = _machine({"Done": {"Type": "Succeed"}}, StateMachineName="child")
+TASK_DEFINITION = {
+    "Type": "AWS::ECS::TaskDefinition",
+    "Properties": {
+        "Family": "web",
+        "ContainerDefinitions": [{"Name": "web", "Image": "busybox", "Memory": 128}],
+    },
+}
+JOB_DEFINITION = {
+    "Type": "AWS::Batch::JobDefinition",
+    "Properties": {"Type": "container", "JobDefinitionName": "nightly"},
+}
+
+
+def _run(resources: dict[str, Any], **metadata: Any) -> Any:
+    template: dict[str, Any] = {"Resources": {"Role": _role(), **resources}}
+    if metadata:
+        template["Metadata"] = {"PinVersions": metadata}
+    return transform(template, CONTEXT)
+
+
+def _warnings(result: Any) -> list[tuple[str, str]]:
+    return [(w.code, w.path) for w in result.report.warnings]
+
+
+def _task(result: Any, machine: str = "Parent", state: str = "A") -> Any:
+    return result.template["Resources"][machine]["Properties"]["Definition"]["States"][state]
+
+
+@pytest.mark.parametrize(
+    ("arn", "code", "words"),
+    [
+        (
+            "arn:aws:states:us-east-1:123456789012:stateMachine:elsewhere",
+            "PV101",
+            "names no state machine of this template",
+        ),
+        (
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:child",
+            "PV101",
+            "names a state machine in region eu-west-1",
+        ),
+        (
+            {"Fn::ImportValue": "shared-machine"},
+            "PV101",
+            "cannot tell which state machine Fn::ImportValue names",
+        ),
+        (
+            "arn:aws:states:us-east-1:123456789012:stateMachine:child:live",
+            "PV104",
+            "through 'live'",
+        ),
+        (
+            "arn:aws:states:us-east-1:123456789012:stateMachine:child:3",
+            "PV103",
+            "revision 3",
+        ),
+        ({"Ref": "Role"}, "PV101", "Role, which is not a state machine"),
+        ({"Fn::GetAtt": ["Child", "Name"]}, "PV101", "is not the ARN of the state machine"),
+    ],
+)
+def test_a_child_that_cannot_be_pinned_is_left_alone_and_named(
+    arn: Any, code: str, words: str
+) -> None:
+    result = _run({"Child": CHILD, "Parent": _machine({"A": _start(arn)})})
+    path = "Resources.Parent.Properties.Definition.States.A.Parameters.StateMachineArn"
+    assert _warnings(result) == [(code, path)]
+    assert words in result.report.warnings[0].message
+    assert _task(result)["Parameters"]["StateMachineArn"] == arn
+    assert "ChildVersion" not in result.template["Resources"]
+
+
+def test_a_dynamic_child_is_reported_as_dynamic() -> None:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn.$": "$.machine"},
+        "End": True,
+    }
+    result = _run({"Child": CHILD, "Parent": _machine({"A": task})})
+    assert _warnings(result) == [
+        ("PV102", 'Resources.Parent.Properties.Definition.States.A.Parameters["StateMachineArn.$"]')
+    ]
+
+
+def test_jsonata_arguments_in_a_definition_object() -> None:
+    task = {
+        "Type": "Task",
+        "QueryLanguage": "JSONata",
+        "Resource": "arn:aws:states:::states:startExecution.sync",
+        "Arguments": {"StateMachineArn": {"Ref": "Child"}, "Input": "{% $states.input %}"},
+        "End": True,
+    }
+    result = _run({"Child": CHILD, "Parent": _machine({"A": task})})
+    assert _task(result)["Arguments"]["StateMachineArn"] == {"Ref": "ChildVersion"}
+    pin = result.report.pins[0]
+    assert (pin.function, pin.version, pin.kind) == ("Child", "ChildVersion", "state-machine")
+
+
+def test_a_taken_version_id_falls_back_and_an_existing_version_is_reused() -> None:
+    taken = {"Type": "AWS::SNS::Topic"}
+    result = _run(
+        {"Child": CHILD, "ChildVersion": taken, "Parent": _machine({"A": _start({"Ref": "Child"})})}
+    )
+    assert _task(result)["Parameters"]["StateMachineArn"] == {"Ref": "ChildPinVersionsVersion"}
+    assert result.template["Resources"]["ChildPinVersionsVersion"]["Type"] == (
+        "AWS::StepFunctions::StateMachineVersion"
+    )
+
+    existing = {
+        "Type": "AWS::StepFunctions::StateMachineVersion",
+        "Properties": {"StateMachineArn": {"Ref": "Child"}, "Description": "mine"},
+    }
+    result = _run(
+        {"Child": CHILD, "Mine": existing, "Parent": _machine({"A": _start({"Ref": "Child"})})}
+    )
+    assert _warnings(result) == [("PV141", "Resources.Mine")]
+    assert _task(result)["Parameters"]["StateMachineArn"] == {"Ref": "Mine"}
+    mine = result.template["Resources"]["Mine"]
+    assert (mine["DeletionPolicy"], mine["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert mine["Properties"]["StateMachineRevisionId"] == {
+        "Fn::GetAtt": ["Child", "StateMachineRevisionId"]
+    }
+    assert "ChildVersion" not in result.template["Resources"]
+
+
+def test_both_version_ids_taken_is_an_error() -> None:
+    topic = {"Type": "AWS::SNS::Topic"}
+    with pytest.raises(TransformError) as error:
+        _run(
+            {
+                "Child": CHILD,
+                "ChildVersion": topic,
+                "ChildPinVersionsVersion": topic,
+                "Parent": _machine({"A": _start({"Ref": "Child"})}),
+            }
+        )
+    assert [(d.code, d.path) for d in error.value.diagnostics] == [
+        ("PV911", "Resources.ChildPinVersionsVersion")
+    ]
+
+
+def test_a_skipped_child_is_left_alone() -> None:
+    skipped = {**CHILD, "Metadata": {"PinVersions": {"Skip": True}}}
+    result = _run({"Child": skipped, "Parent": _machine({"A": _start({"Ref": "Child"})})})
+    assert (
+        "PV110",
+        "Resources.Parent.Properties.Definition.States.A.Parameters.StateMachineArn",
+    ) in (_warnings(result))
+    assert _task(result)["Parameters"]["StateMachineArn"] == {"Ref": "Child"}
+
+
+def test_a_machine_that_starts_itself_is_a_cycle() -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:self"
+    loop = _machine({"A": _start(arn)}, StateMachineName="self")
+    result = _run({"Loop": loop})
+    assert [code for code, _ in _warnings(result)] == ["PV140"]
+    assert _task(result, "Loop")["Parameters"]["StateMachineArn"] == arn
+    assert "LoopVersion" not in result.template["Resources"]
+
+
+def test_a_role_that_already_allows_it_gets_no_grant() -> None:
+    everything = [{"Effect": "Allow", "Action": "states:*", "Resource": "*"}]
+    resources = {"Child": CHILD, "Parent": _machine({"A": _start({"Ref": "Child"}, ".sync")})}
+    template = {"Resources": {"Role": _role(everything), **resources}}
+    result = transform(template, CONTEXT)
+    # .sync also needs events:* on the managed rule, which states:* does not give.
+    assert [g.function for g in result.report.grants] == ["Child"]
+
+    enough = [*everything, {"Effect": "Allow", "Action": "events:*", "Resource": "*"}]
+    template = {"Resources": {"Role": _role(enough), **resources}}
+    result = transform(template, CONTEXT)
+    assert result.report.grants == []
+    assert [(r.role, r.functions, r.added) for r in result.report.roles] == [
+        ("Role", ("Child",), ())
+    ]
+
+
+def test_start_execution_on_the_child_arn_covers_a_plain_start() -> None:
+    own = [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": {"Ref": "Child"}}]
+    template = {
+        "Resources": {
+            "Role": _role(own),
+            "Child": CHILD,
+            "Parent": _machine({"A": _start({"Fn::GetAtt": ["Child", "Arn"]})}),
+        }
+    }
+    assert transform(template, CONTEXT).report.grants == []
+    # The same statement with a Condition is not trusted (it may not hold).
+    own[0]["Condition"] = {"StringEquals": {"aws:RequestTag/x": "y"}}
+    assert [g.function for g in transform(template, CONTEXT).report.grants] == ["Child"]
+
+
+def test_an_ecs_revision_only_grant_does_not_cover_the_family() -> None:
+    one_revision = [{"Effect": "Allow", "Action": "ecs:RunTask", "Resource": {"Ref": "Web"}}]
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::ecs:runTask.sync",
+        "Parameters": {"TaskDefinition": "web"},
+        "End": True,
+    }
+    template = {
+        "Resources": {
+            "Role": _role(one_revision),
+            "Web": TASK_DEFINITION,
+            "Parent": _machine({"A": task}),
+        }
+    }
+    result = transform(template, CONTEXT)
+    assert _task(result)["Parameters"]["TaskDefinition"] == {"Ref": "Web"}
+    (grant,) = result.report.grants
+    policy = result.template["Resources"][grant.logical_id]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": [
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+                    "task-definition/web:*"
+                }
+            ],
+        }
+    ]
+    web = result.template["Resources"]["Web"]
+    assert (web["DeletionPolicy"], web["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_a_fixed_revision_is_left_alone() -> None:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::batch:submitJob.sync",
+        "Parameters": {"JobName": "n", "JobQueue": "q", "JobDefinition": "nightly:4"},
+        "End": True,
+    }
+    result = _run({"Nightly": JOB_DEFINITION, "Parent": _machine({"A": task})})
+    assert [code for code, _ in _warnings(result)] == ["PV103"]
+    assert "revision 4" in result.report.warnings[0].message
+    assert "DeletionPolicy" not in result.template["Resources"]["Nightly"]
+
+
+def test_batch_retention_and_a_user_policy_overridden_with_a_warning() -> None:
+    job = {**JOB_DEFINITION, "DeletionPolicy": "Delete"}
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::batch:submitJob",
+        "Parameters": {"JobName": "n", "JobQueue": "q", "JobDefinition": {"Ref": "Nightly"}},
+        "End": True,
+    }
+    result = _run({"Nightly": job, "Parent": _machine({"A": task})})
+    assert _warnings(result) == [("PV142", "Resources.Nightly.DeletionPolicy")]
+    nightly = result.template["Resources"]["Nightly"]
+    assert nightly["DeletionPolicy"] == nightly["UpdateReplacePolicy"] == "Retain"
+    assert nightly["Properties"]["ResourceRetentionPolicy"] == {"SkipDeregisterOnUpdate": True}
+    assert _task(result)["Parameters"]["JobDefinition"] == {"Ref": "Nightly"}
+
+
+def test_a_credentials_role_outside_the_template_gets_the_statement_to_add() -> None:
+    task = _start({"Ref": "Child"}, Credentials={"RoleArn": ROLE_ARN})
+    result = _run({"Child": CHILD, "Parent": _machine({"A": task})})
+    (warning,) = result.report.warnings
+    assert warning.code == "PV116"
+    assert '"Action": "states:StartExecution"' in warning.message
+    assert '{"Ref": "Child"}' in warning.message
+    assert _task(result)["Parameters"]["StateMachineArn"] == {"Ref": "ChildVersion"}
+
+
+def test_lambda_turned_off_leaves_lambda_tasks_alone() -> None:
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Runtime": "python3.13", "Handler": "i.h", "Code": {"ZipFile": "x"}},
+    }
+    states = {
+        "A": {"Type": "Task", "Resource": {"Fn::GetAtt": ["Fn", "Arn"]}, "Next": "B"},
+        "B": _start({"Ref": "Child"}),
+    }
+    result = _run(
+        {"Fn": function, "Child": CHILD, "Parent": _machine(states)},
+        Kinds={"LambdaFunction": False},
+    )
+    assert _task(result)["Resource"] == {"Fn::GetAtt": ["Fn", "Arn"]}
+    assert [p.kind for p in result.report.pins] == ["state-machine"]
+    assert result.report.versions == []
+
+
+def test_a_bad_kinds_option_is_reported_with_every_other_error() -> None:
+    broken = _machine({"A": _start({"Ref": "Child"})})
+    broken["Properties"]["Definition"] = None
+    broken["Properties"]["DefinitionString"] = "{"
+    template = {
+        "Metadata": {"PinVersions": {"Kinds": {"StepFunctions": False}}},
+        "Resources": {"Role": _role(), "Child": CHILD, "Parent": broken},
+    }
+    with pytest.raises(TransformError) as error:
+        transform(template, CONTEXT)
+    assert [(d.code, d.path) for d in error.value.diagnostics] == [
+        ("PV903", "Metadata.PinVersions.Kinds.StepFunctions"),
+        ("PV920", "Resources.Parent.Properties"),
+    ]
+
+
+def test_strict_makes_a_cycle_fail() -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:self"
+    loop = _machine({"A": _start(arn)}, StateMachineName="self")
+    with pytest.raises(TransformError) as error:
+        _run({"Loop": loop}, Strict=True)
+    assert [d.code for d in error.value.diagnostics] == ["PV905"]
+    assert "(PV140)" in error.value.diagnostics[0].message
+
+
+def test_a_child_of_two_parents_gets_one_version_and_a_grant_per_role() -> None:
+    other_role = _role()
+    parents = {
+        "First": _machine({"A": _start({"Ref": "Child"})}),
+        "Second": _machine(
+            {"A": _start({"Fn::GetAtt": ["Child", "Arn"]}, ".sync")},
+            role={"Fn::GetAtt": ["OtherRole", "Arn"]},
+        ),
+    }
+    result = _run({"Child": CHILD, "OtherRole": other_role, **parents})
+    added = [k for k in result.template["Resources"] if k.endswith("Version")]
+    assert added == ["ChildVersion"]
+    assert sorted((g.role, g.function) for g in result.report.grants) == [
+        ("OtherRole", "Child"),
+        ("Role", "Child"),
+    ]
+    for machine in ("First", "Second"):
+        assert _task(result, machine)["Parameters"]["StateMachineArn"] == {"Ref": "ChildVersion"}
