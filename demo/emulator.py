@@ -35,6 +35,7 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from demo import emulator_services
 from pin_versions.local.transforms import declared_transforms
 
 MOTO_VERSION = "5.2.5"
@@ -1155,6 +1156,7 @@ GAPS: tuple[Gap, ...] = (
         "ARN invoked: the Task fails with Lambda.AWSLambdaException (AccessDeniedException)",
         close=_close_sfn_task_iam,
     ),
+    *emulator_services.gaps(Gap),
 )
 GAP_KEYS = tuple(gap.key for gap in GAPS)
 
@@ -1461,6 +1463,8 @@ def emulator(
         "stepfunctions": {"execute_state_machine": True},
         # The "docker" backend is the one whose invoke we can reroute in-process.
         "lambda": {"use_docker": True},
+        # Batch jobs without docker (moto's batch_simple): a submitted job succeeds at once.
+        "batch": {"use_docker": False},
         "iam": {"load_aws_managed_policies": False},
     }
     with compat_layer(skip), mock_aws(config=config):

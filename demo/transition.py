@@ -3,8 +3,10 @@
 `play(day1, day2, ...)` deploys the day-1 template, starts execution A (it waits in its first
 state, a `Wait` whose `SecondsPath` is `$.wait`, until the harness says the day-2 deploy has
 landed: see WaitClock), deploys day 2 as a stack update, starts execution B (`wait` 0),
-waits for both and reads from each execution's history which Lambda ARN each Task invoked,
-what it returned or the error it met, and how the execution ended. tests/test_transition.py
+waits for both and reads from each execution's history which target each Task called (a
+Lambda ARN; a state machine, ECS task definition or Batch job definition ARN for
+startExecution, runTask and submitJob Tasks), what it returned or the error it met, and how
+the execution ended. tests/test_transition.py
 plays every scenario in tests/transition/ and asserts what AWS would do.
 
 The emulator is strict where it matters here (docs/demo.md): IAM judges every Task invoke,
@@ -118,7 +120,8 @@ def _parsed(text: str | None) -> Any:
 
 
 def read_run(emu: Emulator, name: str, execution_arn: str) -> Run:
-    """Each Task's Lambda invoke (function-ARN Tasks and lambda:invoke), from history.
+    """Each Task's call of its target, from history: Lambda invokes (function-ARN Tasks
+    and lambda:invoke), states:startExecution, ecs:runTask and batch:submitJob.
 
     An invoke's end event is tied to its scheduling through `previousEventId` (events of
     Parallel branches and Map iterations interleave), and the scheduling to the state
@@ -136,10 +139,11 @@ def read_run(emu: Emulator, name: str, execution_arn: str) -> Run:
                 resource = str(event["lambdaFunctionScheduledEventDetails"]["resource"])
             elif "taskScheduledEventDetails" in event:
                 details = event["taskScheduledEventDetails"]
-                if details.get("resourceType") != "lambda":
+                field = TARGET_FIELDS.get(str(details.get("resourceType")))
+                if field is None:
                     return None
                 parameters = json.loads(details.get("parameters") or "{}")
-                resource = str(parameters.get("FunctionName"))
+                resource = str(parameters.get(field))
             else:
                 previous = by_id.get(event.get("previousEventId", 0))
                 if previous is None:
@@ -168,13 +172,41 @@ def read_run(emu: Emulator, name: str, execution_arn: str) -> Run:
                 Invocation(state, resource, None, ended.get("error"), ended.get("cause"))
             )
             continue
-        output = _parsed(ended.get("output"))
-        if isinstance(output, dict) and "Payload" in output:  # lambda:invoke's result
-            output = output["Payload"]
-        invocations.append(Invocation(state, resource, output, None, None))
+        invocations.append(Invocation(state, resource, task_result(ended), None, None))
     error = description.get("error")
     cause = description.get("cause")
     return Run(name, description["status"], error, cause, tuple(invocations))
+
+
+# The Task parameter that names what a service Task runs, by Step Functions resource type.
+TARGET_FIELDS = {
+    "lambda": "FunctionName",
+    "states": "StateMachineArn",
+    "ecs": "TaskDefinition",
+    "batch": "JobDefinition",
+}
+
+
+def task_result(ended: Mapping[str, Any]) -> Any:
+    """What a Task's target answered, from its success event's output: a Lambda's result
+    (`Payload` of lambda:invoke); a nested execution's `Output` (`.sync` gives it as JSON
+    text, `.sync:2` as JSON); for an ECS task (`.sync`: the stopped task described) or a
+    Batch job (`.sync`: the job described), `{"answer": <the container's image>}`: the
+    image is what tells one revision from another."""
+    output = _parsed(ended.get("output"))
+    if not isinstance(output, dict):
+        return output
+    if "Payload" in output:  # lambda:invoke
+        return output["Payload"]
+    if "Output" in output:  # states:startExecution.sync(:2)
+        return _parsed(output["Output"]) if isinstance(output["Output"], str) else output["Output"]
+    containers = output.get("Containers")
+    if isinstance(containers, list) and containers and isinstance(containers[0], dict):
+        return {"answer": containers[0].get("Image")}  # ecs:runTask.sync
+    container = output.get("Container")
+    if isinstance(container, dict) and "Image" in container:
+        return {"answer": container["Image"]}  # batch:submitJob.sync
+    return output
 
 
 def _wait_for(description: str, condition: Any, timeout: float) -> None:
@@ -191,13 +223,21 @@ def _status(emu: Emulator, execution_arn: str) -> str:
 
 
 def _function_arns(emu: Emulator, stack: str) -> dict[str, str]:
+    """Logical ID -> the unqualified ARN of each target a Task can pin: a function, a state
+    machine, and an ECS task definition family or Batch job definition name (its revision
+    ARN without `:<revision>`), so that `version_of` reads a version or revision of any."""
     resources = emu.cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
     found: dict[str, str] = {}
     for resource in resources:
-        if resource["ResourceType"] == "AWS::Lambda::Function":
-            name = resource["PhysicalResourceId"]
-            configuration = emu.lambda_.get_function(FunctionName=name)["Configuration"]
+        kind = resource["ResourceType"]
+        physical = resource["PhysicalResourceId"]
+        if kind == "AWS::Lambda::Function":
+            configuration = emu.lambda_.get_function(FunctionName=physical)["Configuration"]
             found[resource["LogicalResourceId"]] = configuration["FunctionArn"]
+        elif kind == "AWS::StepFunctions::StateMachine":
+            found[resource["LogicalResourceId"]] = physical
+        elif kind in ("AWS::ECS::TaskDefinition", "AWS::Batch::JobDefinition"):
+            found[resource["LogicalResourceId"]] = physical.rsplit(":", 1)[0]
     return found
 
 
@@ -228,7 +268,13 @@ class WaitClock:
 
     @contextmanager
     def installed(self) -> Iterator[WaitClock]:
-        """Route every Wait state of moto's interpreter through this clock, then undo."""
+        """Route every Wait state of moto's interpreter through this clock, and poll
+        `.sync` Tasks (nested executions, ECS tasks, Batch jobs) every POLL_SECONDS instead
+        of moto's half second (how often Step Functions looks is not the promise under
+        test); then undo."""
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_callback,
+        )
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
             wait_function,
         )
@@ -240,6 +286,9 @@ class WaitClock:
 
         patcher = Patcher()
         patcher.set(wait_function.WaitFunction, "_wait_interval", wait_interval)
+        patcher.set(
+            state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", POLL_SECONDS
+        )
         try:
             yield self
         finally:

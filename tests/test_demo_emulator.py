@@ -664,6 +664,686 @@ def test_gap_lambda_alias() -> None:
         assert invoke(emu, alias) == (None, 2)
 
 
+# --------------------------------------------------------------------------------------
+# Nested state machines (issue 14): demo/emulator_services.py
+# --------------------------------------------------------------------------------------
+
+ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def answering_machine(answer: str, role: str = "Role") -> dict[str, Any]:
+    """A child state machine whose one Pass state answers `answer`."""
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Result": {"answer": answer}, "End": True}},
+    }
+    return task_machine({}, role) | {
+        "Properties": {"RoleArn": {"Fn::GetAtt": [role, "Arn"]}, "Definition": definition}
+    }
+
+
+def starting_machine(target: Any, pattern: str = "", role: str = "Role") -> dict[str, Any]:
+    """A parent whose one Task starts `target` (`.sync`, `.sync:2` or plain) and outputs
+    the child's output (sync) or the StartExecution result."""
+    task: dict[str, Any] = {
+        "Resource": f"arn:aws:states:::states:startExecution{pattern}",
+        "Parameters": {"StateMachineArn": "${Target}", "Input": {"from": "parent"}},
+    }
+    if pattern == ".sync:2":
+        task["OutputPath"] = "$.Output"
+    machine = task_machine(task, role)
+    machine["Properties"]["DefinitionSubstitutions"] = {"Target": target}
+    return machine
+
+
+def machine_version(machine: str = "Child", **attributes: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::StepFunctions::StateMachineVersion",
+        "Properties": {
+            "StateMachineArn": {"Ref": machine},
+            "StateMachineRevisionId": {"Fn::GetAtt": [machine, "StateMachineRevisionId"]},
+        },
+        **attributes,
+    }
+
+
+def test_gap_sfn_service_integrations() -> None:
+    """moto hands the ASL field names to boto3: every startExecution Task is a
+    States.Runtime failure."""
+    resources = {
+        "Role": _role_with(ALLOW_ALL),
+        "Child": answering_machine("child"),
+        "Plain": starting_machine({"Ref": "Child"}),
+        "Sync": starting_machine({"Ref": "Child"}, ".sync"),
+        "Sync2": starting_machine({"Ref": "Child"}, ".sync:2"),
+    }
+    with emulator(skip={"sfn-service-integrations"}) as emu:
+        emu.deploy("s", {"Resources": resources})
+        ended = run_execution(emu, "Plain")
+        assert (ended["status"], ended["error"]) == ("FAILED", "States.Runtime")
+        assert "StateMachineArn" in ended["cause"]
+
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        child = emu.physical_id("s", "Child")
+        plain = run_execution(emu, "Plain")
+        assert plain["status"] == "SUCCEEDED"
+        started = json.loads(plain["output"])
+        assert set(started) == {"ExecutionArn", "StartDate"}
+        assert started["ExecutionArn"].startswith(child.replace(":stateMachine:", ":execution:"))
+        assert isinstance(started["StartDate"], int)  # epoch milliseconds
+        sync = json.loads(run_execution(emu, "Sync")["output"])
+        # .sync: Input and Output are JSON text; .sync:2: JSON.
+        assert (sync["Status"], json.loads(sync["Output"])) == ("SUCCEEDED", {"answer": "child"})
+        assert json.loads(run_execution(emu, "Sync2")["output"]) == {"answer": "child"}
+
+
+def test_gap_sfn_version_execution() -> None:
+    """moto cannot start an execution of a version ARN."""
+    resources = {"Role": _role_with(ALLOW_ALL), "Child": answering_machine("day 1")}
+    with emulator(skip={"sfn-version-execution"}) as emu:
+        emu.deploy("s", {"Resources": resources})
+        child = emu.physical_id("s", "Child")
+        publish(emu, child)
+        with pytest.raises(AttributeError, match="_handle_name_input_idempotency"):
+            emu.stepfunctions.start_execution(stateMachineArn=f"{child}:1")
+
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        child = emu.physical_id("s", "Child")
+        publish(emu, child)
+        emu.deploy("s", {"Resources": {**resources, "Child": answering_machine("day 2")}})
+        versioned = emu.stepfunctions.start_execution(stateMachineArn=f"{child}:1")
+        latest = emu.stepfunctions.start_execution(stateMachineArn=child)
+        outputs_seen = []
+        for started in (versioned, latest):
+            arn = started["executionArn"]
+            assert arn.startswith(child.replace(":stateMachine:", ":execution:"))
+            outputs_seen.append(json.loads(wait_for_execution(emu, arn)["output"]))
+        assert outputs_seen == [{"answer": "day 1"}, {"answer": "day 2"}]
+
+
+def publish(emu: Emulator, machine: str) -> None:
+    """UpdateStateMachine with publish (moto has no PublishStateMachineVersion)."""
+    definition = emu.stepfunctions.describe_state_machine(stateMachineArn=machine)["definition"]
+    emu.stepfunctions.update_state_machine(
+        stateMachineArn=machine, definition=definition, publish=True
+    )
+
+
+def wait_for_execution(emu: Emulator, arn: str, timeout: float = 20) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found: dict[str, Any] = emu.stepfunctions.describe_execution(executionArn=arn)
+        if found["status"] != "RUNNING":
+            return found
+        assert time.monotonic() < deadline, f"{arn} still running"
+        time.sleep(0.02)
+
+
+def test_gap_sfn_cfn_versions() -> None:
+    """moto's CloudFormation skips AWS::StepFunctions::StateMachineVersion."""
+    day1 = {
+        "Role": _role_with(ALLOW_ALL),
+        "Child": answering_machine("day 1"),
+        "ChildVersion": machine_version(),
+    }
+    version_ref = {"Version": {"Ref": "ChildVersion"}}
+    with emulator(skip={"sfn-cfn-versions"}) as emu, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Tried to parse AWS::StepFunctions", UserWarning)
+        plain = {**day1, "ChildVersion": machine_version()}
+        del plain["ChildVersion"]["Properties"]["StateMachineRevisionId"]
+        emu.deploy("s", template(plain, version_ref))
+        assert "Version" not in outputs(emu)  # nothing was created or published
+
+    with emulator() as emu:
+        arns = {
+            "Machine": {"Fn::GetAtt": ["Child", "Arn"]},
+            "Revision": {"Fn::GetAtt": ["Child", "StateMachineRevisionId"]},
+        }
+        emu.deploy("s", template(day1, {**version_ref, **arns}))
+        child = emu.physical_id("s", "Child")
+        first = outputs(emu)
+        assert (first["Version"], first["Machine"]) == (f"{child}:1", child)
+        # A new definition is a new revision: the version is replaced (version 2 published)
+        # and the old one deleted, as it has no UpdateReplacePolicy Retain.
+        emu.deploy(
+            "s", template({**day1, "Child": answering_machine("day 2")}, {**version_ref, **arns})
+        )
+        second = outputs(emu)
+        assert second["Version"] == f"{child}:2"
+        assert second["Revision"] != first["Revision"]
+        with pytest.raises(emu.stepfunctions.exceptions.StateMachineDoesNotExist):
+            emu.stepfunctions.describe_state_machine(stateMachineArn=f"{child}:1")
+        ended = wait_for_execution(
+            emu, emu.stepfunctions.start_execution(stateMachineArn=f"{child}:2")["executionArn"]
+        )
+        assert json.loads(ended["output"]) == {"answer": "day 2"}
+
+    retained = {**day1, "ChildVersion": machine_version(UpdateReplacePolicy="Retain")}
+    alias = {
+        "Type": "AWS::StepFunctions::StateMachineAlias",
+        "Properties": {
+            "Name": "live",
+            "DeploymentPreference": {
+                "StateMachineVersionArn": {"Ref": "ChildVersion"},
+                "Type": "ALL_AT_ONCE",
+            },
+        },
+    }
+    with emulator() as emu:
+        emu.deploy("s", template({**retained, "Live": alias}, {"Alias": {"Ref": "Live"}}))
+        child = emu.physical_id("s", "Child")
+        assert outputs(emu)["Alias"] == f"{child}:live"
+        day2 = {**retained, "Child": answering_machine("day 2"), "Live": alias}
+        emu.deploy("s", template(day2))
+        kept = emu.stepfunctions.describe_state_machine(stateMachineArn=f"{child}:1")
+        assert json.loads(kept["definition"])["States"]["P"]["Result"] == {"answer": "day 1"}
+        via_alias = emu.stepfunctions.start_execution(stateMachineArn=f"{child}:live")
+        ended = wait_for_execution(emu, via_alias["executionArn"])
+        assert json.loads(ended["output"]) == {"answer": "day 2"}  # the alias moved to 2
+        # Deploying the same definition again publishes nothing new (same revision).
+        emu.deploy("s", template(day2))
+        assert emu.stepfunctions.describe_state_machine(stateMachineArn=f"{child}:2")
+        with pytest.raises(emu.stepfunctions.exceptions.StateMachineDoesNotExist):
+            emu.stepfunctions.describe_state_machine(stateMachineArn=f"{child}:3")
+
+
+def test_a_state_machine_deleted_takes_its_versions() -> None:
+    """DeleteStateMachine deletes all versions and aliases (Step Functions developer guide,
+    "Authorization for versions and aliases"): Retain on a version does not keep it."""
+    resources = {
+        "Role": _role_with(ALLOW_ALL),
+        "Child": answering_machine("day 1"),
+        "ChildVersion": machine_version(DeletionPolicy="Retain"),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        child = emu.physical_id("s", "Child")
+        emu.deploy("s", {"Resources": {"Role": resources["Role"]}})
+        with pytest.raises(emu.stepfunctions.exceptions.StateMachineDoesNotExist):
+            emu.stepfunctions.start_execution(stateMachineArn=f"{child}:1")
+
+
+def test_a_state_machine_replaced_takes_its_versions() -> None:
+    """A new StateMachineName replaces the state machine; deleting the old one deletes its
+    versions, Retain or not, and the version resource follows the new one."""
+    named = answering_machine("day 1")
+    named["Properties"]["StateMachineName"] = "one"
+    renamed = answering_machine("day 1")
+    renamed["Properties"]["StateMachineName"] = "two"
+    kept = machine_version(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    base = {"Role": _role_with(ALLOW_ALL), "ChildVersion": kept}
+    with emulator() as emu:
+        emu.deploy("s", template({**base, "Child": named}, {"V": {"Ref": "ChildVersion"}}))
+        first = outputs(emu)["V"]
+        assert first.endswith(":stateMachine:one:1")
+        emu.deploy("s", template({**base, "Child": renamed}, {"V": {"Ref": "ChildVersion"}}))
+        assert outputs(emu)["V"].endswith(":stateMachine:two:1")
+        with pytest.raises(emu.stepfunctions.exceptions.StateMachineDoesNotExist):
+            emu.stepfunctions.describe_state_machine(stateMachineArn=first)
+
+
+def test_an_alias_routes_by_weight() -> None:
+    alias = {
+        "Type": "AWS::StepFunctions::StateMachineAlias",
+        "Properties": {
+            "Name": "live",
+            "RoutingConfiguration": [
+                {"StateMachineVersionArn": {"Fn::Sub": "${Child}:1"}, "Weight": 0},
+                {"StateMachineVersionArn": {"Ref": "ChildVersion"}, "Weight": 100},
+            ],
+        },
+    }
+    day1 = {"Role": _role_with(ALLOW_ALL), "Child": answering_machine("day 1")}
+    kept = machine_version(UpdateReplacePolicy="Retain")
+    with emulator() as emu:
+        emu.deploy("s", template({**day1, "ChildVersion": kept}))
+        child = emu.physical_id("s", "Child")
+        day2 = {**day1, "Child": answering_machine("day 2"), "ChildVersion": kept}
+        emu.deploy("s", template({**day2, "Live": alias}))
+        for _ in range(3):
+            started = emu.stepfunctions.start_execution(stateMachineArn=f"{child}:live")
+            ended = wait_for_execution(emu, started["executionArn"])
+            assert json.loads(ended["output"]) == {"answer": "day 2"}
+
+
+def test_gap_service_task_iam() -> None:
+    """moto's interpreter starts a child execution whatever the role allows."""
+    resources = {
+        "ChildRole": ROLE,
+        "Child": answering_machine("child", role="ChildRole"),
+        "ChildVersion": machine_version(),
+        "Parent": starting_machine({"Ref": "ChildVersion"}),
+    }
+    with emulator(skip={"service-task-iam"}) as emu:
+        emu.deploy("s", template(resources))
+        assert run_execution(emu, "Parent")["status"] == "SUCCEEDED"
+
+    with emulator() as emu:
+        emu.deploy("s", template(resources))
+        ended = run_execution(emu, "Parent")
+        assert (ended["status"], ended["error"]) == (
+            "FAILED",
+            "StepFunctions.AWSStepFunctionsException",
+        )
+        child = emu.physical_id("s", "Child")
+        # Judged on the unqualified ARN, though the Task starts version 1.
+        assert (
+            f"not authorized to perform: states:StartExecution on resource: {child} "
+            in ended["cause"]
+        )
+        assert "Error Code: AccessDeniedException" in ended["cause"]
+
+
+def _start(resource: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": "states:StartExecution", "Resource": resource}
+
+
+SYNC_GRANTS = [
+    {
+        "Effect": "Allow",
+        "Action": ["states:DescribeExecution", "states:StopExecution"],
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:"
+            "${AWS::AccountId}:execution:${Child.Name}:*"
+        },
+    },
+    {
+        "Effect": "Allow",
+        "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:"
+            "${AWS::AccountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+        },
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("statements", "pattern", "target", "expected"),
+    [
+        pytest.param([_start({"Ref": "Child"})], "", "ChildVersion", None, id="unqualified"),
+        pytest.param(
+            [_start({"Fn::Sub": "${Child}:*"})],
+            "",
+            "ChildVersion",
+            "StepFunctions.AWSStepFunctionsException",
+            id="version-wildcard-is-not-the-machine",
+        ),
+        pytest.param(
+            [_start({"Ref": "Child"})],
+            ".sync:2",
+            "ChildVersion",
+            "StepFunctions.AWSStepFunctionsException",
+            id="sync-needs-more",
+        ),
+        pytest.param(
+            [_start({"Ref": "Child"}), *SYNC_GRANTS], ".sync", "ChildVersion", None, id="sync"
+        ),
+        pytest.param(
+            [_start({"Ref": "Child"}), *SYNC_GRANTS], ".sync:2", "Child", None, id="latest"
+        ),
+    ],
+)
+def test_start_execution_tasks_are_judged_by_the_role_policies(
+    statements: list[dict[str, Any]], pattern: str, target: str, expected: str | None
+) -> None:
+    resources = {
+        "Role": _role_with(*statements),
+        "ChildRole": ROLE,
+        "Child": answering_machine("child", role="ChildRole"),
+        "ChildVersion": machine_version(),
+        "Parent": starting_machine({"Ref": target}, pattern),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        ended = run_execution(emu, "Parent")
+        assert (ended.get("error"), ended["status"]) == (
+            expected,
+            "FAILED" if expected else "SUCCEEDED",
+        ), ended["failures"]
+
+
+def test_a_wait_for_task_token_start_runs_the_version_and_waits_for_the_token() -> None:
+    """startExecution.waitForTaskToken: the version named starts (judged like any start),
+    and the parent waits until SendTaskSuccess hands back the token's output."""
+    import time
+
+    task: dict[str, Any] = {
+        "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+        "Parameters": {"StateMachineArn": "${Target}", "Input": {"token.$": "$$.Task.Token"}},
+    }
+    parent = task_machine(task)
+    parent["Properties"]["DefinitionSubstitutions"] = {"Target": {"Ref": "ChildVersion"}}
+    resources = {
+        "Role": _role_with(_start({"Ref": "Child"})),
+        "ChildRole": ROLE,
+        "Child": answering_machine("child", role="ChildRole"),
+        "ChildVersion": machine_version(),
+        "Parent": parent,
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        started = emu.stepfunctions.start_execution(stateMachineArn=emu.physical_id("s", "Parent"))[
+            "executionArn"
+        ]
+        child = emu.physical_id("s", "Child")
+        deadline = time.monotonic() + 20
+        while True:
+            children = emu.stepfunctions.list_executions(stateMachineArn=child)["executions"]
+            if children:
+                break
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.02)
+        token = json.loads(
+            emu.stepfunctions.describe_execution(executionArn=children[0]["executionArn"])["input"]
+        )["token"]
+        assert emu.stepfunctions.describe_execution(executionArn=started)["status"] == "RUNNING"
+        emu.stepfunctions.send_task_success(taskToken=token, output='{"done": true}')
+        ended = wait_for_execution(emu, started)
+        assert (ended["status"], json.loads(ended["output"])) == ("SUCCEEDED", {"done": True})
+
+
+def test_a_started_version_that_is_gone_fails_the_task() -> None:
+    resources = {
+        "Role": _role_with(ALLOW_ALL),
+        "Child": answering_machine("child"),
+        "Parent": starting_machine({"Fn::Sub": "${Child}:7"}),
+    }
+    with emulator() as emu:
+        emu.deploy("s", {"Resources": resources})
+        ended = run_execution(emu, "Parent")
+        assert ended["error"] == "StepFunctions.StateMachineDoesNotExistException"
+        assert "Error Code: StateMachineDoesNotExist" in ended["cause"]
+
+
+# --------------------------------------------------------------------------------------
+# ECS task definitions and Batch job definitions (issue 14)
+# --------------------------------------------------------------------------------------
+
+
+def task_definition(image: str, **attributes: Any) -> dict[str, Any]:
+    container = {"Name": "main", "Image": image, "Memory": 512}
+    return {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {"Family": "hello", "ContainerDefinitions": [container]},
+        **attributes,
+    }
+
+
+def run_task_machine(pattern: str = ".sync", role: str = "Role") -> dict[str, Any]:
+    task = {
+        "Resource": f"arn:aws:states:::ecs:runTask{pattern}",
+        "Parameters": {
+            "Cluster": "${Cluster}",
+            "TaskDefinition": "${TaskDefinition}",
+            "LaunchType": "FARGATE",
+        },
+    }
+    machine = task_machine(task, role)
+    machine["Properties"]["DefinitionSubstitutions"] = {
+        "Cluster": {"Ref": "Cluster"},
+        "TaskDefinition": {"Ref": "TD"},
+    }
+    return machine
+
+
+def ecs_stack(image: str, statements: Any = (ALLOW_ALL,), **attributes: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": _role_with(*statements),
+            "Cluster": {"Type": "AWS::ECS::Cluster"},
+            "TD": task_definition(image, **attributes),
+            "M": run_task_machine(),
+        },
+        "Outputs": {"TD": {"Value": {"Ref": "TD"}}},
+    }
+
+
+def revision_status(emu: Emulator, arn: str) -> str:
+    found: str = emu.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"][
+        "status"
+    ]
+    return found
+
+
+def test_gap_ecs_task_definition_cfn() -> None:
+    """moto leaves a removed task definition ACTIVE and deregisters a replaced one even
+    with UpdateReplacePolicy Retain."""
+    retained = ecs_stack("hello:1", UpdateReplacePolicy="Retain")
+    with emulator(skip={"ecs-task-definition-cfn"}) as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        first = outputs(emu)["TD"]
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert revision_status(emu, first) == "ACTIVE"
+
+    with emulator() as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        first = outputs(emu)["TD"]
+        assert first.endswith(":task-definition/hello:1")
+        emu.deploy("s", ecs_stack("hello:2"))  # ContainerDefinitions: replacement
+        second = outputs(emu)["TD"]
+        assert second.endswith("hello:2")
+        assert (revision_status(emu, first), revision_status(emu, second)) == (
+            "INACTIVE",
+            "ACTIVE",
+        )
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert revision_status(emu, second) == "INACTIVE"
+
+    with emulator() as emu:
+        emu.deploy("s", retained)
+        first = outputs(emu)["TD"]
+        emu.deploy("s", ecs_stack("hello:2", UpdateReplacePolicy="Retain"))
+        assert revision_status(emu, first) == "ACTIVE"
+        # A task definition removed with DeletionPolicy Retain stays ACTIVE too.
+        kept = ecs_stack("hello:2", DeletionPolicy="Retain")
+        emu.deploy("s", kept)
+        second = outputs(emu)["TD"]
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert revision_status(emu, second) == "ACTIVE"
+
+
+def test_gap_ecs_inactive_run() -> None:
+    """moto runs an INACTIVE revision; ECS refuses it."""
+    with emulator(skip={"ecs-inactive-run"}) as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        emu.client("ecs").deregister_task_definition(taskDefinition=outputs(emu)["TD"])
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+
+    with emulator() as emu:
+        emu.deploy("s", ecs_stack("hello:1"))
+        ended = run_execution(emu, "M")
+        assert ended["status"] == "SUCCEEDED"
+        described = json.loads(ended["output"])  # .sync: the stopped task, described
+        assert described["LastStatus"] == "STOPPED"
+        assert described["TaskDefinitionArn"] == outputs(emu)["TD"]
+        assert described["Containers"][0]["Image"] == "hello:1"
+        emu.client("ecs").deregister_task_definition(taskDefinition=outputs(emu)["TD"])
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "ECS.InvalidParameterException")
+        assert ended["cause"].startswith("TaskDefinition is inactive (Service: AmazonECS;")
+
+
+def test_run_task_is_judged_on_the_revision() -> None:
+    granted = {"Effect": "Allow", "Action": "ecs:RunTask"}
+    every_revision = {
+        **granted,
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
+            ":task-definition/hello:*"
+        },
+    }
+    with emulator() as emu:
+        emu.deploy("s", ecs_stack("hello:1", statements=[every_revision]))
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+        emu.deploy("s", ecs_stack("hello:1", statements=[{**granted, "Resource": "*:2"}]))
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "ECS.AccessDeniedException")
+        assert "not authorized to perform: ecs:RunTask on resource: " in ended["cause"]
+        assert ":task-definition/hello:1 " in ended["cause"]
+
+
+def job_definition(image: str, **properties: Any) -> dict[str, Any]:
+    container = {"Image": image, "Vcpus": 1, "Memory": 512}
+    return {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {"Type": "container", "ContainerProperties": container, **properties},
+    }
+
+
+def submit_job_machine(pattern: str = ".sync", role: str = "Role") -> dict[str, Any]:
+    task = {
+        "Resource": f"arn:aws:states:::batch:submitJob{pattern}",
+        "Parameters": {
+            "JobName": "job",
+            "JobQueue": "${JobQueue}",
+            "JobDefinition": "${JobDefinition}",
+        },
+    }
+    machine = task_machine(task, role)
+    machine["Properties"]["DefinitionSubstitutions"] = {
+        "JobQueue": {"Ref": "Queue"},
+        "JobDefinition": {"Ref": "JD"},
+    }
+    return machine
+
+
+BATCH_BASE: dict[str, Any] = {
+    "BatchRole": ROLE,
+    "Environment": {
+        "Type": "AWS::Batch::ComputeEnvironment",
+        "Properties": {"Type": "UNMANAGED", "ServiceRole": {"Fn::GetAtt": ["BatchRole", "Arn"]}},
+    },
+    "Queue": {
+        "Type": "AWS::Batch::JobQueue",
+        "Properties": {
+            "Priority": 1,
+            "ComputeEnvironmentOrder": [{"Order": 1, "ComputeEnvironment": {"Ref": "Environment"}}],
+        },
+    },
+}
+
+
+def batch_stack(image: str, statements: Any = (ALLOW_ALL,), **properties: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            **BATCH_BASE,
+            "Role": _role_with(*statements),
+            "JD": job_definition(image, **properties),
+            "M": submit_job_machine(),
+        },
+        "Outputs": {"JD": {"Value": {"Ref": "JD"}}},
+    }
+
+
+def job_definition_status(emu: Emulator, arn: str) -> str:
+    found = emu.client("batch").describe_job_definitions(jobDefinitions=[arn])
+    status: str = found["jobDefinitions"][0]["status"]
+    return status
+
+
+def test_gap_batch_unmanaged_environment() -> None:
+    with emulator(skip={"batch-unmanaged-environment"}) as emu, pytest.raises(KeyError):
+        emu.deploy("s", batch_stack("hello:1"))
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        queue = emu.physical_id("s", "Queue")
+        assert emu.client("batch").describe_job_queues(jobQueues=[queue])["jobQueues"]
+
+
+def test_gap_batch_job_definition_cfn() -> None:
+    """moto cannot update (or delete) an AWS::Batch::JobDefinition."""
+    retry = {"RetryStrategy": {"Attempts": 1}}
+    with emulator(skip={"batch-job-definition-cfn"}) as emu:
+        with pytest.raises(KeyError, match="RetryStrategy"):
+            emu.deploy("s", batch_stack("hello:1"))
+        emu.deploy("s", batch_stack("hello:1", **retry))
+        emu.deploy("s", batch_stack("hello:2", **retry))
+        # The update changed nothing: still revision 1 with the day-1 image.
+        assert outputs(emu)["JD"].endswith(":1")
+        found = emu.client("batch").describe_job_definitions()["jobDefinitions"]
+        assert [d["containerProperties"]["image"] for d in found] == ["hello:1"]
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        first = outputs(emu)["JD"]
+        assert first.endswith(":1")
+        emu.deploy("s", batch_stack("hello:2"))  # an update: a new revision
+        second = outputs(emu)["JD"]
+        assert second == first[:-1] + "2"
+        assert (job_definition_status(emu, first), job_definition_status(emu, second)) == (
+            "INACTIVE",
+            "ACTIVE",
+        )
+        emu.deploy("s", {"Resources": {"Role": ROLE}})
+        assert job_definition_status(emu, second) == "INACTIVE"
+
+    skip = {"ResourceRetentionPolicy": {"SkipDeregisterOnUpdate": True}}
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1", **skip))
+        first = outputs(emu)["JD"]
+        emu.deploy("s", batch_stack("hello:2", **skip))
+        assert job_definition_status(emu, first) == "ACTIVE"
+
+
+def test_gap_batch_job_image() -> None:
+    with emulator(skip={"batch-job-image"}) as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        assert "Image" not in json.loads(run_execution(emu, "M")["output"])["Container"]
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        described = json.loads(run_execution(emu, "M")["output"])
+        assert (described["Status"], described["Container"]["Image"]) == ("SUCCEEDED", "hello:1")
+        assert described["JobDefinition"] == outputs(emu)["JD"]
+
+
+def test_gap_batch_inactive_submit() -> None:
+    """moto submits a job on an INACTIVE revision; Batch refuses it."""
+    with emulator(skip={"batch-inactive-submit"}) as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        emu.client("batch").deregister_job_definition(jobDefinition=outputs(emu)["JD"])
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1"))
+        arn = outputs(emu)["JD"]
+        emu.client("batch").deregister_job_definition(jobDefinition=arn)
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "Batch.ClientException")
+        assert ended["cause"].startswith(
+            f"JobDefinition {arn} is not in ACTIVE status (Service: AWSBatch; Status Code: 400;"
+        )
+
+
+def test_submit_job_is_judged_on_the_job_definition_and_queue() -> None:
+    queue_grant = {
+        "Effect": "Allow",
+        "Action": "batch:SubmitJob",
+        "Resource": {"Ref": "Queue"},
+    }
+    definition_grant = {
+        "Effect": "Allow",
+        "Action": "batch:SubmitJob",
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}"
+            ":job-definition/*:*"
+        },
+    }
+    with emulator() as emu:
+        emu.deploy("s", batch_stack("hello:1", statements=[queue_grant, definition_grant]))
+        assert run_execution(emu, "M")["status"] == "SUCCEEDED"
+        emu.deploy("s", batch_stack("hello:1", statements=[queue_grant]))
+        ended = run_execution(emu, "M")
+        assert (ended["status"], ended["error"]) == ("FAILED", "Batch.AWSBatchException")
+        assert "batch:SubmitJob on resource: " + outputs(emu)["JD"] in ended["cause"]
+
+
 def test_every_gap_has_a_test() -> None:
     missing = [key for key in GAP_KEYS if f"test_gap_{key.replace('-', '_')}" not in globals()]
     assert missing == []
@@ -676,7 +1356,10 @@ def test_every_gap_has_a_test() -> None:
 
 def _patched_attributes() -> Iterator[tuple[object, str, object]]:
     from moto.awslambda.models import LambdaFunction, LambdaStorage, LambdaVersion
-    from moto.cloudformation.parsing import ResourceMap
+    from moto.batch.models import ComputeEnvironment, Job, JobDefinition
+    from moto.batch_simple.models import BatchSimpleBackend
+    from moto.cloudformation.parsing import ResourceMap, get_model_map
+    from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
     from moto.iam.models import Role
     from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions.models import StateMachine
@@ -688,6 +1371,9 @@ def _patched_attributes() -> Iterator[tuple[object, str, object]]:
         state_task_service_aws_sdk,
         state_task_service_lambda,
     )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from demo.emulator_services import _service_classes, _service_module
 
     owners: list[object] = [
         LambdaFunction,
@@ -698,7 +1384,17 @@ def _patched_attributes() -> Iterator[tuple[object, str, object]]:
         StateMachine,
         state_task_lambda.StateTaskLambda,
         state_task_service_lambda.StateTaskServiceLambda,
+        _service_module("state_task_service").StateTaskService,
+        *_service_classes(),
+        StepFunctionsParserBackend,
+        TaskDefinition,
+        EC2ContainerServiceBackend,
+        JobDefinition,
+        ComputeEnvironment,
+        Job,
+        BatchSimpleBackend,
     ]
+    yield get_model_map(), "models", sorted(get_model_map())
     for owner in owners:
         for name, value in sorted(vars(owner).items()):
             yield owner, name, value

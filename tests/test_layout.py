@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "macro" / "pin_versions"
 # What the Lambda runs: the handler and everything it imports.
 CORE = (
     "__init__",
+    "alias_options",
     "asl",
     "context",
     "definition",
@@ -30,6 +31,11 @@ CORE = (
     "options",
     "pieces",
     "plan/__init__",
+    "plan/alias_callers",
+    "plan/alias_grants",
+    "plan/alias_model",
+    "plan/alias_parents",
+    "plan/aliases",
     "plan/grants",
     "plan/kind_grants",
     "plan/kinds",

@@ -57,6 +57,7 @@ class Scenario:
     b: Expected  # judged against the day-2 function ARNs
     parameters1: Mapping[str, str] = field(default_factory=dict)
     parameters2: Mapping[str, str] = field(default_factory=dict)
+    machine: str | None = None  # what A and B start (logical ID), if not the state machine
 
 
 def ordinary(name: str, day1: str = "hello 1", day2: str = "hello 2", **more: Any) -> Scenario:
@@ -64,6 +65,7 @@ def ordinary(name: str, day1: str = "hello 1", day2: str = "hello 2", **more: An
     return Scenario(name, Expected("Hello", (day1,)), Expected("Hello", (day2,)), **more)
 
 
+IMAGE = "public.ecr.aws/docker/library/hello-world"  # the ECS and Batch scenarios' image
 ANSWER = {"parameters1": {"Answer": "hello 1"}, "parameters2": {"Answer": "hello 2"}}
 
 SCENARIO_LIST = [
@@ -118,6 +120,27 @@ SCENARIO_LIST = [
     ),
     # 18 A second state machine shares Hello; day 2 removes it with its role.
     ordinary("shared-function"),
+    # 19-21 issue 14: the other targets. A nested child state machine whose definition
+    # changes (startExecution.sync:2); an ECS task definition replaced by a new image
+    # (runTask.sync); a Batch job definition updated to a new image (submitJob.sync).
+    Scenario(
+        "nested-child-changed",
+        Expected("Child", ("child 1",)),
+        Expected("Child", ("child 2",)),
+    ),
+    Scenario(
+        "ecs-task-definition-replaced",
+        Expected("Hello", (f"{IMAGE}:1",)),
+        Expected("Hello", (f"{IMAGE}:2",)),
+    ),
+    Scenario(
+        "batch-job-definition-updated",
+        Expected("Hello", (f"{IMAGE}:1",)),
+        Expected("Hello", (f"{IMAGE}:2",)),
+    ),
+    # 22 issue 15: A and B start through a state machine alias that day 2 shifts (CANARY) to
+    # the day-2 version; A finishes on the day-1 definition and code.
+    ordinary("alias-shift", machine="WorkflowAliaslive"),
 ]
 
 
@@ -169,6 +192,7 @@ def test_transition(scenario: Scenario, macro: MacroHandler) -> None:
         macros={MACRO: macro},
         parameters1=scenario.parameters1,
         parameters2=scenario.parameters2,
+        **({"machine": scenario.machine} if scenario.machine else {}),
     )
     problems = judge(transition, scenario)
     assert problems == [], (
@@ -212,6 +236,81 @@ def test_without_pin_versions_a_code_change_breaks_the_running_execution() -> No
     )
     problems = judge(transition, control)
     assert problems == [], "\n".join(problems) + "\n" + transition.describe()
+
+
+KIND_CONTROLS = [
+    # The Task names the unqualified child ARN: A runs the child's day-2 definition.
+    pytest.param(
+        "nested-child-changed",
+        False,
+        Expected("Child", ("child 2",), "FAILED", "UnexpectedAnswer", pinned=False),
+        Expected("Child", ("child 2",), pinned=False),
+        id="nested-child-changed",
+    ),
+    # The Task names revision 1. The role's own grant (`!Ref Hello`) now names revision 2,
+    # so IAM denies A before ECS or Batch looks at the revision ...
+    pytest.param(
+        "ecs-task-definition-replaced",
+        False,
+        Expected("Hello", (), "FAILED", "ECS.AccessDeniedException"),
+        Expected("Hello", (f"{IMAGE}:2",)),
+        id="ecs-task-definition-replaced",
+    ),
+    pytest.param(
+        "batch-job-definition-updated",
+        False,
+        Expected("Hello", (), "FAILED", "Batch.AWSBatchException"),
+        Expected("Hello", (f"{IMAGE}:2",)),
+        id="batch-job-definition-updated",
+    ),
+    # ... and with a grant on every resource, the revision the deploy made INACTIVE fails.
+    pytest.param(
+        "ecs-task-definition-replaced",
+        True,
+        Expected("Hello", (), "FAILED", "ECS.InvalidParameterException"),
+        Expected("Hello", (f"{IMAGE}:2",)),
+        id="ecs-task-definition-replaced-granted",
+    ),
+    pytest.param(
+        "batch-job-definition-updated",
+        True,
+        Expected("Hello", (), "FAILED", "Batch.ClientException"),
+        Expected("Hello", (f"{IMAGE}:2",)),
+        id="batch-job-definition-updated-granted",
+    ),
+]
+
+INACTIVE = {
+    "ECS.InvalidParameterException": "TaskDefinition is inactive",
+    "Batch.ClientException": "is not in ACTIVE status",
+    "ECS.AccessDeniedException": "is not authorized to perform: ecs:RunTask",
+    "Batch.AWSBatchException": "is not authorized to perform: batch:SubmitJob",
+}
+
+
+def _granting_everything(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with the workflow role's own statements on every resource."""
+    role = template["Resources"]["WorkflowRole"]["Properties"]
+    for statement in role["Policies"][0]["PolicyDocument"]["Statement"]:
+        statement["Resource"] = "*"
+    return template
+
+
+@pytest.mark.parametrize(("name", "granted", "a", "b"), KIND_CONTROLS)
+def test_without_pin_versions_the_other_kinds_break_the_running_execution(
+    name: str, granted: bool, a: Expected, b: Expected
+) -> None:
+    """The issue 14 controls: each scenario without the macro breaks A as AWS would (a
+    nested execution meets the child's day-2 definition; an ECS or Batch Task names
+    revision 1, which the role no longer may run, and which the deploy made INACTIVE)."""
+    day1, day2 = (without_transform(day, MACRO) for day in load(name))
+    if granted:
+        day1, day2 = _granting_everything(day1), _granting_everything(day2)
+    transition = play(day1, day2, macros={})
+    problems = judge(transition, Scenario(f"{name} without PinVersions", a, b))
+    assert problems == [], "\n".join(problems) + "\n" + transition.describe()
+    if a.error in INACTIVE:
+        assert INACTIVE[a.error] in (transition.a.invocations[0].cause or "")
 
 
 def test_the_harness_refuses_a_transition_where_a_never_waited() -> None:
@@ -289,6 +388,20 @@ def test_lambda_invoke_integration_tasks_are_read_too() -> None:
         ),
         # A grant removed from the template is removed from the role.
         ("task-moved", "PinVersionsInvokeHello", "DeletionPolicy", "Lambda.AWSLambdaException"),
+        # Replacing a state machine version deletes the old one.
+        (
+            "nested-child-changed",
+            "ChildVersion",
+            "UpdateReplacePolicy",
+            "StepFunctions.StateMachineDoesNotExistException",
+        ),
+        # Replacing a task definition deregisters the old revision.
+        (
+            "ecs-task-definition-replaced",
+            "Hello",
+            "UpdateReplacePolicy",
+            "ECS.InvalidParameterException",
+        ),
     ],
 )
 def test_without_retain_the_reference_breaks_as_aws_would(
@@ -302,6 +415,19 @@ def test_without_retain_the_reference_breaks_as_aws_would(
             del day["Resources"][resource][policy]
     transition = play(day1, day2, macros={})
     assert (transition.a.status, transition.a.error) == ("FAILED", error), transition.describe()
+    assert transition.b.status == "SUCCEEDED", transition.describe()
+
+
+def test_without_skip_deregister_the_batch_reference_breaks_as_aws_would() -> None:
+    """An update of a job definition deregisters the previous revision unless
+    ResourceRetentionPolicy.SkipDeregisterOnUpdate (the property PinVersions sets)."""
+    folder = SCENARIOS / "batch-job-definition-updated"
+    days = [cfn_yaml.load(folder / f"reference-day{n}.yaml") for n in (1, 2)]
+    for day in days:
+        del day["Resources"]["Hello"]["Properties"]["ResourceRetentionPolicy"]
+    transition = play(days[0], days[1], macros={})
+    assert (transition.a.status, transition.a.error) == ("FAILED", "Batch.ClientException")
+    assert "is not in ACTIVE status" in (transition.a.cause or ""), transition.describe()
     assert transition.b.status == "SUCCEEDED", transition.describe()
 
 

@@ -304,9 +304,11 @@ def _check_resource_metadata(resource: dict[str, Any], path: str, errors: list[D
         errors.append(Diagnostic("PV903", where, "must be a mapping such as {Skip: true}"))
         return
     for key, value in ours.items():
+        if key == "Alias":
+            continue  # a state machine's own Alias option: plan/aliases.py reads it
         if key != "Skip":
             errors.append(
-                Diagnostic("PV903", f"{where}.{key}", f"unknown option {key!r}; known: Skip")
+                Diagnostic("PV903", f"{where}.{key}", f"unknown option {key!r}; known: Skip, Alias")
             )
         elif not (isinstance(value, bool) or str(value).lower() in ("true", "false")):
             errors.append(Diagnostic("PV903", f"{where}.Skip", "must be true or false"))

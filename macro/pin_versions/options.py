@@ -4,9 +4,14 @@
 # compiles a string annotation into a ForwardRef, ~10 us a field at cold import
 # (docs/performance.md, issue 13).
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .report import Diagnostic, TransformError
+
+if TYPE_CHECKING:
+    # Imported when a template has the option (collect_options): most never do, and the
+    # module's import is paid by every cold start.
+    from .alias_options import AliasOption
 
 OPTIONS_PATH = "Metadata.PinVersions"
 
@@ -16,6 +21,7 @@ class Options(NamedTuple):
     widen_roles: bool = True
     description_stamp: bool = True
     exclude: frozenset[str] = frozenset()
+    alias: "AliasOption | None" = None  # Alias (issue 15; alias_options.py)
     # Names of the target kinds turned off (targets.TargetKind.name), from
     # Metadata.PinVersions.Kinds: {<option_key>: false}. Every kind is on by default.
     disabled_kinds: frozenset[str] = frozenset()
@@ -30,7 +36,7 @@ _BOOLEANS = {
     "WidenRoles": "widen_roles",
     "DescriptionStamp": "description_stamp",
 }
-KNOWN_OPTIONS = (*_BOOLEANS, "Exclude", "Kinds")
+KNOWN_OPTIONS = (*_BOOLEANS, "Exclude", "Kinds", "Alias")
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -79,6 +85,10 @@ def collect_options(template: dict[str, Any], errors: list[Diagnostic]) -> Optio
                 errors.append(Diagnostic("PV903", path, "must be a list of logical IDs"))
             else:
                 values["exclude"] = frozenset(value)
+        elif key == "Alias":
+            from .alias_options import read_alias
+
+            values["alias"] = read_alias(value, path, errors)
         elif key == "Kinds":
             disabled = _disabled_kinds(value, path, errors)
             if disabled is not None:

@@ -39,6 +39,14 @@ WARNINGS: dict[str, str] = {
     "PV117": "an existing version is made to follow its function (stamped, replaced, retained)",
     "PV118": "a retained old version keeps its provisioned concurrency (paid capacity)",
     "PV119": "SAM will not retain the version it publishes",
+    # Blue-green for the definition (issue 15, docs/design.md "Alias"): PV150-PV159.
+    "PV150": "a caller moved to the alias has a role the macro cannot grant",
+    "PV151": "an existing alias (SAM's AutoPublishAlias, or in the template) is reused",
+    "PV152": "SAM's event sources stay on the unqualified ARN (PinVersions runs before SAM)",
+    "PV153": "a caller names the state machine in a form the macro does not move",
+    "PV154": "a grant on an alias ARN (which Step Functions never checks) is moved to the state "
+    "machine ARN",
+    "PV155": "a parent's Task is left on the child: its alias would make a circular dependency",
     # Target kinds (issue 14, docs/design.md "More than Lambda: target kinds"): PV140-PV149.
     "PV140": "nested state machines start each other (a cycle): those Tasks are left alone",
     "PV141": "a child state machine's existing or SAM's version is the one its callers start",
@@ -66,6 +74,10 @@ ERRORS: dict[str, str] = {
     "PV921": "Fn::Sub string CloudFormation would refuse",
     "PV922": "DependsOn is not a logical ID or a list of them",
     "PV923": "a string is not valid Unicode (lone surrogate)",
+    # Blue-green for the definition (issue 15): PV930-PV939.
+    "PV930": "invalid Alias option",
+    "PV931": "the alias's logical ID is taken by another resource",
+    "PV932": "Alias set on a resource that is not a state machine",
     # Day 2: PV913-PV919.
     "PV913": "a reused version's Description cannot take the stamp",
 }
@@ -249,10 +261,49 @@ class GrantEntry(NamedTuple):
         }
 
 
+class AliasEntry(NamedTuple):
+    """A state machine's alias and the version it shifts to (issue 15, ``Alias`` option).
+
+    ``source``: ``created`` (added by the macro), ``sam`` (SAM's ``AutoPublishAlias``: set by
+    the macro before SAM, or SAM's own), ``existing`` (an alias in the template, reused).
+    ``callers``: template paths of the values moved to the alias (``Resources.Rule.Properties
+    .Targets[0].Arn``); ``grants``: logical IDs of the retained policies that let callers'
+    roles start it."""
+
+    state_machine: str
+    alias: str  # logical ID of the AWS::StepFunctions::StateMachineAlias
+    name: str  # the alias name (its ARN's qualifier)
+    version: str  # logical ID of the AWS::StepFunctions::StateMachineVersion it shifts to
+    version_created: bool
+    type: str  # CANARY | LINEAR | ALL_AT_ONCE
+    percentage: int | None
+    interval: int | None  # minutes
+    alarms: tuple[Any, ...]
+    source: str
+    callers: tuple[str, ...]
+    grants: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stateMachine": self.state_machine,
+            "alias": self.alias,
+            "name": self.name,
+            "version": self.version,
+            "versionCreated": self.version_created,
+            "type": self.type,
+            "percentage": self.percentage,
+            "interval": self.interval,
+            "alarms": list(self.alarms),
+            "source": self.source,
+            "callers": list(self.callers),
+            "grants": list(self.grants),
+        }
+
+
 class Report:
     """Pins, versions, role changes and warnings of one transform."""
 
-    __slots__ = ("grants", "pins", "roles", "state_machines", "versions", "warnings")
+    __slots__ = ("aliases", "grants", "pins", "roles", "state_machines", "versions", "warnings")
 
     def __init__(self) -> None:
         self.pins: list[Pin] = []
@@ -261,6 +312,7 @@ class Report:
         self.grants: list[GrantEntry] = []
         self.warnings: list[Diagnostic] = []
         self.state_machines: list[str] = []
+        self.aliases: list[AliasEntry] = []  # issue 15: shown only when there is one
 
     def warn(self, code: str, where: Path | str, message: str) -> None:
         """Add warning ``code`` at ``where`` (a path tuple, formatted here, or text)."""
@@ -285,10 +337,13 @@ class Report:
         machines: dict[str, list[dict[str, str]]] = {name: [] for name in self.state_machines}
         for pin in self.pins:
             machines.setdefault(pin.state_machine, []).append(pin.to_json())
-        return {
+        out = {
             "stateMachines": {name: {"pinned": pins} for name, pins in machines.items()},
             "versions": [v.to_json() for v in self.versions],
             "roles": [r.to_json() for r in self.roles],
             "grants": [g.to_json() for g in self.grants],
             "warnings": [w.to_json() for w in self.warnings],
         }
+        if self.aliases:  # absent otherwise, so reports without the option are unchanged
+            out["aliases"] = [a.to_json() for a in self.aliases]
+        return out

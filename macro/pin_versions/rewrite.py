@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .intrinsics import escape_sub_text
 from .pieces import Container, Path
 from .plan.model import Edit, Plan, VersionPlan
 from .targets import LAMBDA
+
+if TYPE_CHECKING:
+    from .plan.alias_model import AliasPlan
 
 
 class Writer:
@@ -113,6 +116,48 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
         after.setdefault(owner, []).append((logical_id, resource))
     if after:
         writer.root["Resources"] = _with_additions(writer.get(("Resources",)), after)
+    return writer.root
+
+
+def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
+    """The Alias option's plan (issue 15): moved callers and fixed grants, attributes and
+    properties of reused resources, DependsOn, and new resources after their owner."""
+    from .plan.alias_parents import swap_version
+
+    for path, value in plan.values:
+        writer.set(path, value)
+    for parent, swaps in plan.swaps.items():
+        properties = writer.get(("Resources", parent)).get("Properties")
+        for key in ("Definition", "DefinitionString", "DefinitionSubstitutions"):
+            if type(properties) is not dict or key not in properties:
+                continue
+            value = properties[key]
+            for version, alias in swaps:
+                value = swap_version(value, version, alias)
+            if value is not properties[key]:
+                writer.set(("Resources", parent, "Properties", key), value)
+    for logical_id, attributes in plan.attributes.items():
+        writer.writable(("Resources", logical_id)).update(attributes)
+    for logical_id, properties in plan.properties.items():
+        writer.properties(logical_id).update(properties)
+    for logical_id, waits_for in plan.depends_on.items():
+        resource = writer.writable(("Resources", logical_id))
+        current = resource.get("DependsOn", [])
+        depends = [current] if isinstance(current, str) else list(current)
+        resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
+    if plan.added:
+        resources = writer.get(("Resources",))
+        added: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for owner, new in plan.added.items():
+            anchor = owner
+            for new_id, resource in new:
+                if new_id in resources:
+                    # The nested kind added the same <SM>Version (one function names both):
+                    # kept once, and what follows it here goes after it.
+                    anchor = new_id
+                    continue
+                added.setdefault(anchor, []).append((new_id, resource))
+        writer.root["Resources"] = _with_additions(resources, added)
     return writer.root
 
 

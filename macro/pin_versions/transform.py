@@ -13,10 +13,10 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from .inventory import Context, build_inventory
-from .options import collect_options
+from .options import Options, collect_options
 from .plan import Planner
 from .report import Diagnostic, InternalError, Report, TransformError, fail, format_path
-from .rewrite import Writer, apply_edits, finish
+from .rewrite import Writer, apply_aliases, apply_edits, finish
 
 # CloudFormation's limit for a processed template (passed as an S3 object).
 MAX_TEMPLATE_BYTES = 1_048_576
@@ -119,11 +119,38 @@ def _transform(
     writer = Writer(template)
     for edits in planner.machines():
         apply_edits(writer, edits)
+    # The Alias option (issue 15): its errors join the planner's, raised by finish(). Its
+    # modules are imported only for a template that has the option or an alias.
+    aliases = None
+    if _has_aliases(inventory.resources, options):
+        from .plan.aliases import plan_aliases
+
+        aliases = plan_aliases(inventory, options, planner.errors, planner.report, planner.taken)
+        planner.plan.alias_resources = aliases.new_ids()
     plan = planner.finish()
     output = finish(writer, plan)
+    if aliases is not None:
+        output = apply_aliases(writer, aliases)
     if max_bytes is not None and plan.report.pins:
         _check_size(template, output, max_bytes)
     return Result(output, plan.report)
+
+
+def _has_aliases(resources: dict[str, Any], options: Options) -> bool:
+    """The template has the Alias option (template-wide or on a resource) or a state machine
+    alias (whose grants plan/aliases.py may fix)."""
+    if options.alias is not None:
+        return True
+    for resource in resources.values():
+        if type(resource) is not dict:
+            continue
+        if resource.get("Type") == "AWS::StepFunctions::StateMachineAlias":
+            return True
+        metadata = resource.get("Metadata")
+        ours = metadata.get("PinVersions") if type(metadata) is dict else None
+        if type(ours) is dict and "Alias" in ours:
+            return True
+    return False
 
 
 def _size(template: dict[str, Any], ascii_only: bool = False) -> int:

@@ -27,6 +27,8 @@ MAX_RESOURCES = 500
 STRICT_CODES = frozenset(
     {"PV101", "PV102", "PV104", "PV106", "PV108", "PV111", "PV113", "PV116", "PV119", "PV130"}
     | {"PV132", "PV140"}
+    # Alias (issue 15): a moved caller that may be denied, one left on the unqualified ARN.
+    | {"PV150", "PV152", "PV153"}
 )
 GRANT_HASH_PREFIX = "pin-versions-grant/1\n"
 MAX_POLICY_NAME = 128  # IAM inline policy names
@@ -86,6 +88,7 @@ class Plan:
     """Everything the rewrite will do, decided before it does any of it."""
 
     __slots__ = (
+        "alias_resources",
         "conditions",
         "depends_on",
         "descriptions",
@@ -122,6 +125,8 @@ class Plan:
         # logical ID -> {"DeletionPolicy"/"UpdateReplacePolicy": ..., "Properties": {...}}.
         self.kind_resources: dict[str, tuple[str, dict[str, Any]]] = {}
         self.kind_updates: dict[str, dict[str, Any]] = {}
+        # Logical IDs the Alias option adds (plan/aliases.py), counted by PV906.
+        self.alias_resources: set[str] = set()
         self.report = Report()
 
 

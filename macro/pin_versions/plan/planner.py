@@ -289,6 +289,7 @@ def _check_limits(inventory: Inventory, plan: Plan, errors: list[Diagnostic]) ->
     """PV906 when what pinning adds takes the template over CloudFormation's limit."""
     created = sum(1 for v in plan.versions.values() if v.created)
     created += len(plan.grants) + len(plan.kind_resources)
+    created += len(plan.alias_resources - set(plan.kind_resources))
     total = len(inventory.resources) + created
     if created and total > MAX_RESOURCES:
         errors.append(
