@@ -1105,9 +1105,13 @@ def test_schedule_role_grants_exactly_what_prune_needs() -> None:
     for policy in policies.values():
         for statement in policy["PolicyDocument"]["Statement"]:
             if statement["Resource"] == "*":
-                assert set(statement["Action"]) == {
+                actions = statement["Action"]
+                assert set(actions if isinstance(actions, list) else [actions]) <= {
                     "lambda:ListEventSourceMappings",
                     "tag:GetResources",
+                    "ecs:ListTaskDefinitions",
+                    "batch:DescribeJobDefinitions",
+                    "ecs:DeregisterTaskDefinition",
                 }
     function = template["Resources"]["PruneFunction"]["Properties"]
     handler_module, handler = function["Handler"].rsplit(".", 1)
@@ -1122,6 +1126,7 @@ def test_schedule_role_grants_exactly_what_prune_needs() -> None:
         "OLDER_THAN_DAYS",
         "APPLY",
         "RECLAIM_FUNCTIONS",
+        "RECLAIM_REVISIONS",
     }
 
 
@@ -1802,3 +1807,132 @@ def test_prune_warns_near_the_state_machine_version_quota(
     code, _, _, err = cli(capsys, "--keep", "1")
     assert code == 0  # a warning, not a failure
     assert "pin-versions prune: warning: PV160 state machine child has 6 of the 1000" in err
+
+
+# -- ECS task definition and Batch job definition revisions (issue 14) -------------------
+
+
+def _container(image: str) -> dict[str, Any]:
+    return {"image": image, "vcpus": 1, "memory": 128}
+
+
+def _patch_moto_job_definition_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moto gap: CloudFormation's AWS::Batch::JobDefinition ignores JobDefinitionName (it
+    registers under the generated physical name) and requires RetryStrategy."""
+    from moto.batch.models import JobDefinition
+
+    create = JobDefinition.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def named(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        properties.setdefault("RetryStrategy", {})
+        name = properties.get("JobDefinitionName", resource_name)
+        return create(cls, name, cloudformation_json, *args, **kw)
+
+    monkeypatch.setattr(JobDefinition, "create_from_cloudformation_json", classmethod(named))
+
+
+@pytest.fixture
+def revisions(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Stack ``app`` holds task definition family ``web`` (revision 3, the current one) and
+    job definition ``nightly`` (revision 3). Revisions 1 and 2 of each were left ACTIVE by
+    earlier deploys (PinVersions retains them). State machine ``orders`` has a running
+    execution whose definition runs ``web:1`` and submits ``nightly:1``; revisions 2 are
+    unused. ``webby`` (another family sharing the prefix) is not the stack's."""
+    _patch_moto_job_definition_name(monkeypatch)
+    ecs = boto3.client("ecs", region_name=REGION)
+    batch = boto3.client("batch", region_name=REGION)
+    boto3.client("iam", region_name=REGION).create_role(
+        RoleName="app", AssumeRolePolicyDocument="{}"
+    )
+    container = [{"name": "web", "image": "busybox", "memory": 128}]
+    for _ in range(2):
+        ecs.register_task_definition(family="web", containerDefinitions=container)
+        batch.register_job_definition(
+            jobDefinitionName="nightly", type="container", containerProperties=_container("a")
+        )
+    ecs.register_task_definition(family="webby", containerDefinitions=container)
+    old = json.dumps(
+        machine(
+            A=task(
+                "arn:aws:states:::ecs:runTask.sync",
+                Parameters={
+                    "TaskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:1"
+                },
+                Next="B",
+            ),
+            B=task(
+                "arn:aws:states:::batch:submitJob.sync",
+                Parameters={
+                    "JobDefinition": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/nightly:1"
+                },
+            ),
+        )
+    )
+    root = {
+        "Resources": {
+            "Orders": state_machine_resource("orders", old),
+            "Web": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "web",
+                    "ContainerDefinitions": [{"Name": "web", "Image": "busybox", "Memory": 128}],
+                },
+            },
+            "Nightly": {
+                "Type": "AWS::Batch::JobDefinition",
+                "Properties": {
+                    "JobDefinitionName": "nightly",
+                    "Type": "container",
+                    "ContainerProperties": {"Image": "b", "Vcpus": 1, "Memory": 128},
+                },
+            },
+        }
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="app", TemplateBody=json.dumps(root)
+    )
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    sfn.start_execution(stateMachineArn=f"{SM}:orders")
+    sfn.update_state_machine(
+        stateMachineArn=f"{SM}:orders",
+        definition=json.dumps(machine(A={"Type": "Pass", "End": True})),
+    )
+    return ecs, batch
+
+
+def test_prune_keeps_revisions_in_use_and_deregisters_the_rest_only_when_asked(
+    revisions: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs, batch = revisions
+    code, table, out, err = cli(capsys)
+    assert code == 0, err
+    ask = (KEEP, "retained revision, nothing runs it; --reclaim-revisions deregisters it")
+    assert table["web (task definition)"] == {
+        "1": (KEEP, "running execution of orders"),
+        "2": ask,
+    }
+    assert table["nightly (job definition)"] == {
+        "1": (KEEP, "running execution of orders"),
+        "2": ask,
+    }
+    assert "4 task or job definition revisions retained: 4 keep" in out
+    code, table, out, err = cli(capsys, "--reclaim-revisions", "--apply")
+    assert code == 0, err
+    assert table["web (task definition)"]["2"] == ("deleted", "retained revision, nothing runs it")
+    assert table["nightly (job definition)"]["2"][0] == "deleted"
+    active = ecs.list_task_definitions(familyPrefix="web", status="ACTIVE")["taskDefinitionArns"]
+    assert sorted(a.rsplit("/", 1)[1] for a in active) == ["web:1", "web:3"]
+    other = ecs.list_task_definitions(familyPrefix="webby", status="ACTIVE")["taskDefinitionArns"]
+    assert [a.rsplit("/", 1)[1] for a in other] == ["webby:1"]  # not the stack's: untouched
+    jobs = batch.describe_job_definitions(jobDefinitionName="nightly", status="ACTIVE")
+    assert sorted(j["revision"] for j in jobs["jobDefinitions"]) == [1, 3]
+
+
+def test_a_run_time_task_definition_keeps_every_revision() -> None:
+    definition = json.dumps(
+        machine(A=task("arn:aws:states:::ecs:runTask", Parameters={"TaskDefinition.$": "$.td"}))
+    )
+    (use,) = prune.revisions.revision_uses(definition, "current definition of orders")
+    assert use[:3] == ("task", None, None)
+    assert use[3].endswith("picks a task definition at run time (States.A.Parameters)")

@@ -29,6 +29,8 @@ class Clients:
     lambda_: Any
     iam: Any = None
     tagging: Any = None
+    ecs: Any = None  # task definition revisions (issue 14); None: not checked
+    batch: Any = None  # job definition revisions (issue 14); None: not checked
 
 
 def make_clients(region: str | None) -> Clients:
@@ -47,6 +49,8 @@ def make_clients(region: str | None) -> Clients:
         lambda_=session.client("lambda", config=config),
         iam=session.client("iam", config=config),
         tagging=session.client("resourcegroupstaggingapi", config=config),
+        ecs=session.client("ecs", config=config),
+        batch=session.client("batch", config=config),
     )
 
 

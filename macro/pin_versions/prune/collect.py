@@ -8,12 +8,13 @@ from datetime import datetime
 from .aws import Clients
 from .functions import _FunctionFacts
 from .machines import StateMachineResource, _MachineFacts
-from .model import Facts, FunctionFacts, Use
+from .model import Facts, Family, FunctionFacts, Use
+from .revisions import _RevisionFacts, stack_revision
 from .uses import parse_function_ref
 
 
-class _Collector(_FunctionFacts, _MachineFacts):
-    """Both readers over one set of facts."""
+class _Collector(_FunctionFacts, _MachineFacts, _RevisionFacts):
+    """The readers over one set of facts."""
 
 
 def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[str]]:
@@ -48,6 +49,13 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
                 )
             elif kind == "AWS::IAM::Role":
                 roles.append(physical)
+            elif kind in ("AWS::ECS::TaskDefinition", "AWS::Batch::JobDefinition"):
+                found = stack_revision(physical)
+                if found is not None:
+                    family = collector.facts.revisions.families.setdefault(
+                        found, Family(found[0], found[1])
+                    )
+                    family.current.add(physical)
             elif kind == "AWS::StepFunctions::StateMachineVersion":
                 # Its physical ID is the version ARN: a version the stack holds now.
                 machine, _, number = physical.rpartition(":")
@@ -76,6 +84,13 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
     collector.facts.functions = functions
     for function in functions.values():
         collector.versions(function)
+    # Revisions before the definitions that name them, like function versions.
+    for family in collector.facts.revisions.families.values():
+        client = clients.ecs if family.service == "ecs" else clients.batch
+        if client is None:
+            family.errors.append(f"no {family.service} client")
+            continue
+        collector.revisions(family, collector.facts.reclaim_errors)
     for machine in machines:
         collector.state_machine(machine)
     collector.event_source_mappings()

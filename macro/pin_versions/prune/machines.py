@@ -19,6 +19,7 @@ from .model import (
     MachineVersion,
     Use,
 )
+from .revisions import revision_uses
 from .uses import machine_uses_of_definition, uses_of_definition
 
 
@@ -48,6 +49,7 @@ class _MachineFacts(_Reader):
         self.facts.uses.extend(uses)
         self.facts.errors.extend(errors)
         self.facts.machine_uses.extend(machine_uses_of_definition(definition, reason))
+        self.facts.revisions.uses.extend(revision_uses(definition, reason))
 
     def state_machine(self, machine: StateMachineResource) -> None:
         arn, name = machine.arn, machine.arn.split(":stateMachine:", 1)[-1]

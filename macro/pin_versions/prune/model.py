@@ -13,6 +13,8 @@ READ_ACTIONS: tuple[str, ...] = (
     "cloudformation:DetectStackResourceDrift",
     "cloudformation:GetTemplate",
     "cloudformation:ListStackResources",
+    "batch:DescribeJobDefinitions",
+    "ecs:ListTaskDefinitions",
     "iam:GetRolePolicy",
     "iam:ListRolePolicies",
     "lambda:ListAliases",
@@ -29,6 +31,8 @@ READ_ACTIONS: tuple[str, ...] = (
     "tag:GetResources",
 )
 DELETE_ACTIONS: tuple[str, ...] = (
+    "batch:DeregisterJobDefinition",
+    "ecs:DeregisterTaskDefinition",
     "iam:DeleteRolePolicy",
     "lambda:DeleteFunction",
     "lambda:DeleteProvisionedConcurrencyConfig",
@@ -128,6 +132,28 @@ class MachineFacts:
 
 
 @dataclass
+class Family:
+    """One ECS family or Batch job definition name the stack holds a revision of."""
+
+    service: str  # "ecs" or "batch"
+    name: str
+    current: set[str] = field(default_factory=set)  # revision ARNs that are stack resources
+    active: list[str] = field(default_factory=list)  # every ACTIVE revision ARN
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def what(self) -> str:
+        return "task" if self.service == "ecs" else "job"
+
+
+@dataclass
+class RevisionFacts:
+    families: dict[tuple[str, str], Family] = field(default_factory=dict)
+    # (what: "task"/"job", name or None for any, revision or None for any, reason)
+    uses: list[tuple[str, str | None, str | None, str]] = field(default_factory=list)
+
+
+@dataclass
 class Facts:
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     uses: list[Use] = field(default_factory=list)
@@ -149,6 +175,8 @@ class Facts:
     # any state machine, ``Use.version`` None any version).
     machines: dict[str, MachineFacts] = field(default_factory=dict)
     machine_uses: list[Use] = field(default_factory=list)
+    # ECS task definition and Batch job definition revisions (issue 14, revisions.py).
+    revisions: RevisionFacts = field(default_factory=lambda: RevisionFacts())
 
 
 # What a row decides about. VERSION rows are the versions of the stack's functions; the
@@ -159,6 +187,7 @@ GRANT = "grant"
 FUNCTION = "function"
 PROVISIONED = "provisioned"
 MACHINE_VERSION = "state-machine-version"
+REVISION = "revision"  # an ECS task definition or Batch job definition revision
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .model import (
     GRANT,
     MACHINE_VERSION,
     PROVISIONED,
+    REVISION,
     VERSION,
     Decision,
 )
@@ -39,6 +40,12 @@ def _delete(decision: Decision, clients: Clients) -> None:
         clients.lambda_.delete_provisioned_concurrency_config(
             FunctionName=decision.function, Qualifier=version
         )
+    elif decision.kind == REVISION:
+        (arn,) = decision.target
+        if ":ecs:" in arn:
+            clients.ecs.deregister_task_definition(taskDefinition=arn)
+        else:
+            clients.batch.deregister_job_definition(jobDefinition=arn)
     elif decision.kind == MACHINE_VERSION:
         (arn,) = decision.target
         clients.stepfunctions.delete_state_machine_version(stateMachineVersionArn=arn)
@@ -64,7 +71,7 @@ def apply(decisions: Sequence[Decision], clients: Clients) -> tuple[list[Decisio
         if decision.decision != DELETE:
             done.append(decision)
             continue
-        if decision.kind in (VERSION, MACHINE_VERSION) and not decision.version.isdigit():
+        if decision.kind in (VERSION, MACHINE_VERSION, REVISION) and not decision.version.isdigit():
             # never $LATEST, never the whole function through a version row
             done.append(replace(decision, decision=FAILED, reason="not a version"))
             continue
@@ -74,7 +81,11 @@ def apply(decisions: Sequence[Decision], clients: Clients) -> tuple[list[Decisio
             if error_code(exc) in ("ResourceNotFoundException", "NoSuchEntity"):
                 done.append(replace(decision, decision=DELETED, reason="already gone"))
                 continue
-            action = _ACTION_OF_KIND[decision.kind]
+            action = _ACTION_OF_KIND.get(decision.kind) or (
+                "ecs:DeregisterTaskDefinition"
+                if ":ecs:" in decision.target[0]
+                else "batch:DeregisterJobDefinition"
+            )
             if error_code(exc) in _DENIED_CODES and action not in denied:
                 denied.append(action)
             done.append(replace(decision, decision=FAILED, reason=_describe(exc)))
@@ -94,6 +105,7 @@ def prune(
     delete: bool = False,
     now: datetime | None = None,
     reclaim_functions: bool = False,
+    reclaim_revisions: bool = False,
 ) -> Outcome:
     """Collect, plan and (with ``delete``) apply. Raises PruneError if the stack is unreadable."""
     now = now or datetime.now(UTC)
@@ -104,6 +116,7 @@ def prune(
         older_than_days=older_than_days,
         now=now,
         reclaim_functions=reclaim_functions,
+        reclaim_revisions=reclaim_revisions,
     )
     errors = list(
         dict.fromkeys(

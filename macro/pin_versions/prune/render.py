@@ -17,6 +17,7 @@ from .model import (
     MACHINE_VERSION,
     PROVISIONED,
     READ_ACTIONS,
+    REVISION,
     VERSION,
     Decision,
 )
@@ -81,13 +82,21 @@ def summary(decisions: Sequence[Decision], applied: bool) -> str:
             f"; {total} state machine version{'' if total == 1 else 's'} of {machines} state "
             f"machine{'' if machines == 1 else 's'}: {_parts(machine_counts)}"
         )
+    revision_counts = count_decisions(decisions, frozenset({REVISION}))
+    if revision_counts:
+        total = sum(revision_counts.values())
+        text += (
+            f"; {total} task or job definition revision{'' if total == 1 else 's'} "
+            f"retained: {_parts(revision_counts)}"
+        )
     reclaimed = count_decisions(decisions, frozenset({GRANT, FUNCTION, PROVISIONED}))
     if reclaimed:
         text += (
             f"; {sum(reclaimed.values())} retained by PinVersions (grants, replaced functions, "
             f"provisioned concurrency): {_parts(reclaimed)}"
         )
-    if not applied and (counts.get(DELETE) or reclaimed.get(DELETE) or machine_counts.get(DELETE)):
+    deleting = counts, reclaimed, machine_counts, revision_counts
+    if not applied and any(c.get(DELETE) for c in deleting):
         text += " (dry run: nothing was deleted; add --apply to delete)"
     return text
 

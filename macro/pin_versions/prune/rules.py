@@ -24,6 +24,7 @@ from .model import (
     Use,
     Version,
 )
+from .revisions import revision_decisions
 
 # ---------------------------------------------------------------------------------------
 # The plan (pure)
@@ -37,6 +38,7 @@ def plan(
     older_than_days: float | None = None,
     now: datetime | None = None,
     reclaim_functions: bool = False,
+    reclaim_revisions: bool = False,
 ) -> list[Decision]:
     """Decide keep or delete for every version of every function in ``facts``, then for
     what PinVersions retained (grants, functions kept through a replacement, provisioned
@@ -73,7 +75,8 @@ def plan(
                 name, version, facts.uses, failures, newest, keep, older_than_days, now
             )
             decisions.append(Decision(name, version.number, decision, reason))
-    return decisions + machine_versions(facts, keep) + reclaims(facts)
+    revisions = revision_decisions(facts.revisions, list(facts.errors), reclaim_revisions)
+    return decisions + machine_versions(facts, keep) + reclaims(facts) + revisions
 
 
 def machine_versions(facts: Facts, keep: int = DEFAULT_KEEP) -> list[Decision]:
