@@ -950,3 +950,23 @@ def test_plan_gives_each_kind_its_lifecycle_verdict(tmp_path: Path) -> None:
     broken = run("plan", "processed.json", "day2.json", "--fail-on-broken", cwd=tmp_path)
     assert broken.returncode == 1
     assert "BROKEN         Web (Web; Parent): revision deregistered" in broken.stdout
+
+
+def test_explain_and_plan_show_the_alias_and_its_shift(tmp_path: Path) -> None:
+    """Issue 15: the alias, the version it shifts to, how (CANARY with its alarms), the
+    callers moved to it; plan says the previous version keeps taking executions meanwhile."""
+    source = ROOT / "tests" / "golden" / "alias-canary-alarms-eventbridge" / "input.yaml"
+    explained = run("explain", str(source))
+    assert explained.returncode == 0, explained.stderr
+    assert (
+        "  OrdersAliaslive: alias live of Orders (created), shifts to OrdersVersion (new): "
+        "CANARY 10% for 10 minutes, then all, rolled back on alarm OrdersFailures, OrdersErrors"
+    ) in explained.stdout
+    assert "    callers moved to it: Resources.OrderPlaced.Properties.Targets[0].Arn" in (
+        explained.stdout
+    )
+    planned = run("plan", str(source), str(source))
+    assert planned.returncode == 0, planned.stderr
+    assert "Aliases (issue 15)\n  OrdersAliaslive: live of Orders shifts to OrdersVersion: " in (
+        planned.stdout
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..report import Report
+from ..report import AliasEntry, Report
 from ..targets import LAMBDA, RETAIN, kind_named, kind_of_type
 from .processed import (
     IAM_POLICY,
@@ -215,6 +215,48 @@ def _explain_roles(processed: Processed, step: PinStep) -> list[str]:
     return out
 
 
+def shift_text(entry: AliasEntry) -> str:
+    """``CANARY 10% for 10 minutes, then all``: how an alias shifts to its new version
+    (Step Functions' DeploymentPreference; CloudWatch alarms roll it back)."""
+    if entry.type == "ALL_AT_ONCE":
+        text = "ALL_AT_ONCE"
+    elif entry.type == "CANARY":
+        text = f"CANARY {entry.percentage}% for {entry.interval} minutes, then all"
+    else:
+        text = f"LINEAR {entry.percentage}% more every {entry.interval} minutes"
+    if entry.alarms:
+        text += f", rolled back on alarm {_names(_alarm(a) for a in entry.alarms)}"
+    return text
+
+
+def _alarm(value: Any) -> str:
+    """An alarm name as written: text, ``Ref`` of a template alarm, else compact JSON."""
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str) and len(value) == 1:
+        return str(value["Ref"])
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _explain_aliases(processed: Processed, report: Report) -> list[str]:
+    """Issue 15: each alias, the version it shifts to and how; shown only when there is one."""
+    out = ["Aliases"]
+    for entry in report.aliases:
+        version = f"{entry.version} ({'new' if entry.version_created else 'existing'})"
+        out.append(
+            f"  {entry.alias}{_where(processed, ('Resources', entry.alias))}: alias "
+            f"{entry.name} of {entry.state_machine} ({entry.source}), shifts to {version}: "
+            f"{shift_text(entry)}"
+        )
+        out.append(
+            "    during a shift, and after a rollback, the previous version takes new "
+            "executions too: its targets are kept alive (docs/lifecycle.md)"
+        )
+        if entry.callers:
+            out.append(f"    callers moved to it: {_names(entry.callers)}")
+        if entry.grants:
+            out.append(f"    grants for its callers: {_names(entry.grants)}")
+    return out
+
+
 def render_explain(processed: Processed) -> str:
     out = [processed.source, *_header(processed), _context(processed), ""]
     step = processed.pin
@@ -227,6 +269,8 @@ def render_explain(processed: Processed) -> str:
     report = step.report
     out += _explain_machines(processed, report)
     out += ["", *_explain_versions(processed, step)]
+    if report.aliases:
+        out += ["", *_explain_aliases(processed, report)]
     out += ["", *_explain_roles(processed, step)]
     out += ["", *_warning_lines(processed, report.warnings)]
     summary = report.summary()

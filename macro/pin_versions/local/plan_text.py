@@ -11,6 +11,7 @@ from ..dependencies import names_in
 from ..iam import POLICY_NAME
 from ..inventory import Context
 from ..targets import PUBLISH, kind_of_type, kinds
+from .explain import shift_text
 from .lifecycle import Lifecycle, Side, Transition, Verdict, assess
 from .processed import (
     _EVERY_VERSION,
@@ -350,7 +351,18 @@ def render_plan(old: Processed, new: Processed, lifecycle: Lifecycle | None = No
     roles, roles_changed = _plan_roles(old, new)
     machines, retargeted = _plan_machines(old, new)
     verdicts, verdict_summary = _plan_verdicts(lifecycle or plan_lifecycle(old, new))
-    out += [*versions, "", *roles, "", *machines, "", *verdicts, ""]
+    out += [*versions, "", *roles, "", *machines, ""]
+    aliases = new.pin.report.aliases if new.pin is not None else []
+    if aliases:
+        out.append("Aliases (issue 15)")
+        for entry in aliases:
+            out.append(
+                f"  {entry.alias}: {entry.name} of {entry.state_machine} shifts to "
+                f"{entry.version}: {shift_text(entry)}; until it completes (or after a "
+                "rollback) the version it shifts from takes new executions too"
+            )
+        out.append("")
+    out += [*verdicts, ""]
     warnings = new.pin.report.warnings if new.pin is not None else []
     if warnings:
         codes = sorted({w.code for w in warnings})
