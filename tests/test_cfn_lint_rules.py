@@ -284,6 +284,30 @@ def test_w9101_flags_a_job_definition_without_skip_deregister_on_update() -> Non
 
 def test_w9101_is_quiet_on_the_processed_kinds_template() -> None:
     """What the macro makes of it: every Task pinned or kept ACTIVE, nothing left to flag."""
-    processed = run_macro(load_path(GOLDEN / "kinds-object" / "input.yaml"))
+    processed = run_macro(load_path(GOLDEN / "kinds-object" / "input.yaml"))["fragment"]
     processed.pop("Transform", None)
+    assert "ChildVersion" in processed["Resources"]  # the macro did pin
     assert _w9101(processed) == []
+
+
+def test_e9102_flags_a_child_version_or_revision_a_deploy_would_remove() -> None:
+    processed = run_macro(load_path(GOLDEN / "kinds-object" / "input.yaml"))["fragment"]
+    processed.pop("Transform", None)
+    assert [f for f in _ours(processed) if f[0] == "E9102"] == []
+    del processed["Resources"]["ChildVersion"]["UpdateReplacePolicy"]
+    del processed["Resources"]["Nightly"]["Properties"]["ResourceRetentionPolicy"]
+    assert [f for f in _ours(processed) if f[0] == "E9102"] == [
+        ("E9102", "Resources/ChildVersion"),
+        ("E9102", "Resources/Nightly"),
+    ]
+    matches = lint(
+        json.dumps(processed), config=ManualArgs(regions=["us-east-1"], append_rules=[RULES])
+    )
+    messages = sorted(m.message for m in matches if m.rule.id == "E9102")
+    assert messages == [
+        "StateMachineVersion ChildVersion is called by Parent but lacks UpdateReplacePolicy: "
+        "Retain; the next deploy deletes or deregisters it under running executions",
+        "job definition Nightly is called by Parent but lacks "
+        "ResourceRetentionPolicy.SkipDeregisterOnUpdate: true; the next deploy deletes or "
+        "deregisters it under running executions",
+    ]

@@ -172,6 +172,45 @@ def unpinned_targets(template: Any) -> list[Finding]:
     return findings
 
 
+def _kind_problems(view: DefinitionView, inventory: Inventory, reported: set[str]) -> list[Finding]:
+    """E9102 for the other kinds (issue 14): a state machine version a Task starts must be
+    retained on both policies (its fixed logical ID is replaced whenever the child's revision
+    changes), and a task or job definition a Task runs by its revision must keep that
+    revision ACTIVE through a deploy."""
+    findings: list[Finding] = []
+    machine = view.machine.logical_id
+    for target in view.targets:
+        if target.kind == LAMBDA.name:
+            continue
+        kind = kind_named(target.kind)
+        single = target.items[0] if len(target.items) == 1 else None
+        ref = single.ref if isinstance(single, Leaf) and single.kind == "resource" else None
+        if ref is None or ref in reported:
+            continue
+        resource = inventory.resources.get(ref, {})
+        if resource.get("Type") == kind.pin.type and kind.strategy != RETAIN:
+            missing = [
+                f"{key}: {value}" for key, value in _KEEP_REVISION if resource.get(key) != value
+            ]
+            what = f"{kind.pin.type.rsplit('::', 1)[-1]} {ref}"
+        elif target.resolution.function == ref and kind.strategy == RETAIN:
+            missing = _missing_retention(kind, resource)
+            what = f"{kind.noun} {ref}"
+        else:
+            continue
+        if missing:
+            reported.add(ref)
+            findings.append(
+                Finding(
+                    ("Resources", ref),
+                    f"{what} is called by {machine} but lacks "
+                    f"{', '.join(missing)}; the next deploy deletes or deregisters it under "
+                    "running executions",
+                )
+            )
+    return findings
+
+
 def processed_problems(template: Any) -> list[Finding]:
     inventory = _inventory(template)
     if inventory is None:
@@ -211,6 +250,7 @@ def processed_problems(template: Any) -> list[Finding]:
                 )
             if leaf.ref in owner and role is not None:
                 pinned.add((role, owner[leaf.ref]))
+        findings += _kind_problems(view, inventory, reported)
         for role, function in sorted(pinned):
             if not coverage.role_covers(role, function):
                 findings.append(
