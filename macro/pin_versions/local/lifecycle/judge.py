@@ -339,8 +339,9 @@ def _names(side: Side) -> dict[str, str]:
 
 
 def assess(old: Side, new: Side) -> Lifecycle:
-    """A verdict for every Lambda target of OLD's state machines (what executions started
-    before the deploy may still invoke), in OLD's order, and notes on the Transform list.
+    """A verdict for every target of OLD's state machines (what executions started before
+    the deploy may still call: Lambda, and the kinds of ``kinds``) and every version an
+    alias of OLD routes to, in OLD's order, and notes on the Transform list.
 
     Safe: the target survives and a role that invokes it still allows it. Broken, with the
     reason and the fix: deleted with its function, deleted by a replacement, not retained,
