@@ -386,3 +386,75 @@ def test_a_child_of_two_parents_gets_one_version_and_a_grant_per_role() -> None:
     ]
     for machine in ("First", "Second"):
         assert _task(result, machine)["Parameters"]["StateMachineArn"] == {"Ref": "ChildVersion"}
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+            "stateMachine:${Child.Name}"
+        },
+        {"Fn::Sub": "arn:aws:states:${AWS::Region}:${AWS::AccountId}:stateMachine:child"},
+        {"Fn::GetAtt": ["Child", "Arn"]},
+    ],
+)
+def test_every_way_of_naming_the_child_is_pinned(arn: Any) -> None:
+    result = _run({"Child": CHILD, "Parent": _machine({"A": _start(arn)})})
+    assert _warnings(result) == []
+    pinned = _task(result)["Parameters"]["StateMachineArn"]
+    assert pinned in ({"Ref": "ChildVersion"}, {"Fn::Sub": "${ChildVersion}"})
+    assert [(p.function, p.version) for p in result.report.pins] == [("Child", "ChildVersion")]
+
+
+def test_a_task_pinned_by_hand_keeps_its_version_alive() -> None:
+    version = {
+        "Type": "AWS::StepFunctions::StateMachineVersion",
+        "Properties": {"StateMachineArn": {"Ref": "Child"}},
+    }
+    result = _run(
+        {"Child": CHILD, "Pinned": version, "Parent": _machine({"A": _start({"Ref": "Pinned"})})}
+    )
+    path = "Resources.Parent.Properties.Definition.States.A.Parameters.StateMachineArn"
+    assert _warnings(result) == [("PV103", path), ("PV141", "Resources.Pinned")]
+    assert _task(result)["Parameters"]["StateMachineArn"] == {"Ref": "Pinned"}
+    pinned = result.template["Resources"]["Pinned"]
+    assert pinned["DeletionPolicy"] == pinned["UpdateReplacePolicy"] == "Retain"
+    assert pinned["Properties"]["StateMachineRevisionId"] == {
+        "Fn::GetAtt": ["Child", "StateMachineRevisionId"]
+    }
+    assert [(g.role, g.function) for g in result.report.grants] == [("Role", "Child")]
+    assert "ChildVersion" not in result.template["Resources"]
+
+
+def test_an_fn_if_of_children_is_pinned_branch_by_branch() -> None:
+    other = _machine({"Done": {"Type": "Succeed"}})
+    chosen = {"Fn::If": ["Blue", {"Ref": "Child"}, {"Fn::GetAtt": ["Other", "Arn"]}]}
+    template = {
+        "Conditions": {"Blue": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}},
+        "Resources": {
+            "Role": _role(),
+            "Child": CHILD,
+            "Other": other,
+            "Parent": _machine({"A": _start(chosen)}),
+        },
+    }
+    result = transform(template, CONTEXT)
+    assert _task(result)["Parameters"]["StateMachineArn"] == {
+        "Fn::If": ["Blue", {"Ref": "ChildVersion"}, {"Ref": "OtherVersion"}]
+    }
+    assert [(p.function, p.version) for p in result.report.pins] == [
+        ("Child", "ChildVersion"),
+        ("Other", "OtherVersion"),
+    ]
+    assert sorted(g.function for g in result.report.grants) == ["Child", "Other"]
+
+    # A branch that names something outside the template leaves the whole Fn::If alone.
+    outside = "arn:aws:states:us-east-1:123456789012:stateMachine:elsewhere"
+    template["Resources"]["Parent"] = _machine(
+        {"A": _start({"Fn::If": ["Blue", {"Ref": "Child"}, outside]})}
+    )
+    result = transform(template, CONTEXT)
+    assert [w.code for w in result.report.warnings] == ["PV101"]
+    assert "an Fn::If branch names no state machine" in result.report.warnings[0].message
+    assert "ChildVersion" not in result.template["Resources"]

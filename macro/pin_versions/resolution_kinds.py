@@ -11,6 +11,7 @@ from .resolution import (
     Resolution,
     _encode,
     _has_leaf,
+    _if_branches,
     _is_version_number,
     _leaf_at,
     _other_region_or_account,
@@ -89,7 +90,8 @@ def _classify_kind_leaf(kind: TargetKind, leaf: Leaf, inventory: Scope) -> Resol
             what = f"Fn::GetAtt {leaf.ref}" if dot else f"Ref {logical_id}"
             return Resolution("external", None, f"{what} is not the ARN of the {noun}")
         if kind.strategy == PUBLISH and rtype == kind.pin.type:
-            return Resolution("version", None, f"starts the published version {logical_id}")
+            # ``function`` names the version, so that the planner can keep it alive.
+            return Resolution("version", logical_id, f"starts the published version {logical_id}")
         if rtype is not None and rtype == kind.alias_type:
             return Resolution("mutable", None, f"starts the alias {logical_id}")
         return Resolution("external", None, f"names {logical_id}, which is not a {noun}")
@@ -98,7 +100,31 @@ def _classify_kind_leaf(kind: TargetKind, leaf: Leaf, inventory: Scope) -> Resol
     if leaf.kind == "invalid":
         return Resolution("external", None, leaf.ref)
     if leaf.kind == "if":
-        return Resolution(
-            "external", None, f"an Fn::If that chooses a {noun} is not pinned; pin each yourself"
-        )
+        return _classify_kind_if(kind, leaf, inventory)
     return Resolution("external", None, f"names a Lambda function, not a {noun}")
+
+
+def _classify_kind_if(kind: TargetKind, leaf: Leaf, inventory: Scope) -> Resolution:
+    """An ``Fn::If`` (nested ones flattened): ``conditional`` when every branch names a
+    resource of the kind in this template (or is AWS::NoValue), as Lambda's ``classify``;
+    else what its first other branch is, or ``version`` when every branch is one."""
+    targets: list[str] = []
+    kinds: set[str] = set()
+    for branch in _if_branches(leaf):
+        if branch.kind == "novalue":
+            continue
+        items: list[Item] = [branch.ref] if branch.kind == "text" else [branch]
+        resolution = classify_target(kind, items, inventory)
+        kinds.add(resolution.kind)
+        if resolution.kind == "function" and resolution.function is not None:
+            if resolution.function not in targets:
+                targets.append(resolution.function)
+        elif resolution.kind != "version":
+            return Resolution(resolution.kind, None, f"an Fn::If branch {resolution.reason}")
+    if targets and kinds == {"function"}:
+        return Resolution("conditional", targets[0], "", tuple(targets))
+    if kinds == {"version"}:
+        return Resolution("version", None, f"every Fn::If branch starts a published {kind.noun}")
+    return Resolution(
+        "external", None, f"an Fn::If branch names a {kind.noun}, another something else"
+    )

@@ -17,8 +17,10 @@ from typing import Any
 
 from ..asl import mentions
 from ..definition import Target, analyse
+from ..intrinsics import getatt_target, intrinsic_name, ref_target
 from ..inventory import Inventory, Resource
 from ..options import Options
+from ..references import resolve
 from ..report import Diagnostic, Pin
 from ..targets import PUBLISH, TargetKind, kind_named
 from .grants import Grants
@@ -56,32 +58,18 @@ class KindPins(PlanPart):
         code = LEFT_ALONE.get(resolution.kind)
         if code is not None:
             self.report.warn(code, target.path, f"left alone: {resolution.reason}")
+            if resolution.kind == "version" and kind.strategy == PUBLISH:
+                self._protect(view, target, kind, resolution.function)
+            return
+        if resolution.kind == "conditional":
+            self._pin_conditional(view, target, kind)
             return
         logical_id = resolution.function
         if resolution.kind != "function" or logical_id is None:
             return
-        entry = self.inventory.state_machines.get(logical_id) or self.inventory.others.get(
-            logical_id
-        )
-        if entry is None:
+        if not self._pinnable(view, target, kind, logical_id):
             return
-        if entry.skip:
-            self.report.warn(
-                "PV110", target.path, f"left alone: {kind.noun} {logical_id} is skipped"
-            )
-            return
-        if (machine.logical_id, logical_id) in self.cycles:
-            self.report.warn(
-                "PV140",
-                target.path,
-                f"left alone: {machine.logical_id} and {logical_id} start each other (a cycle "
-                "of nested state machines); pinning would make each version wait for the "
-                "other's: pin this Task yourself or break the cycle",
-            )
-            return
-        if target.note:
-            self.report.warn("PV111", target.path, f"left alone: {target.note}")
-            return
+        entry = self.inventory.state_machines.get(logical_id) or self.inventory.others[logical_id]
         planned = self._planned(kind, entry)
         if planned is None:
             return
@@ -95,6 +83,87 @@ class KindPins(PlanPart):
             Pin(machine.logical_id, target.path, logical_id, planned.version, kind.name)
         )
         self.grants.kind_uses(machine, target, logical_id, kind)
+
+    def _pinnable(self, view: MachineEdits, target: Target, kind: TargetKind, name: str) -> bool:
+        """Can the Tasks naming ``name`` be pinned? Else the warning says why."""
+        entry = self.inventory.state_machines.get(name) or self.inventory.others.get(name)
+        if entry is None:
+            return False
+        if entry.skip:
+            self.report.warn("PV110", target.path, f"left alone: {kind.noun} {name} is skipped")
+            return False
+        if (view.machine.logical_id, name) in self.cycles:
+            self.report.warn(
+                "PV140",
+                target.path,
+                f"left alone: {view.machine.logical_id} and {name} start each other (a cycle "
+                "of nested state machines); pinning would make each version wait for the "
+                "other's: pin this Task yourself or break the cycle",
+            )
+            return False
+        if target.note:
+            self.report.warn("PV111", target.path, f"left alone: {target.note}")
+            return False
+        return True
+
+    def _pin_conditional(self, view: MachineEdits, target: Target, kind: TargetKind) -> None:
+        """An ``Fn::If`` whose branches name resources of the kind: each branch is pinned
+        (the Fn::If keeps its condition), as Lambda's ``Planner._pin_conditional``."""
+        names = target.resolution.functions
+        if not all(self._pinnable(view, target, kind, name) for name in names):
+            return
+        planned: dict[str, VersionPlan] = {}
+        for name in names:
+            entry = self.inventory.state_machines.get(name) or self.inventory.others[name]
+            plan = self._planned(kind, entry)
+            if plan is None:
+                return  # an error (PV911) says why
+            planned[name] = plan
+        inventory = self.inventory
+
+        def rebuild(value: Any) -> dict[str, Any]:
+            from ..resolution_kinds import classify_target
+
+            condition, *branches = value["Fn::If"]
+            out: list[Any] = [condition]
+            for branch in branches:
+                if intrinsic_name(branch) == "Fn::If":
+                    out.append(rebuild(branch))
+                    continue
+                named = classify_target(kind, resolve(branch, inventory), inventory)
+                plan = planned.get(named.function or "") if named.kind == "function" else None
+                out.append(plan.ref if plan is not None else branch)
+            return {"Fn::If": out}
+
+        first = planned[names[0]]
+        try:
+            edits = self.retarget.edits_for(view, target.pieces, first, 0, target.items, rebuild)
+        except Unpinnable as why:
+            self.report.warn("PV111", target.path, f"left alone: {why}")
+            return
+        self.plan.edits.extend(edits)
+        machine = view.machine
+        for name, plan in planned.items():
+            self.report.pins.append(
+                Pin(machine.logical_id, target.path, name, plan.version, kind.name)
+            )
+            self.grants.kind_uses(machine, target, name, kind)
+
+    def _protect(
+        self, view: MachineEdits, target: Target, kind: TargetKind, version: str | None
+    ) -> None:
+        """A Task the user already pinned to an in-template StateMachineVersion of an
+        in-template state machine: left as written, but the version is retained and follows
+        the machine's revision (PV141 when it did not), and the role may start the machine."""
+        resource = self.inventory.resources.get(version or "")
+        properties = resource.get("Properties") if type(resource) is dict else None
+        arn = properties.get("StateMachineArn") if type(properties) is dict else None
+        machine = ref_target(arn) or (getatt_target(arn) or ("", ""))[0]
+        entry = self.inventory.state_machines.get(machine)
+        if version is None or entry is None or entry.skip:
+            return
+        self._reuse(machine, version)
+        self.grants.kind_uses(view.machine, target, machine, kind)
 
     def _planned(self, kind: TargetKind, entry: Resource) -> VersionPlan | None:
         logical_id = entry.logical_id
@@ -202,50 +271,6 @@ class KindPins(PlanPart):
             self.plan.kind_updates[entry.logical_id] = update
         return VersionPlan(entry.logical_id, entry.logical_id, None, False, entry.condition)
 
-    def machine_order(self, machines: list[Resource]) -> list[Resource]:
-        """``machines`` with children before the parents that start them (template order
-        otherwise), and ``cycles`` filled. Only definitions that mention a startExecution
-        integration are read twice."""
-        if STATE_MACHINE_KIND in self.inventory.disabled_kinds:
-            return machines
-        edges: dict[str, list[str]] = {}
-        for machine in machines:
-            if not mentions(machine.properties, "states:startExecution"):
-                continue
-            try:
-                view = analyse(machine, self.inventory)
-            except Exception:
-                continue
-            children = [
-                t.resolution.function
-                for t in view.targets
-                if t.kind == STATE_MACHINE_KIND
-                and t.resolution.kind == "function"
-                and t.resolution.function is not None
-            ]
-            if children:
-                edges[machine.logical_id] = children
-        if not edges:
-            return machines
-        self.cycles = _cycle_edges(edges)
-        by_id = {m.logical_id: m for m in machines}
-        order: list[Resource] = []
-        placed: set[str] = set()
-
-        def place(name: str, stack: set[str]) -> None:
-            if name in placed or name in stack or name not in by_id:
-                return
-            stack.add(name)
-            for child in edges.get(name, []):
-                place(child, stack)
-            stack.discard(name)
-            placed.add(name)
-            order.append(by_id[name])
-
-        for machine in machines:
-            place(machine.logical_id, set())
-        return order
-
 
 def _cycle_edges(edges: dict[str, list[str]]) -> set[tuple[str, str]]:
     """The (parent, child) edges that lie on a cycle: both ends in one strongly connected
@@ -286,3 +311,53 @@ def _cycle_edges(edges: dict[str, list[str]]) -> set[tuple[str, str]]:
         for child in children
         if component.get(parent) == component.get(child) is not None
     }
+
+
+def machine_order(
+    inventory: Inventory, machines: list[Resource]
+) -> tuple[list[Resource], set[tuple[str, str]]]:
+    """``machines`` with children before the parents that start them (template order
+    otherwise), and the (parent, child) Task edges that lie on a cycle. Only definitions
+    that mention a startExecution integration are read twice."""
+    if STATE_MACHINE_KIND in inventory.disabled_kinds:
+        return machines, set()
+    edges: dict[str, list[str]] = {}
+    for machine in machines:
+        if not mentions(machine.properties, "states:startExecution"):
+            continue
+        try:
+            view = analyse(machine, inventory)
+        except Exception:
+            continue
+        children = [
+            child
+            for t in view.targets
+            if t.kind == STATE_MACHINE_KIND
+            for child in (
+                (t.resolution.function,)
+                if t.resolution.kind == "function"
+                else t.resolution.functions
+            )
+            if child is not None
+        ]
+        if children:
+            edges[machine.logical_id] = children
+    if not edges:
+        return machines, set()
+    by_id = {m.logical_id: m for m in machines}
+    order: list[Resource] = []
+    placed: set[str] = set()
+
+    def place(name: str, stack: set[str]) -> None:
+        if name in placed or name in stack or name not in by_id:
+            return
+        stack.add(name)
+        for child in edges.get(name, []):
+            place(child, stack)
+        stack.discard(name)
+        placed.add(name)
+        order.append(by_id[name])
+
+    for machine in machines:
+        place(machine.logical_id, set())
+    return order, _cycle_edges(edges)

@@ -82,7 +82,9 @@ class Planner:
         machines = list(inventory.state_machines.values())
         if any(mentions(m.properties, _START_EXECUTION) for m in machines):
             # Children before the parents that start them, cycles found (plan/kinds.py).
-            machines = self.kind_pins.machine_order(machines)
+            from .kinds import machine_order
+
+            machines, self.kind_pins.cycles = machine_order(inventory, machines)
         for machine in machines:
             if machine.skip and intrinsic_name(machine.properties) is not None:
                 continue  # PV132, noted while reading
