@@ -872,3 +872,42 @@ def test_what_the_alias_adds_counts_toward_the_resource_limit() -> None:
     (error,) = raised.value.diagnostics
     assert error.code == "PV906"
     assert "the template has 499 resources and pinning adds 2: 501" in error.message
+
+
+def test_after_sam_an_api_event_starts_the_alias() -> None:
+    """SAM's Api event (an AWS::ApiGateway::Method whose request template names the state
+    machine) moves to the alias when PinVersions runs after SAM; SAM's role for it already
+    allows the state machine ARN, so it gets no second grant."""
+    from pin_versions.local.sam_local import translate
+
+    sam = {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Metadata": {
+            "PinVersions": {"Alias": {"Name": "live", "MoveCallers": {"ApiGateway": True}}}
+        },
+        "Resources": {
+            "Orders": {
+                "Type": "AWS::Serverless::StateMachine",
+                "Properties": {
+                    "Definition": {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}},
+                    "Events": {
+                        "Post": {"Type": "Api", "Properties": {"Path": "/", "Method": "post"}}
+                    },
+                },
+            }
+        },
+    }
+    expanded = translate({k: v for k, v in sam.items() if k != "Transform"}, {})
+    result = transform(expanded, Context())
+    body = result.template["Resources"]["ServerlessRestApi"]["Properties"]["Body"]
+    integration = body["paths"]["/"]["post"]["x-amazon-apigateway-integration"]
+    templates = json.dumps(integration["requestTemplates"])
+    assert "${OrdersAliaslive}" in templates and "${Orders}" not in templates
+    (entry,) = result.report.aliases
+    assert entry.callers == (
+        "Resources.ServerlessRestApi.Properties.Body.paths./.post"
+        ".x-amazon-apigateway-integration.requestTemplates.application/json",
+    )
+    assert entry.grants == ()
+    assert [w.code for w in result.report.warnings] == ["PV156"]
+    assert new_lint_errors(expanded, result.template) == []

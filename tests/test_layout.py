@@ -35,6 +35,7 @@ CORE = (
     "plan/alias_grants",
     "plan/alias_model",
     "plan/alias_parents",
+    "plan/alias_sam",
     "plan/aliases",
     "plan/grants",
     "plan/kind_grants",

@@ -65,7 +65,14 @@ REWRITABLE = {
         "DefinitionString",
         "DefinitionSubstitutions",
     },
-    "AWS::Serverless::StateMachine": {"Definition", "DefinitionSubstitutions"},
+    # Issue 15 (Alias option, before SAM): SAM makes the alias from these two.
+    "AWS::Serverless::StateMachine": {
+        "Definition",
+        "DefinitionSubstitutions",
+        "AutoPublishAlias",
+        "DeploymentPreference",
+        "UseAliasAsEventTarget",
+    },
 }
 DIAGNOSTIC = re.compile(r"\[PV9[0-9][0-9]\]")
 
@@ -363,12 +370,16 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
                 assert re.search(r"\[pin [0-9a-f]{10}\]", text), (logical_id, description)
         elif rtype in KIND_RETAINED:
             _check_kept_alive(logical_id, resource, output, new)
+        elif rtype in ALIAS_TOUCHED:
+            _check_alias_touched(logical_id, resource, output, new, added)
         else:
             raise AssertionError(f"{logical_id} ({rtype}) was changed")
 
     owners: Counter[str] = Counter()
     for logical_id in added:
         resource = new[logical_id]
+        if _check_alias_added(logical_id, resource, new):
+            continue
         if resource.get("Type") == "AWS::IAM::Policy":
             # A retained grant: one role, one function, every version of it.
             assert _GRANT_ID.fullmatch(logical_id), logical_id
@@ -402,6 +413,105 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
 
 
 MACHINE_VERSION = "AWS::StepFunctions::StateMachineVersion"
+MACHINE_ALIAS = "AWS::StepFunctions::StateMachineAlias"
+# Issue 15 (Alias option): callers moved to an alias, SAM's alias-ARN grants fixed, a reused
+# alias retained. What changed must name an alias (or, in a role, be the fixed grant).
+ALIAS_TOUCHED = {
+    "AWS::Events::Rule",
+    "AWS::Scheduler::Schedule",
+    "AWS::Pipes::Pipe",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::HttpApi",
+    "AWS::IAM::Role",
+    MACHINE_ALIAS,
+}
+_START_GRANT_ID = re.compile(r"(?P<role>.+)PinVersionsStart(?P<machine>.+)", re.S)
+
+
+def _names(value: Any) -> set[str]:
+    """Logical IDs a value names (Ref, Fn::GetAtt, ${X} in Fn::Sub)."""
+    text = json.dumps(value)
+    found = set(re.findall(r'"Ref": "([^"]+)"', text))
+    found |= set(re.findall(r'"Fn::GetAtt": \["([^"]+)"', text))
+    found |= {n.split(".")[0] for n in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+    return found
+
+
+def _differences(old: Any, new: Any) -> list[tuple[Any, Any]]:
+    """The smallest differing (old, new) subtrees (an intrinsic function is one leaf)."""
+    intrinsic = (
+        type(old) is dict and len(old) == 1 and str(next(iter(old))).startswith(("Ref", "Fn::"))
+    )
+    if not intrinsic and type(old) is dict and type(new) is dict and set(old) == set(new):
+        return [d for key in old for d in _differences(old[key], new[key])]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for a, b in zip(old, new, strict=True) for d in _differences(a, b)]
+    return [] if old == new else [(old, new)]
+
+
+def _check_alias_touched(
+    logical_id: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    resources: dict[str, Any],
+    added: list[str],
+) -> None:
+    types = {k: v.get("Type") for k, v in resources.items() if isinstance(v, dict)}
+    aliases = {k for k, t in types.items() if t == MACHINE_ALIAS}
+    if before["Type"] == MACHINE_ALIAS:
+        # A reused alias: retained, nothing else.
+        assert after["DeletionPolicy"] == after["UpdateReplacePolicy"] == "Retain", logical_id
+        policies = {"DeletionPolicy", "UpdateReplacePolicy"}
+        assert _without(after, policies) == _without(before, policies), logical_id
+        return
+    if after.get("DependsOn") != before.get("DependsOn"):
+        depends = _appended(before.get("DependsOn"), after.get("DependsOn"), logical_id)
+        assert all(d in added for d in depends), depends
+    outside = {"Properties", "DependsOn"}
+    assert _without(after, outside) == _without(before, outside), logical_id
+    for old, new in _differences(before.get("Properties"), after.get("Properties")):
+        if before["Type"] == "AWS::IAM::Role":
+            # SAM's grant on an alias ARN, made the state machine's ARN and the qualifier.
+            assert new["Action"] == "states:StartExecution", (logical_id, new)
+            assert _names(old.get("Resource")) & aliases, (logical_id, old)
+            machines = _names(new["Resource"])
+            assert machines and all(types.get(m) in MACHINE_TYPES for m in machines), new
+        else:
+            assert _names(new) & aliases, f"{logical_id}: changed to {new}, naming no alias"
+
+
+def _check_alias_added(logical_id: str, resource: dict[str, Any], new: dict[str, Any]) -> bool:
+    """An alias or a caller's grant the Alias option added (True), checked; else False."""
+    types = {k: v.get("Type") for k, v in new.items() if isinstance(v, dict)}
+    if resource.get("Type") == MACHINE_ALIAS:
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+        properties = resource["Properties"]
+        assert set(properties) == {"Name", "DeploymentPreference"}, logical_id
+        (version,) = _names(properties["DeploymentPreference"]["StateMachineVersionArn"])
+        assert types.get(version) == MACHINE_VERSION, logical_id
+        machine = new[version]["Properties"]["StateMachineArn"]["Ref"]
+        assert logical_id == f"{machine}Alias{properties['Name']}", logical_id
+        assert resource.get("Condition") == new[machine].get("Condition"), logical_id
+        return True
+    grant = _START_GRANT_ID.fullmatch(logical_id)
+    if resource.get("Type") == "AWS::IAM::Policy" and grant is not None:
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+        properties = resource["Properties"]
+        assert properties["Roles"] == [{"Ref": grant["role"]}], logical_id
+        assert str(properties["PolicyName"]).startswith("PinVersionsStart-"), logical_id
+        (statement,) = properties["PolicyDocument"]["Statement"]
+        assert statement["Action"] == "states:StartExecution", logical_id
+        (machine,) = _names(statement["Resource"])
+        assert types.get(machine) in MACHINE_TYPES, logical_id
+        assert set(statement["Condition"]["StringEquals"]) == {"states:StateMachineQualifier"}
+        return True
+    return False
+
+
 # Issue 14: what the macro may change on a resource it keeps alive for running executions.
 KIND_RETAINED = {
     "AWS::ECS::TaskDefinition": set(),

@@ -47,6 +47,7 @@ WARNINGS: dict[str, str] = {
     "PV154": "a grant on an alias ARN (which Step Functions never checks) is moved to the state "
     "machine ARN",
     "PV155": "a parent's Task is left on the child: its alias would make a circular dependency",
+    "PV156": "a REST API caller moved to the alias takes effect at the API's next deployment",
     # Target kinds (issue 14, docs/design.md "More than Lambda: target kinds"): PV140-PV149.
     "PV140": "nested state machines start each other (a cycle): those Tasks are left alone",
     "PV141": "a child state machine's existing or SAM's version is the one its callers start",

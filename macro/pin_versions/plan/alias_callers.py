@@ -87,6 +87,15 @@ class Callers:
                 self.plan.values.append(((*base, *field), moved))
                 entry.callers.append(format_path((*base, *field)))
                 self.grant(entry, logical_id, resource, role, (*base, *role))
+                if rtype in _REST:
+                    self.report.warn(
+                        "PV156",
+                        (*base, *field),
+                        "moved to the alias; a REST API serves what its stage's deployment "
+                        "holds, so the move takes effect when the API is deployed again (a "
+                        "new AWS::ApiGateway::Deployment; SAM makes one when its Body "
+                        "changes, which it sees only when PinVersions runs before SAM)",
+                    )
         if "StepFunctions" in moves:
             self.parents.move(entry, version)
 
@@ -202,6 +211,41 @@ def _caller_fields(
         parameters = properties.get("RequestParameters")
         if type(parameters) is dict and "StateMachineArn" in parameters:
             yield "ApiGateway", ("RequestParameters", "StateMachineArn"), ("CredentialsArn",)
+    elif rtype in _OPENAPI:
+        yield from _openapi_fields(properties, _OPENAPI[rtype])
+
+
+# OpenAPI bodies with x-amazon-apigateway-integration (SAM writes its Api events there):
+# REST APIs name the state machine in requestTemplates, HTTP APIs in requestParameters.
+_OPENAPI = {
+    "AWS::ApiGateway::RestApi": "Body",
+    "AWS::Serverless::Api": "DefinitionBody",
+    "AWS::ApiGatewayV2::Api": "Body",
+    "AWS::Serverless::HttpApi": "DefinitionBody",
+}
+_INTEGRATION = "x-amazon-apigateway-integration"
+# REST APIs serve their stage's deployment: an integration change needs a new deployment.
+_REST = frozenset({"AWS::ApiGateway::Method", "AWS::ApiGateway::RestApi"})
+
+
+def _openapi_fields(
+    properties: dict[str, Any], body_key: str
+) -> Iterator[tuple[str, tuple[str | int, ...], tuple[str | int, ...]]]:
+    body = properties.get(body_key)
+    paths = body.get("paths") if type(body) is dict else None
+    for path, item in paths.items() if type(paths) is dict else ():
+        for method, operation in item.items() if type(item) is dict else ():
+            integration = operation.get(_INTEGRATION) if type(operation) is dict else None
+            if type(integration) is not dict:
+                continue
+            base = (body_key, "paths", path, method, _INTEGRATION)
+            role = (*base, "credentials")
+            templates = integration.get("requestTemplates")
+            for content_type in templates if type(templates) is dict else ():
+                yield "ApiGateway", (*base, "requestTemplates", content_type), role
+            parameters = integration.get("requestParameters")
+            if type(parameters) is dict and "StateMachineArn" in parameters:
+                yield "ApiGateway", (*base, "requestParameters", "StateMachineArn"), role
 
 
 def _names_literally(value: Any, machine: Resource) -> bool:

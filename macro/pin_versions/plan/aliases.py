@@ -30,7 +30,7 @@ from typing import Any
 from ..alias_options import AliasOption, read_resource_alias
 from ..inventory import Inventory, Resource
 from ..options import Options
-from ..report import AliasEntry, Diagnostic, Report
+from ..report import AliasEntry, Diagnostic, Report, format_path
 from .alias_callers import Callers
 from .alias_grants import fix_alias_grants
 from .alias_model import (
@@ -42,17 +42,9 @@ from .alias_model import (
     routes_to,
     too_long,
 )
+from .alias_sam import SAM_EVENTS, event_type, sam_event_grant, sam_event_kind
 from .machine_versions import machine_version_id, machine_version_resource
 from .model import MAX_LOGICAL_ID
-
-# SAM event types that start the state machine through EventBridge, Scheduler or API Gateway.
-_SAM_EVENTS = {
-    "EventBridgeRule": "EventBridge",
-    "CloudWatchEvent": "EventBridge",
-    "Schedule": "EventBridge",
-    "ScheduleV2": "Scheduler",
-    "Api": "ApiGateway",
-}
 
 
 def alias_option_of(machine: Resource, options: Options, errors: list[Diagnostic]) -> Any:
@@ -196,39 +188,45 @@ class _Planner:
                 )
                 wanted = properties["DeploymentPreference"]
                 entry.preference = wanted
-            self.plan.properties[logical_id] = {
-                "AutoPublishAlias": entry.option.name,
-                "DeploymentPreference": wanted,
-            }
+            self.plan.properties.setdefault(logical_id, {}).update(
+                {"AutoPublishAlias": entry.option.name, "DeploymentPreference": wanted}
+            )
             self.source[logical_id] = "sam"
         entry.alias = f"{logical_id}Alias{entry.name}"
         self.version[logical_id] = (f"{logical_id}Version", True)
-        if as_bool(properties.get("UseAliasAsEventTarget")):
-            self.report.warn(
-                "PV152",
-                ("Resources", logical_id, "Properties", "UseAliasAsEventTarget"),
-                "SAM will grant its event roles states:StartExecution on the alias ARN, which "
-                "Step Functions does not check, so the events will be denied "
-                "(aws/serverless-application-model#3720); list PinVersions after "
-                "AWS::Serverless-2016-10-31 under Transform, and the macro grants the state "
-                "machine ARN instead",
-            )
-        else:
-            self._sam_events(entry)
+        self._sam_events(entry, as_bool(properties.get("UseAliasAsEventTarget")))
 
-    def _sam_events(self, entry: MachineAlias) -> None:
-        events = entry.resource.properties.get("Events")
-        if type(events) is not dict:
+    def _sam_events(self, entry: MachineAlias, use_alias: bool) -> None:
+        """SAM's event sources, which SAM makes after the macro: with
+        ``UseAliasAsEventTarget`` (the user's, or set here when ``MoveCallers`` asks for every
+        event's kind) they start the alias, and SAM grants their roles on the alias ARN,
+        which allows nothing (aws/serverless-application-model#3720): each role SAM makes,
+        ``<SM><Event>Role`` (samtranslator model/stepfunctions/events.py,
+        ``_construct_role``), gets the grant Step Functions checks. Otherwise the events the
+        option asks to move stay on the unqualified ARN (PV152)."""
+        machine = entry.resource
+        logical_id = machine.logical_id
+        events = machine.properties.get("Events")
+        if type(events) is not dict or not events:
             return
-        for name, event in events.items():
-            event_type = event.get("Type") if type(event) is dict else None
-            kind = _SAM_EVENTS.get(event_type) if isinstance(event_type, str) else None
-            if kind is not None and kind in entry.option.move_callers:
+        kinds = {name: sam_event_kind(event) for name, event in events.items()}
+        wanted = entry.option.move_callers
+        if not use_alias and all(kind is not None and kind in wanted for kind in kinds.values()):
+            self.plan.properties.setdefault(logical_id, {})["UseAliasAsEventTarget"] = True
+            use_alias = True
+        for name, kind in kinds.items():
+            where = ("Resources", logical_id, "Properties", "Events", name)
+            if use_alias and kind is not None:
+                sam_event_grant(entry, str(name), self.plan, self.taken, self.errors)
+                entry.callers.append(format_path(where))
+            elif use_alias or SAM_EVENTS.get(event_type(events[name]) or "") in wanted:
                 self.report.warn(
                     "PV152",
-                    ("Resources", entry.resource.logical_id, "Properties", "Events", name),
-                    "stays on the unqualified state machine ARN: SAM makes this event's "
-                    "resources after the macro has run; list PinVersions after "
+                    where,
+                    "stays on the unqualified state machine ARN, or is denied if SAM points it "
+                    "at the alias: SAM makes this event's resources after the macro has run "
+                    "(and grants its own role on the alias ARN, which Step Functions never "
+                    "checks: aws/serverless-application-model#3720); list PinVersions after "
                     "AWS::Serverless-2016-10-31 under Transform to move it to the alias",
                 )
 
