@@ -269,6 +269,27 @@ PIPELINE: dict[str, tuple[Expected, list[str]]] = {
 }
 
 
+# The issue 14/15 transition scenarios (tests/transition, run on the emulator: the day-1
+# execution finishes on what it started with): plan agrees that each is safe.
+TRANSITION_KINDS: dict[str, Expected] = {
+    "nested-child-changed": [("ChildVersion", "safe", [])],
+    "ecs-task-definition-replaced": [("Hello", "safe", [])],
+    "batch-job-definition-updated": [("Hello", "safe", [])],
+    # The alias's version (replaced, retained) and the Lambda version its definition pins.
+    "alias-shift": [("HelloVersiondd90a956e1", "safe", []), ("WorkflowVersion", "safe", [])],
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRANSITION_KINDS))
+def test_plan_agrees_with_the_kind_transition_scenarios(case: str) -> None:
+    directory = ROOT / "tests" / "transition" / case
+    result = _plan(directory / "day1.yaml", directory / "day2.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    verdicts = json.loads(result.stdout)["verdicts"]
+    got = [(v["target"], v["status"], [p["reason"] for p in v["problems"]]) for v in verdicts]
+    assert got == TRANSITION_KINDS[case]
+
+
 def _plan(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(SCRIPT), "plan", "-q", *map(str, args)],

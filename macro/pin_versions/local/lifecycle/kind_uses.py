@@ -47,7 +47,7 @@ def _properties(inventory: Inventory, logical_id: str) -> dict[str, Any]:
 
 def alias_routes(side: Side) -> Iterator[tuple[str, str, str]]:
     """``(alias, version, state machine)`` for every version an in-template state machine
-    alias routes to (``RoutingConfiguration``, or ``DeploymentConfiguration``'s target):
+    alias routes to (``RoutingConfiguration``, or ``DeploymentPreference``'s target):
     during a gradual shift, and after a rollback, each takes new executions."""
     for alias in side.resources:
         if side.type_of(alias) != MACHINE_ALIAS or not side.exists(alias):
@@ -56,7 +56,7 @@ def alias_routes(side: Side) -> Iterator[tuple[str, str, str]]:
         values = [
             r.get("StateMachineVersionArn") for r in _dicts(properties, "RoutingConfiguration")
         ]
-        deployment = properties.get("DeploymentConfiguration")
+        deployment = properties.get("DeploymentPreference")
         if isinstance(deployment, dict):
             values.append(deployment.get("StateMachineVersionArn"))
         for value in values:

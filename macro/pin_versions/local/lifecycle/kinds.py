@@ -21,6 +21,7 @@ What a deploy does to each, with the AWS documentation it relies on (docs/lifecy
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,7 @@ def _judge_update(
         return
     changed = _canonical(old, owner) != _canonical(new, owner)
     kept = all(new.properties(owner).get(name) == value for name, value in retention)
-    settings = ", ".join(f"{name}: {value}" for name, value in retention)
+    settings = ", ".join(_setting(name, value) for name, value in retention)
     if changed and not kept:
         verdict.problems.append(
             Problem(
@@ -122,6 +123,14 @@ def _judge_update(
         )
     else:
         verdict.notes.append(f"{noun} {owner} is unchanged")
+
+
+def _setting(name: str, value: Any) -> str:
+    """``ResourceRetentionPolicy.SkipDeregisterOnUpdate: true``: one setting on one line."""
+    while isinstance(value, dict) and len(value) == 1:
+        ((key, value),) = value.items()
+        name = f"{name}.{key}"
+    return f"{name}: {json.dumps(value)}"
 
 
 def _canonical(side: Side, logical_id: str) -> str:
