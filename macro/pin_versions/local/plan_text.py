@@ -10,14 +10,12 @@ from typing import Any
 from ..dependencies import names_in
 from ..iam import POLICY_NAME
 from ..inventory import Context
-from ..targets import PUBLISH, kind_of_type, kinds
+from ..targets import PUBLISH, kind_named, kind_of_type, kinds
 from .explain import shift_text
 from .lifecycle import Lifecycle, Side, Transition, Verdict, assess
 from .processed import (
     _EVERY_VERSION,
-    _MACHINE_TYPES,
     IAM_POLICY,
-    LAMBDA_VERSION,
     Processed,
     _context,
     _function_named,
@@ -35,7 +33,6 @@ def _versions(template: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     ``AWS::StepFunctions::StateMachineVersion``: targets.py ``pin``): logical ID ->
     (the target it publishes, DeletionPolicy)."""
     links = {k.pin.type: k.pin.link_property for k in kinds() if k.strategy == PUBLISH}
-    links.setdefault(LAMBDA_VERSION, "FunctionName")
     return {
         logical_id: (
             _function_named(_properties(resource).get(links[resource["Type"]])),
@@ -266,7 +263,8 @@ def _plan_machines(old: Processed, new: Processed) -> tuple[list[str], int]:
         retargeted += 1
         if was is None:
             pinned = _plural(len(now or {}), "target") + " pinned"
-            if _resources(old.template).get(machine, {}).get("Type") in _MACHINE_TYPES:
+            old_type = str(_resources(old.template).get(machine, {}).get("Type", ""))
+            if old_type in kind_named("state-machine").resource_types:
                 why = "PinVersions did not run on OLD" if old.pin is None else "none pinned in OLD"
                 out.append(f"  {machine}: existed before ({why}), {pinned} now")
             else:

@@ -16,9 +16,7 @@ from ..report import Diagnostic, Path, Report, format_path
 from .packaging import Artifact
 from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
 
-LAMBDA_VERSION = "AWS::Lambda::Version"
 IAM_POLICY = "AWS::IAM::Policy"
-_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 
 # The grant PinVersions writes: !Sub ${F.Arn}:* (see iam.version_resource).
 _EVERY_VERSION = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}:\*")

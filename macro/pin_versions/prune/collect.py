@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..targets import LAMBDA, RETAIN, kind_named, kind_of_type
 from .aws import Clients
 from .functions import _FunctionFacts
 from .machines import StateMachineResource, _MachineFacts
@@ -28,15 +29,19 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
     functions: dict[str, FunctionFacts] = {}
     machines: list[StateMachineResource] = []
     roles: list[str] = []
+    # What each resource type is, from the target-kind registry (targets.py): a target of a
+    # kind, or the resource that pins one (a Lambda version, a state machine version).
+    machine_kind = kind_named("state-machine")
     for stack_name, changed, resources in stacks:
         for resource in resources:
-            kind = resource.get("ResourceType")
+            kind = str(resource.get("ResourceType", ""))
             physical = resource.get("PhysicalResourceId")
             if not physical:
                 continue
-            if kind == "AWS::Lambda::Function":
+            target_kind = kind_of_type(kind)
+            if target_kind is LAMBDA:
                 functions.setdefault(physical, FunctionFacts(physical))
-            elif kind == "AWS::StepFunctions::StateMachine":
+            elif target_kind is machine_kind:
                 updated = resource.get("LastUpdatedTimestamp")
                 machines.append(
                     StateMachineResource(
@@ -49,14 +54,14 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
                 )
             elif kind == "AWS::IAM::Role":
                 roles.append(physical)
-            elif kind in ("AWS::ECS::TaskDefinition", "AWS::Batch::JobDefinition"):
+            elif target_kind is not None and target_kind.strategy == RETAIN:
                 found = stack_revision(physical)
                 if found is not None:
                     family = collector.facts.revisions.families.setdefault(
                         found, Family(found[0], found[1])
                     )
                     family.current.add(physical)
-            elif kind == "AWS::StepFunctions::StateMachineVersion":
+            elif kind == machine_kind.pin.type:
                 # Its physical ID is the version ARN: a version the stack holds now.
                 machine, _, number = physical.rpartition(":")
                 if ":stateMachine:" in machine and number.isdigit():
@@ -68,7 +73,7 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
                             f"resource {logical} of stack {stack_name}",
                         )
                     )
-            elif kind == "AWS::Lambda::Version":
+            elif kind == LAMBDA.pin.type:
                 ref = parse_function_ref(physical)
                 if ref and ref[1] and ref[1].isdigit():
                     logical = resource.get("LogicalResourceId")
