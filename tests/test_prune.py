@@ -1936,3 +1936,19 @@ def test_a_run_time_task_definition_keeps_every_revision() -> None:
     (use,) = prune.revisions.revision_uses(definition, "current definition of orders")
     assert use[:3] == ("task", None, None)
     assert use[3].endswith("picks a task definition at run time (States.A.Parameters)")
+
+
+@pytest.mark.parametrize(
+    ("physical", "expected"),
+    [
+        (f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:3", ("ecs", "web")),
+        (f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/nightly:12", ("batch", "nightly")),
+        (f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web", None),  # no revision
+        (f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:web:3", None),
+        ("web:3", None),
+    ],
+)
+def test_a_stack_revision_is_read_with_the_core_grammar(
+    physical: str, expected: tuple[str, str] | None
+) -> None:
+    assert prune.revisions.stack_revision(physical) == expected

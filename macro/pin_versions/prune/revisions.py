@@ -28,13 +28,10 @@ import re
 
 from ..asl import Unwalkable, is_jsonata, iter_tasks
 from ..report import format_path
+from ..targets import RETAIN, kinds
 from .aws import _Reader
 from .model import DELETE, KEEP, REVISION, Decision, Family, RevisionFacts
 
-# The revision ARNs: arn:P:ecs:R:A:task-definition/FAMILY:N, arn:P:batch:R:A:job-definition/NAME:N
-_REVISION_ARN = re.compile(
-    r"arn:[^:]+:(ecs|batch):[^:]*:[^:]*:(task|job)-definition/([^:/]+):([0-9]+)"
-)
 _REVISION_IN_TEXT = re.compile(r"(task|job)-definition/([A-Za-z0-9_-]+):([0-9]+)")
 _INTEGRATION = re.compile(r"^arn:[^:]+:states:::(?:aws-sdk:)?(ecs:runTask|batch:submitJob)")
 _FIELD = {"ecs:runTask": "TaskDefinition", "batch:submitJob": "JobDefinition"}
@@ -43,9 +40,16 @@ LABEL = _LABEL
 
 
 def stack_revision(physical: str) -> tuple[str, str] | None:
-    """``(service, name)`` of a stack's task or job definition physical ID (its ARN)."""
-    match = _REVISION_ARN.fullmatch(physical)
-    return (match[1], match[3]) if match else None
+    """``(service, name)`` of a stack's task or job definition physical ID (its revision
+    ARN), read with the core's grammar of each kind (targets.py ``arn``), as the macro reads
+    a Task's ``TaskDefinition`` or ``JobDefinition``."""
+    for kind in kinds():
+        if kind.strategy != RETAIN:
+            continue
+        match = kind.arn.fullmatch(physical)
+        if match is not None and match["q"] is not None and match["q"].isdigit():
+            return ("ecs" if ":ecs:" in physical else "batch"), match["n"]
+    return None
 
 
 def revision_uses(definition: str, reason: str) -> list[tuple[str, str | None, str | None, str]]:
