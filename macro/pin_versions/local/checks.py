@@ -175,8 +175,8 @@ def unpinned_targets(template: Any) -> list[Finding]:
 def _kind_problems(view: DefinitionView, inventory: Inventory, reported: set[str]) -> list[Finding]:
     """E9102 for the other kinds (issue 14): a state machine version a Task starts must be
     retained on both policies (its fixed logical ID is replaced whenever the child's revision
-    changes), and a task or job definition a Task runs by its revision must keep that
-    revision ACTIVE through a deploy."""
+    changes). A task or job definition run by its revision without what keeps it ACTIVE is
+    W9101's finding, not this one's: one finding per problem."""
     findings: list[Finding] = []
     machine = view.machine.logical_id
     for target in view.targets:
@@ -193,10 +193,7 @@ def _kind_problems(view: DefinitionView, inventory: Inventory, reported: set[str
                 f"{key}: {value}" for key, value in _KEEP_REVISION if resource.get(key) != value
             ]
             what = f"{kind.pin.type.rsplit('::', 1)[-1]} {ref}"
-        elif target.resolution.function == ref and kind.strategy == RETAIN:
-            missing = _missing_retention(kind, resource)
-            what = f"{kind.noun} {ref}"
-        else:
+        else:  # a RETAIN kind's revision without retention is W9101's (no duplicate)
             continue
         if missing:
             reported.add(ref)
