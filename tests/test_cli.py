@@ -503,7 +503,7 @@ def test_local_code_change_gives_a_new_version(tmp_path: Path) -> None:
     )
     assert ", a placeholder: not found\n" in explained.stdout
     # SAM made the DefinitionString; the lines are those of the Definition in the file.
-    assert "  DefinitionString.States.A.Resource  25    Hello  " in explained.stdout
+    assert "  DefinitionString.States.A.Resource  25    function Hello  " in explained.stdout
     assert errors(after) == [
         "pin-versions: warning: template.yaml:14: Resources.Gone.Properties.CodeUri: not-copied/ "
         "does not exist (looked for not-copied); hashed by its name, so changes to its code "
@@ -573,6 +573,16 @@ def test_line_map_uses_the_longest_prefix() -> None:
     assert lines.line_of("Resources.OnlySamMadeThis.Properties") is None
     sam = LineMap(SAM_TEMPLATE, "t.yaml")  # SAM's DefinitionString is the file's Definition
     assert sam.line_of("Resources.Machine.Properties.DefinitionString.States.B.Resource") == 26
+    # Paths as keys (Diagnostic.parts, Pin.parts, a check's Finding) match without formatting.
+    parts = ("Resources", "Workflow", "Properties", "DefinitionString", "States", "Hello")
+    assert lines.line_of(parts) == 60
+    assert lines.line_of(("Resources", "Workflow")) == 56
+    assert lines.line_of(("Resources", "OnlySamMadeThis", "Properties")) is None
+    sam_parts = ("Resources", "Machine", "Properties", "DefinitionString", "States", "B")
+    assert sam.line_of((*sam_parts, "Resource")) == 26
+    # A state name with a dot is one key, not two: the tuple keeps it so.
+    states = ("Resources", "Machine", "Properties", "Definition", "States")
+    assert sam.line_of((*states, "B.x")) == sam.line_of(states) != sam.line_of((*states, "B"))
 
 
 # --- explain, plan, prune -------------------------------------------------------------------
@@ -855,3 +865,108 @@ def test_workflow_checks_the_templates_the_change_touches(tmp_path: Path) -> Non
         "app/new.yaml",
         "old.yaml",
     ]
+
+
+# --- explain and plan for every target kind (issue 14) ---------------------------------------
+
+KINDS_OBJECT = ROOT / "tests" / "golden" / "kinds-object" / "input.yaml"
+
+
+def test_explain_says_what_pins_each_kind_and_which_grant() -> None:
+    result = run("explain", str(KINDS_OBJECT))
+    assert result.returncode == 0, result.stderr
+    rows = {tuple(re.split(r"\s{2,}", line.strip())) for line in result.stdout.splitlines()}
+    # What each Task calls and what it is pinned to (line numbers from the file).
+    assert {
+        (
+            "Definition.States.StartChild.Parameters.StateMachineArn",
+            "72",
+            "state machine Child",
+            "ChildVersion",
+        ),
+        (
+            "Definition.States.RunWeb.Parameters.TaskDefinition",
+            "87",
+            "task definition Web",
+            "Web (its revision)",
+        ),
+        (
+            "Definition.States.SubmitNightly.Parameters.JobDefinition",
+            "95",
+            "job definition Nightly",
+            "Nightly (its revision)",
+        ),
+    } <= rows
+    # What is retained: a new state machine version, the revisions kept ACTIVE.
+    assert {
+        ("ChildVersion", "state machine Child", "new StateMachineVersion", "Retain", "Retain"),
+        ("Web", "task definition Web", "its own revision, kept ACTIVE", "Retain", "Retain"),
+        (
+            "Nightly",
+            "job definition Nightly",
+            "its own revision, kept ACTIVE (ResourceRetentionPolicy.SkipDeregisterOnUpdate: true)",
+            "Retain",
+            "Retain",
+        ),
+    } <= rows
+    # The grant of each kind, with its own actions (never lambda:InvokeFunction).
+    grants = [line for line in result.stdout.splitlines() if "retained grant" in line]
+    assert len(grants) == 4 and not any("lambda:" in line for line in grants)
+    assert any(
+        line.endswith(
+            "states:StartExecution, states:DescribeExecution, states:StopExecution, "
+            "events:PutTargets, events:PutRule, events:DescribeRule on state machine Child"
+        )
+        for line in grants
+    )
+    assert any(line.endswith("ecs:RunTask on task definition Web") for line in grants)
+    assert any(line.endswith("batch:SubmitJob on job definition Nightly") for line in grants)
+
+
+def test_plan_gives_each_kind_its_lifecycle_verdict(tmp_path: Path) -> None:
+    """Day 2 changes the child and the task definition: the child's old version and the
+    old revision are retained (safe); with the ECS retention removed by hand from the
+    processed day 1, the old revision is deregistered (BROKEN)."""
+    day1 = load(KINDS_OBJECT.read_text(encoding="utf-8"))
+    day2 = json.loads(json.dumps(day1))
+    day2["Resources"]["Child"]["Properties"]["Definition"]["States"]["Wait"]["Seconds"] = 9
+    day2["Resources"]["Web"]["Properties"]["Cpu"] = "512"
+    (tmp_path / "day1.json").write_text(json.dumps(day1))
+    (tmp_path / "day2.json").write_text(json.dumps(day2))
+    result = run("plan", "day1.json", "day2.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Verdicts: 4 safe, 0 broken, 0 not protected" in result.stdout
+    assert "  ChildVersion  Child  replaces the one OLD published" in result.stdout
+    assert "  ChildVersion  Child  UpdateReplacePolicy Retain: the old one stays" in result.stdout
+    assert "task definition Web is replaced and retained" in result.stdout
+    # The processed day 1 without the Retain PinVersions gave the task definition.
+    out = run("transform", "day1.json", "-o", "processed.json", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    processed = json.loads((tmp_path / "processed.json").read_text())
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        processed["Resources"]["Web"].pop(policy)
+    processed.pop("Transform", None)
+    (tmp_path / "processed.json").write_text(json.dumps(processed))
+    broken = run("plan", "processed.json", "day2.json", "--fail-on-broken", cwd=tmp_path)
+    assert broken.returncode == 1
+    assert "BROKEN         Web (Web; Parent): revision deregistered" in broken.stdout
+
+
+def test_explain_and_plan_show_the_alias_and_its_shift(tmp_path: Path) -> None:
+    """Issue 15: the alias, the version it shifts to, how (CANARY with its alarms), the
+    callers moved to it; plan says the previous version keeps taking executions meanwhile."""
+    source = ROOT / "tests" / "golden" / "alias-canary-alarms-eventbridge" / "input.yaml"
+    explained = run("explain", str(source))
+    assert explained.returncode == 0, explained.stderr
+    assert (
+        "  OrdersAliaslive: alias live of Orders (created), shifts to OrdersVersion (new): "
+        "CANARY 10% for 10 minutes, then all, rolled back on alarm OrdersFailures, OrdersErrors"
+    ) in explained.stdout
+    assert "    callers moved to it: Resources.OrderPlaced.Properties.Targets[0].Arn" in (
+        explained.stdout
+    )
+    planned = run("plan", str(source), str(source))
+    assert planned.returncode == 0, planned.stderr
+    assert "Aliases (issue 15)\n  OrdersAliaslive: live of Orders shifts to OrdersVersion: " in (
+        planned.stdout
+    )

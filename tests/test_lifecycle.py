@@ -30,6 +30,10 @@ SCRIPT = Path(sys.executable).parent / "pin-versions"
 
 Expected = list[tuple[str, str, list[str]]]  # (target, status, problem reasons)
 
+_SM_SAFE = ("ChildVersion", "safe", [])
+_WEB_SAFE = ("Web", "safe", [])
+_NIGHTLY_SAFE = ("Nightly", "safe", [])
+
 # One row per fixture pair: what a deploy from old.yaml to new.yaml does to each target
 # executions started before it may still invoke.
 PROCESSED: dict[str, Expected] = {
@@ -78,6 +82,40 @@ PROCESSED: dict[str, Expected] = {
     "role-deleted": [("HelloVersionaaaaaaaaaa", "broken", ["grant revoked"])],
     # A version number in the definition; an AWS managed policy allows every function.
     "numbered-managed-policy": [("Hello:3", "safe", [])],
+    # Issue 14: a parent pinned to ChildVersion, an ECS task definition and a Batch job
+    # definition by Ref (their revision ARNs), each with its retained grant.
+    # The child's definition changes: ChildVersion is replaced, the old one retained.
+    "kinds-child-changed": [_SM_SAFE, _WEB_SAFE, _NIGHTLY_SAFE],
+    # ... without UpdateReplacePolicy: Retain on the version: the old version is deleted.
+    "kinds-child-version-not-retained": [
+        ("ChildVersion", "broken", ["deleted by a replacement"]),
+        _WEB_SAFE,
+        _NIGHTLY_SAFE,
+    ],
+    # StateMachineName changes: replacing the child deletes all its versions.
+    "kinds-child-replaced": [
+        ("ChildVersion", "broken", ["deleted with its state machine"]),
+        _WEB_SAFE,
+        _NIGHTLY_SAFE,
+    ],
+    # Cpu changes: the task definition is replaced, its old revision deregistered...
+    "kinds-ecs-replaced": [_SM_SAFE, ("Web", "broken", ["revision deregistered"]), _NIGHTLY_SAFE],
+    # ... unless UpdateReplacePolicy: Retain keeps it ACTIVE.
+    "kinds-ecs-replaced-retained": [_SM_SAFE, _WEB_SAFE, _NIGHTLY_SAFE],
+    # An update of a job definition deregisters the old revision...
+    "kinds-batch-updated": [_SM_SAFE, _WEB_SAFE, ("Nightly", "broken", ["revision deregistered"])],
+    # ... unless ResourceRetentionPolicy.SkipDeregisterOnUpdate.
+    "kinds-batch-updated-retained": [_SM_SAFE, _WEB_SAFE, _NIGHTLY_SAFE],
+    # The ecs:RunTask grant leaves the template without DeletionPolicy: Retain.
+    "kinds-grant-revoked": [_SM_SAFE, ("Web", "broken", ["grant revoked"]), _NIGHTLY_SAFE],
+    # Issue 15: an alias shifting (CANARY) from ChildVersion to the new version: the old one
+    # takes new executions during the shift and after a rollback; it is retained.
+    "kinds-alias-shift": [_SM_SAFE, _WEB_SAFE, _NIGHTLY_SAFE],
+    "kinds-alias-shift-not-retained": [
+        ("ChildVersion", "broken", ["deleted by a replacement"]),
+        _WEB_SAFE,
+        _NIGHTLY_SAFE,
+    ],
 }
 
 
@@ -104,6 +142,31 @@ def test_every_fixture_has_an_expectation() -> None:
 def test_processed_pair_verdicts(case: str) -> None:
     old, new = _side(FIXTURES / case / "old.yaml"), _side(FIXTURES / case / "new.yaml")
     assert _verdicts(old, new) == PROCESSED[case]
+
+
+def test_an_alias_routes_count_as_callers_of_the_version() -> None:
+    """Issue 15: the version an alias routes to is judged for the alias too (a shift in
+    progress or a rollback starts it), with the fix named."""
+    case = FIXTURES / "kinds-alias-shift-not-retained"
+    lifecycle = assess(_side(case / "old.yaml"), _side(case / "new.yaml"))
+    verdict = next(v for v in lifecycle.verdicts if v.target == "ChildVersion")
+    assert verdict.machines == ["Parent", "ChildAliaslive"]
+    assert verdict.target_kind == "state-machine" and verdict.function == "Child"
+    assert "UpdateReplacePolicy: Retain" in verdict.problems[0].fix
+
+
+def test_kind_verdicts_name_the_kind_and_the_fix() -> None:
+    ecs = FIXTURES / "kinds-ecs-replaced"
+    verdict = assess(_side(ecs / "old.yaml"), _side(ecs / "new.yaml")).verdicts[1]
+    (problem,) = verdict.problems
+    assert problem.detail.startswith("task definition Web is replaced (Cpu changes)")
+    assert "UpdateReplacePolicy: Retain" in problem.fix
+    batch = FIXTURES / "kinds-batch-updated"
+    verdict = assess(_side(batch / "old.yaml"), _side(batch / "new.yaml")).verdicts[2]
+    assert "SkipDeregisterOnUpdate" in verdict.problems[0].fix
+    grant = FIXTURES / "kinds-grant-revoked"
+    verdict = assess(_side(grant / "old.yaml"), _side(grant / "new.yaml")).verdicts[1]
+    assert "ecs:RunTask on task definition Web" in verdict.problems[0].detail
 
 
 def test_same_template_changes_nothing() -> None:
@@ -204,6 +267,27 @@ PIPELINE: dict[str, tuple[Expected, list[str]]] = {
     # A version the user pinned (PV115): retained, and the role may invoke every version.
     "user-pinned": ([("HelloCurrentVersionaaaa", "safe", [])], []),
 }
+
+
+# The issue 14/15 transition scenarios (tests/transition, run on the emulator: the day-1
+# execution finishes on what it started with): plan agrees that each is safe.
+TRANSITION_KINDS: dict[str, Expected] = {
+    "nested-child-changed": [("ChildVersion", "safe", [])],
+    "ecs-task-definition-replaced": [("Hello", "safe", [])],
+    "batch-job-definition-updated": [("Hello", "safe", [])],
+    # The alias's version (replaced, retained) and the Lambda version its definition pins.
+    "alias-shift": [("HelloVersiondd90a956e1", "safe", []), ("WorkflowVersion", "safe", [])],
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRANSITION_KINDS))
+def test_plan_agrees_with_the_kind_transition_scenarios(case: str) -> None:
+    directory = ROOT / "tests" / "transition" / case
+    result = _plan(directory / "day1.yaml", directory / "day2.yaml", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    verdicts = json.loads(result.stdout)["verdicts"]
+    got = [(v["target"], v["status"], [p["reason"] for p in v["problems"]]) for v in verdicts]
+    assert got == TRANSITION_KINDS[case]
 
 
 def _plan(*args: str | Path) -> subprocess.CompletedProcess[str]:

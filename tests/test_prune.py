@@ -1105,9 +1105,13 @@ def test_schedule_role_grants_exactly_what_prune_needs() -> None:
     for policy in policies.values():
         for statement in policy["PolicyDocument"]["Statement"]:
             if statement["Resource"] == "*":
-                assert set(statement["Action"]) == {
+                actions = statement["Action"]
+                assert set(actions if isinstance(actions, list) else [actions]) <= {
                     "lambda:ListEventSourceMappings",
                     "tag:GetResources",
+                    "ecs:ListTaskDefinitions",
+                    "batch:DescribeJobDefinitions",
+                    "ecs:DeregisterTaskDefinition",
                 }
     function = template["Resources"]["PruneFunction"]["Properties"]
     handler_module, handler = function["Handler"].rsplit(".", 1)
@@ -1122,6 +1126,7 @@ def test_schedule_role_grants_exactly_what_prune_needs() -> None:
         "OLDER_THAN_DAYS",
         "APPLY",
         "RECLAIM_FUNCTIONS",
+        "RECLAIM_REVISIONS",
     }
 
 
@@ -1606,3 +1611,344 @@ def test_prune_and_macro_read_a_function_reference_alike(
         assert seen.kind == "version"
     else:
         assert seen.kind == "mutable"
+
+
+# -- state machine versions (issue 14) ---------------------------------------------------
+
+CHILD = f"{SM}:child"
+
+
+def machine_facts(count: int, *uses: Use, errors: tuple[str, ...] = ()) -> Facts:
+    versions = [
+        prune_model.MachineVersion(str(n), f"{CHILD}:{n}", NOW) for n in range(1, count + 1)
+    ]
+    facts = Facts()
+    facts.machines["child"] = prune_model.MachineFacts("child", CHILD, versions, list(errors))
+    facts.machine_uses.extend(uses)
+    return facts
+
+
+def machine_rows(decisions: list[Decision]) -> dict[str, tuple[str, str]]:
+    return {
+        d.version: (d.decision, d.reason)
+        for d in decisions
+        if d.kind == prune_model.MACHINE_VERSION
+    }
+
+
+def test_state_machine_versions_in_use_or_newest_are_kept_the_rest_deleted() -> None:
+    facts = machine_facts(
+        6,
+        Use("child", "1", "running execution of orders"),
+        Use("child", "2", "alias live"),
+        Use("Child", "3", "resource ChildVersion of stack app"),  # names compare casefolded
+        Use("other", "4", "alias live"),  # another state machine's version 4
+    )
+    assert machine_rows(plan(facts, keep=1, now=NOW)) == {
+        "1": (KEEP, "running execution of orders"),
+        "2": (KEEP, "alias live"),
+        "3": (KEEP, "resource ChildVersion of stack app"),
+        "4": (DELETE, "unused: nothing starts it"),
+        "5": (DELETE, "unused: nothing starts it"),
+        "6": (KEEP, "among the newest 1"),
+    }
+
+
+def test_a_run_time_state_machine_choice_or_a_failed_check_keeps_every_version() -> None:
+    anywhere = Use(None, None, "current definition of orders picks a state machine at run time")
+    assert {d for d, _ in machine_rows(plan(machine_facts(3, anywhere), keep=0)).values()} == {KEEP}
+    failed = machine_rows(plan(machine_facts(3, errors=("ListExecutions: denied",)), keep=0))
+    assert failed == {n: (KEEP, "could not check: ListExecutions: denied") for n in "123"}
+    unlisted = plan(machine_facts(0, errors=("ListStateMachineVersions: denied",)), keep=0)
+    assert machine_rows(unlisted) == {
+        "*": (KEEP, "could not check: ListStateMachineVersions: denied")
+    }
+
+
+def test_definitions_name_state_machine_versions_and_run_time_choices() -> None:
+    start = "arn:aws:states:::states:startExecution.sync:2"
+    pinned = machine(
+        A=task(start, Parameters={"StateMachineArn": f"{CHILD}:7", "Input.$": "$"}),
+        B=task(
+            "arn:aws:states:::aws-sdk:sfn:startExecution", Parameters={"StateMachineArn.$": "$.sm"}
+        ),
+        C=task(start, Arguments="{% $states.input %}", QueryLanguage="JSONata"),
+        D={"Type": "Pass", "Result": {"next": f"{SM}:audit:2"}, "End": True},
+        E=task(start, Parameters={"StateMachineArn": f"{CHILD}:live"}),  # an alias: no version
+    )
+    uses = prune.uses.machine_uses_of_definition(json.dumps(pinned), "current definition of p")
+    assert {(u.function, u.version) for u in uses} == {
+        ("child", "7"),
+        ("audit", "2"),
+        (None, None),
+    }
+    assert {u.reason for u in uses if u.function is None} == {
+        "current definition of p picks a state machine at run time (States.B.Parameters)",
+        "current definition of p picks a state machine at run time (States.C.Arguments)",
+    }
+
+
+def test_quota_warning_before_the_1000_versions_are_reached() -> None:
+    assert prune.rules.quota_warnings(machine_facts(899)) == []
+    (warning,) = prune.rules.quota_warnings(machine_facts(900))
+    assert warning.startswith("PV160 state machine child has 900 of the 1000 versions")
+
+
+def _patch_moto_machine_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moto gaps for state machine versions: DeleteStateMachineVersion is not implemented,
+    and ListExecutions leaves out ``stateMachineVersionArn`` (moto cannot start a version).
+    A test sets ``version_arn`` on an execution to say which version it was started with."""
+
+    def delete_state_machine_version(self: StepFunctionResponse) -> ActionResult:
+        arn = self._get_param("stateMachineVersionArn")
+        source, _, number = arn.rpartition(":")
+        owner = self.stepfunction_backend.describe_state_machine(source)
+        owner.versions.pop(int(number), None)
+        return ActionResult({})
+
+    def list_executions(self: StepFunctionResponse) -> ActionResult:
+        owner = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        items = []
+        for execution in sorted(owner.executions, key=lambda e: e.start_date, reverse=True):
+            item = {
+                "executionArn": execution.execution_arn,
+                "name": execution.name,
+                "startDate": execution.start_date,
+                "stateMachineArn": owner.arn,
+                "status": execution.status,
+            }
+            if getattr(execution, "version_arn", None):
+                item["stateMachineVersionArn"] = execution.version_arn
+            items.append(item)
+        return ActionResult({"executions": items})
+
+    monkeypatch.setattr(
+        StepFunctionResponse,
+        "delete_state_machine_version",
+        delete_state_machine_version,
+        raising=False,
+    )
+    monkeypatch.setattr(StepFunctionResponse, "list_executions", list_executions)
+
+
+@pytest.fixture
+def nested(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Stack ``app``: parent ``orders`` starts ``child``, which has versions 1-6.
+    1: a running execution of orders was started on a definition pinned to child:1;
+    2 and 3: alias live routes to both (a gradual deployment in progress);
+    4: a running execution of child was started with the version ARN child:4;
+    5: unused; 6: the newest, and the current definition of orders names it."""
+    _patch_moto_machine_versions(monkeypatch)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    boto3.client("iam", region_name=REGION).create_role(
+        RoleName="app", AssumeRolePolicyDocument="{}"
+    )
+
+    def parent(version: int) -> str:
+        start = "arn:aws:states:::states:startExecution.sync:2"
+        params = {"StateMachineArn": f"{CHILD}:{version}"}
+        return json.dumps(machine(A=task(start, Parameters=params)))
+
+    root = {
+        "Resources": {
+            "Orders": state_machine_resource("orders", parent(1)),
+            "Child": state_machine_resource(
+                "child", json.dumps(machine(A={"Type": "Pass", "End": True}))
+            ),
+        }
+    }
+    cfn.create_stack(StackName="app", TemplateBody=json.dumps(root))
+    for number in range(1, 7):
+        body = machine(A={"Type": "Pass", "Result": number, "End": True})
+        sfn.update_state_machine(stateMachineArn=CHILD, definition=json.dumps(body), publish=True)
+    sfn.create_state_machine_alias(
+        name="live",
+        routingConfiguration=[
+            {"stateMachineVersionArn": f"{CHILD}:2", "weight": 90},
+            {"stateMachineVersionArn": f"{CHILD}:3", "weight": 10},
+        ],
+    )
+    sfn.start_execution(stateMachineArn=f"{SM}:orders")  # runs parent(1)
+    sfn.update_state_machine(stateMachineArn=f"{SM}:orders", definition=parent(6))
+    started = sfn.start_execution(stateMachineArn=CHILD)["executionArn"]
+    backend = stepfunctions_backends[ACCOUNT][REGION]
+    child = next(m for m in backend.state_machines if m.arn == CHILD)
+    next(e for e in child.executions if e.execution_arn == started).version_arn = f"{CHILD}:4"
+    return sfn
+
+
+def test_prune_keeps_started_routed_and_pinned_state_machine_versions(
+    nested: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, table, out, err = cli(capsys, "--keep", "1")
+    assert code == 0, err
+    assert table["child (state machine)"] == {
+        "1": (KEEP, "running execution of orders"),
+        "2": (KEEP, "alias live (weight 90)"),
+        "3": (KEEP, "alias live (weight 10)"),
+        "4": (KEEP, "running execution of child"),
+        "5": (DELETE, "unused: nothing starts it"),
+        "6": (KEEP, "current definition of orders; among the newest 1"),
+    }
+    assert "6 state machine versions of 1 state machine: 5 keep, 1 delete" in out
+    code, table, out, err = cli(capsys, "--keep", "1", "--apply")
+    assert code == 0, err
+    assert table["child (state machine)"]["5"] == ("deleted", "unused: nothing starts it")
+    listed = nested.list_state_machine_versions(stateMachineArn=CHILD)["stateMachineVersions"]
+    assert sorted(v["stateMachineVersionArn"][-1] for v in listed) == ["1", "2", "3", "4", "6"]
+
+
+def test_prune_warns_near_the_state_machine_version_quota(
+    nested: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prune_model, "MACHINE_VERSION_WARN_AT", 6)
+    monkeypatch.setattr(prune.rules, "MACHINE_VERSION_WARN_AT", 6)
+    code, _, _, err = cli(capsys, "--keep", "1")
+    assert code == 0  # a warning, not a failure
+    assert "pin-versions prune: warning: PV160 state machine child has 6 of the 1000" in err
+
+
+# -- ECS task definition and Batch job definition revisions (issue 14) -------------------
+
+
+def _container(image: str) -> dict[str, Any]:
+    return {"image": image, "vcpus": 1, "memory": 128}
+
+
+def _patch_moto_job_definition_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moto gap: CloudFormation's AWS::Batch::JobDefinition ignores JobDefinitionName (it
+    registers under the generated physical name) and requires RetryStrategy."""
+    from moto.batch.models import JobDefinition
+
+    create = JobDefinition.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def named(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        properties.setdefault("RetryStrategy", {})
+        name = properties.get("JobDefinitionName", resource_name)
+        return create(cls, name, cloudformation_json, *args, **kw)
+
+    monkeypatch.setattr(JobDefinition, "create_from_cloudformation_json", classmethod(named))
+
+
+@pytest.fixture
+def revisions(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Stack ``app`` holds task definition family ``web`` (revision 3, the current one) and
+    job definition ``nightly`` (revision 3). Revisions 1 and 2 of each were left ACTIVE by
+    earlier deploys (PinVersions retains them). State machine ``orders`` has a running
+    execution whose definition runs ``web:1`` and submits ``nightly:1``; revisions 2 are
+    unused. ``webby`` (another family sharing the prefix) is not the stack's."""
+    _patch_moto_job_definition_name(monkeypatch)
+    ecs = boto3.client("ecs", region_name=REGION)
+    batch = boto3.client("batch", region_name=REGION)
+    boto3.client("iam", region_name=REGION).create_role(
+        RoleName="app", AssumeRolePolicyDocument="{}"
+    )
+    container = [{"name": "web", "image": "busybox", "memory": 128}]
+    for _ in range(2):
+        ecs.register_task_definition(family="web", containerDefinitions=container)
+        batch.register_job_definition(
+            jobDefinitionName="nightly", type="container", containerProperties=_container("a")
+        )
+    ecs.register_task_definition(family="webby", containerDefinitions=container)
+    old = json.dumps(
+        machine(
+            A=task(
+                "arn:aws:states:::ecs:runTask.sync",
+                Parameters={
+                    "TaskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:1"
+                },
+                Next="B",
+            ),
+            B=task(
+                "arn:aws:states:::batch:submitJob.sync",
+                Parameters={
+                    "JobDefinition": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/nightly:1"
+                },
+            ),
+        )
+    )
+    root = {
+        "Resources": {
+            "Orders": state_machine_resource("orders", old),
+            "Web": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "web",
+                    "ContainerDefinitions": [{"Name": "web", "Image": "busybox", "Memory": 128}],
+                },
+            },
+            "Nightly": {
+                "Type": "AWS::Batch::JobDefinition",
+                "Properties": {
+                    "JobDefinitionName": "nightly",
+                    "Type": "container",
+                    "ContainerProperties": {"Image": "b", "Vcpus": 1, "Memory": 128},
+                },
+            },
+        }
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="app", TemplateBody=json.dumps(root)
+    )
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    sfn.start_execution(stateMachineArn=f"{SM}:orders")
+    sfn.update_state_machine(
+        stateMachineArn=f"{SM}:orders",
+        definition=json.dumps(machine(A={"Type": "Pass", "End": True})),
+    )
+    return ecs, batch
+
+
+def test_prune_keeps_revisions_in_use_and_deregisters_the_rest_only_when_asked(
+    revisions: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs, batch = revisions
+    code, table, out, err = cli(capsys)
+    assert code == 0, err
+    ask = (KEEP, "retained revision, nothing runs it; --reclaim-revisions deregisters it")
+    assert table["web (task definition)"] == {
+        "1": (KEEP, "running execution of orders"),
+        "2": ask,
+    }
+    assert table["nightly (job definition)"] == {
+        "1": (KEEP, "running execution of orders"),
+        "2": ask,
+    }
+    assert "4 task or job definition revisions retained: 4 keep" in out
+    code, table, out, err = cli(capsys, "--reclaim-revisions", "--apply")
+    assert code == 0, err
+    assert table["web (task definition)"]["2"] == ("deleted", "retained revision, nothing runs it")
+    assert table["nightly (job definition)"]["2"][0] == "deleted"
+    active = ecs.list_task_definitions(familyPrefix="web", status="ACTIVE")["taskDefinitionArns"]
+    assert sorted(a.rsplit("/", 1)[1] for a in active) == ["web:1", "web:3"]
+    other = ecs.list_task_definitions(familyPrefix="webby", status="ACTIVE")["taskDefinitionArns"]
+    assert [a.rsplit("/", 1)[1] for a in other] == ["webby:1"]  # not the stack's: untouched
+    jobs = batch.describe_job_definitions(jobDefinitionName="nightly", status="ACTIVE")
+    assert sorted(j["revision"] for j in jobs["jobDefinitions"]) == [1, 3]
+
+
+def test_a_run_time_task_definition_keeps_every_revision() -> None:
+    definition = json.dumps(
+        machine(A=task("arn:aws:states:::ecs:runTask", Parameters={"TaskDefinition.$": "$.td"}))
+    )
+    (use,) = prune.revisions.revision_uses(definition, "current definition of orders")
+    assert use[:3] == ("task", None, None)
+    assert use[3].endswith("picks a task definition at run time (States.A.Parameters)")
+
+
+@pytest.mark.parametrize(
+    ("physical", "expected"),
+    [
+        (f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:3", ("ecs", "web")),
+        (f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/nightly:12", ("batch", "nightly")),
+        (f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web", None),  # no revision
+        (f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:web:3", None),
+        ("web:3", None),
+    ],
+)
+def test_a_stack_revision_is_read_with_the_core_grammar(
+    physical: str, expected: tuple[str, str] | None
+) -> None:
+    assert prune.revisions.stack_revision(physical) == expected

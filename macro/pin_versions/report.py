@@ -53,6 +53,8 @@ WARNINGS: dict[str, str] = {
     "PV141": "a child state machine's existing or SAM's version is the one its callers start",
     "PV142": "a retention setting written on a task or job definition was changed to Retain",
     "PV143": "a state machine named in the substitutions of a definition in S3 is left alone",
+    # The local tooling (prune, plan): PV160-PV169 (issue 14).
+    "PV160": "a state machine is near Step Functions' 1000-versions quota (prune)",
 }
 
 # Errors: the transform fails and changes nothing.

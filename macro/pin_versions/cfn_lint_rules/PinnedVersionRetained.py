@@ -14,11 +14,12 @@ class PinnedVersionRetained(CloudFormationLintRule):
     """Versions state machines invoke must be retained and invokable by their role."""
 
     id = "E9102"
-    shortdesc = "Pinned Lambda version not retained, or not invokable by the execution role"
+    shortdesc = "Pinned version not retained, or not invokable by the execution role"
     description = (
         "A Lambda version a state machine invokes must have DeletionPolicy Retain (the next "
         "deploy must not delete it under running executions), and the execution role must "
-        "allow lambda:InvokeFunction on every version of the function (function:NAME:*)."
+        "allow lambda:InvokeFunction on every version of the function (function:NAME:*). "
+        "A StateMachineVersion a Task starts must be retained on both policies."
     )
     source_url = "https://github.com/pin-versions/pin-versions/blob/main/docs/troubleshooting.md"
     tags: ClassVar[list[str]] = ["resources", "stepfunctions", "lambda", "iam", "pin-versions"]

@@ -1,4 +1,6 @@
-"""W9101: a state machine Task invokes a function of the template unqualified."""
+"""W9101: a state machine Task calls something of the template a deploy can change under a
+running execution (every target kind of the registry, targets.py; checks.unpinned_targets).
+The module keeps its name (cfn-lint users may list it); the rule is generic."""
 
 from __future__ import annotations
 
@@ -11,17 +13,27 @@ from pin_versions.local.checks import unpinned_targets
 
 
 class UnpinnedLambdaTask(CloudFormationLintRule):
-    """Tasks that would run new code under executions started before a deploy."""
+    """Tasks that would call something new under executions started before a deploy."""
 
     id = "W9101"
-    shortdesc = "Task invokes an unpinned Lambda function of this template"
+    shortdesc = "Task calls something of this template a deploy can change under it"
     description = (
-        "A Step Functions Task that names a Lambda function of the same template without a "
-        "version runs whatever code the function has when the Task runs, so a deploy breaks "
-        "executions that wait through it. Add Transform: PinVersions, or invoke a version."
+        "A Step Functions Task that calls a Lambda function or a child state machine of the "
+        "same template unqualified, an ECS task definition or Batch job definition by name, "
+        "or one by its revision without what keeps that revision ACTIVE (UpdateReplacePolicy "
+        "and DeletionPolicy Retain; Batch ResourceRetentionPolicy.SkipDeregisterOnUpdate), "
+        "calls whatever it is when the Task runs, so a deploy breaks executions that wait "
+        "through it. Add Transform: PinVersions."
     )
     source_url = "https://github.com/pin-versions/pin-versions/blob/main/docs/troubleshooting.md"
-    tags: ClassVar[list[str]] = ["resources", "stepfunctions", "lambda", "pin-versions"]
+    tags: ClassVar[list[str]] = [
+        "resources",
+        "stepfunctions",
+        "lambda",
+        "ecs",
+        "batch",
+        "pin-versions",
+    ]
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         transforms = [str(t) for t in cfn.transform_pre.get("Transform", [])]

@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Process both templates and compare: versions published, versions that "
         "leave the template (retained or deleted), role grants, state machines whose pinned "
         "targets change; then a verdict (safe, broken with the reason and the fix, or not "
-        "protected) for every Lambda target executions started before the deploy may still "
+        "protected) for every target executions started before the deploy may still "
         "invoke. See docs/lifecycle.md.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

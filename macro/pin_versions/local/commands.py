@@ -62,7 +62,8 @@ def _report_warnings(processed: Processed, warn: Warn) -> None:
     if processed.pin is None:
         return
     for warning in processed.pin.report.warnings:
-        warn(f"{processed.lines.locate(processed.source, warning.path)}: {warning}")
+        where = processed.lines.locate(processed.source, warning.parts or warning.path)
+        warn(f"{where}: {warning}")
 
 
 # --- subcommands ----------------------------------------------------------------------------
@@ -137,8 +138,8 @@ E9102 = "E9102"
 def _finding_lines(source: str, lines: LineMap, code: str, findings: list[Finding]) -> list[str]:
     out = []
     for finding in findings:
-        path = format_path(finding.path)
-        out.append(f"{lines.locate(source, path)}: {code} {path}: {finding.message}")
+        where = lines.locate(source, finding.path)
+        out.append(f"{where}: {code} {format_path(finding.path)}: {finding.message}")
     return out
 
 

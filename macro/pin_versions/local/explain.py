@@ -9,9 +9,11 @@ the processed template and the shared pieces in ``processed``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ..report import Report
+from ..report import AliasEntry, Report
+from ..targets import LAMBDA, RETAIN, kind_named, kind_of_type
 from .processed import (
     IAM_POLICY,
     PinStep,
@@ -28,16 +30,45 @@ from .processed import (
 )
 
 
+def _actions(policy: dict[str, Any]) -> list[str]:
+    """The IAM actions a grant policy resource allows, in its order."""
+    document = _properties(policy).get("PolicyDocument")
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    actions: list[str] = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        action = statement.get("Action") if isinstance(statement, dict) else None
+        for item in action if isinstance(action, list) else [action]:
+            if isinstance(item, str) and item not in actions:
+                actions.append(item)
+    return actions
+
+
+def _target_noun(step: PinStep, target: str) -> str:
+    """``function``, ``state machine``, ... : what ``target`` is (targets.py's noun)."""
+    resource = _resources(step.after).get(target) or _resources(step.before).get(target, {})
+    kind = kind_of_type(str(resource.get("Type", "")))
+    return (kind or LAMBDA).noun
+
+
 def _role_changes(step: PinStep, role: str) -> list[str]:
-    """The retained grants PinVersions added for ``role`` (docs/design.md, Day 2)."""
+    """The retained grants PinVersions added for ``role`` (docs/design.md, Day 2), with the
+    actions each allows (the target kind's: targets.py)."""
     changes: list[str] = []
+    after = _resources(step.after)
     for grant in step.report.grants:
         if grant.role != role:
             continue
         condition = f", when {grant.condition}" if grant.condition else ""
+        noun = _target_noun(step, grant.function)
+        actions = _actions(after.get(grant.logical_id, {})) or [LAMBDA.grant_action]
+        scope = (
+            f"every version of {grant.function}"
+            if noun == LAMBDA.noun
+            else f"{noun} {grant.function}"
+        )
         changes.append(
             f"retained grant {grant.logical_id} ({IAM_POLICY} {grant.policy_name}{condition}): "
-            f"lambda:InvokeFunction on every version of {grant.function}"
+            f"{', '.join(actions)} on {scope}"
         )
     return changes
 
@@ -46,15 +77,18 @@ def _explain_machines(processed: Processed, report: Report) -> list[str]:
     out: list[str] = []
     by_machine: dict[str, list[list[str]]] = {name: [] for name in report.state_machines}
     for pin in report.pins:
-        line = processed.lines.line_of(f"Resources.{pin.state_machine}.Properties.{pin.path}")
-        row = [pin.path, "" if line is None else str(line), pin.function, pin.version]
+        line = processed.lines.line_of(pin.parts)
+        kind = kind_named(pin.kind)
+        # A RETAIN kind (ECS, Batch) is pinned to its own revision: Ref of the resource.
+        pinned = f"{pin.version} (its revision)" if kind.strategy == RETAIN else pin.version
+        row = [pin.path, "" if line is None else str(line), f"{kind.noun} {pin.function}", pinned]
         by_machine.setdefault(pin.state_machine, []).append(row)
     if not by_machine:
         return ["State machines: none"]
     for name, rows in by_machine.items():
-        out.append(f"State machine {name}{_where(processed, f'Resources.{name}')}")
+        out.append(f"State machine {name}{_where(processed, ('Resources', name))}")
         if rows:
-            out.extend(_table([["target", "line", "function", "version"], *rows]))
+            out.extend(_table([["target", "line", "calls", "pinned to"], *rows]))
         else:
             out.append("  nothing pinned")
         out.append("")
@@ -63,10 +97,8 @@ def _explain_machines(processed: Processed, report: Report) -> list[str]:
 
 def _explain_versions(processed: Processed, step: PinStep) -> list[str]:
     report = step.report
-    if not report.versions:
-        return ["Versions: none"]
     after = _resources(step.after)
-    rows = [["version", "function", "status", "DeletionPolicy", "UpdateReplacePolicy"]]
+    rows = [["version", "of", "status", "DeletionPolicy", "UpdateReplacePolicy"]]
     stamped: list[str] = []
     for entry in report.versions:
         if entry.created:
@@ -74,16 +106,68 @@ def _explain_versions(processed: Processed, step: PinStep) -> list[str]:
         elif entry.version.endswith(".Version"):
             status = "published by SAM (AutoPublishAlias)"
         else:
-            status = f"declared in the template{_where(processed, f'Resources.{entry.version}')}"
+            status = f"declared in the template{_where(processed, ('Resources', entry.version))}"
         deletion, replace = _version_policies(after, entry.version, entry.function)
         rows.append([entry.version, entry.function, status, deletion, replace])
         description = _properties(after.get(entry.function, {})).get("Description")
         if entry.hash and isinstance(description, str) and f"[pin {entry.hash}]" in description:
             stamped.append(f"{entry.function} [pin {entry.hash}]")
+    rows += _kind_rows(processed, step, {entry.version for entry in report.versions})
+    if len(rows) == 1:
+        return ["Versions: none"]
     out = ["Versions", *_table(rows)]
     if stamped:
         out.append(f"  Description stamped: {_names(stamped)}")
     return out
+
+
+def _kind_rows(processed: Processed, step: PinStep, listed: set[str]) -> list[list[str]]:
+    """What pins the targets of the other kinds (issue 14): a child's state machine
+    version (new, or the template's own), and each ECS task definition or Batch job
+    definition kept alive as its own revision (with the retention settings a deploy
+    needs, targets.py ``retention_properties``)."""
+    before, after = _resources(step.before), _resources(step.after)
+    rows: list[list[str]] = []
+    for pin in step.report.pins:
+        kind = kind_named(pin.kind)
+        if kind.name == LAMBDA.name or pin.version in listed:
+            continue
+        listed.add(pin.version)
+        resource = after.get(pin.version, {})
+        if kind.strategy == RETAIN:
+            settings = [
+                _setting(name, value)
+                for name, value in kind.retention_properties
+                if _properties(resource).get(name) == value
+            ]
+            status = "its own revision, kept ACTIVE" + (
+                f" ({', '.join(settings)})" if settings else ""
+            )
+        elif pin.version in before:
+            status = f"{kind.pin.type.rsplit('::', 1)[-1]}, declared in the template" + _where(
+                processed, ("Resources", pin.version)
+            )
+        else:
+            status = f"new {kind.pin.type.rsplit('::', 1)[-1]}"
+        rows.append(
+            [
+                pin.version,
+                f"{kind.noun} {pin.function}",
+                status,
+                str(resource.get("DeletionPolicy") or "none (deleted)"),
+                str(resource.get("UpdateReplacePolicy") or "none (deleted on replacement)"),
+            ]
+        )
+    return rows
+
+
+def _setting(name: str, value: Any) -> str:
+    """``ResourceRetentionPolicy.SkipDeregisterOnUpdate: true``: a property setting on one
+    line (a one-key object is written as a dotted name)."""
+    while isinstance(value, dict) and len(value) == 1:
+        ((key, value),) = value.items()
+        name = f"{name}.{key}"
+    return f"{name}: {json.dumps(value, sort_keys=True)}"
 
 
 def _version_policies(
@@ -115,7 +199,7 @@ def _explain_roles(processed: Processed, step: PinStep) -> list[str]:
         return ["Roles: none changed or checked"]
     out = ["Roles"]
     for entry in report.roles:
-        out.append(f"  {entry.role}{_where(processed, f'Resources.{entry.role}')}")
+        out.append(f"  {entry.role}{_where(processed, ('Resources', entry.role))}")
         prefix = f"Resources.{entry.role}"
         problems = sorted(
             {w.code for w in report.warnings if w.path == prefix or w.path.startswith(prefix + ".")}
@@ -131,6 +215,48 @@ def _explain_roles(processed: Processed, step: PinStep) -> list[str]:
     return out
 
 
+def shift_text(entry: AliasEntry) -> str:
+    """``CANARY 10% for 10 minutes, then all``: how an alias shifts to its new version
+    (Step Functions' DeploymentPreference; CloudWatch alarms roll it back)."""
+    if entry.type == "ALL_AT_ONCE":
+        text = "ALL_AT_ONCE"
+    elif entry.type == "CANARY":
+        text = f"CANARY {entry.percentage}% for {entry.interval} minutes, then all"
+    else:
+        text = f"LINEAR {entry.percentage}% more every {entry.interval} minutes"
+    if entry.alarms:
+        text += f", rolled back on alarm {_names(_alarm(a) for a in entry.alarms)}"
+    return text
+
+
+def _alarm(value: Any) -> str:
+    """An alarm name as written: text, ``Ref`` of a template alarm, else compact JSON."""
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str) and len(value) == 1:
+        return str(value["Ref"])
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _explain_aliases(processed: Processed, report: Report) -> list[str]:
+    """Issue 15: each alias, the version it shifts to and how; shown only when there is one."""
+    out = ["Aliases"]
+    for entry in report.aliases:
+        version = f"{entry.version} ({'new' if entry.version_created else 'existing'})"
+        out.append(
+            f"  {entry.alias}{_where(processed, ('Resources', entry.alias))}: alias "
+            f"{entry.name} of {entry.state_machine} ({entry.source}), shifts to {version}: "
+            f"{shift_text(entry)}"
+        )
+        out.append(
+            "    during a shift, and after a rollback, the previous version takes new "
+            "executions too: its targets are kept alive (docs/lifecycle.md)"
+        )
+        if entry.callers:
+            out.append(f"    callers moved to it: {_names(entry.callers)}")
+        if entry.grants:
+            out.append(f"    grants for its callers: {_names(entry.grants)}")
+    return out
+
+
 def render_explain(processed: Processed) -> str:
     out = [processed.source, *_header(processed), _context(processed), ""]
     step = processed.pin
@@ -143,6 +269,8 @@ def render_explain(processed: Processed) -> str:
     report = step.report
     out += _explain_machines(processed, report)
     out += ["", *_explain_versions(processed, step)]
+    if report.aliases:
+        out += ["", *_explain_aliases(processed, report)]
     out += ["", *_explain_roles(processed, step)]
     out += ["", *_warning_lines(processed, report.warnings)]
     summary = report.summary()

@@ -48,7 +48,7 @@ class MacroFailure(Exception):
 
     def __init__(self, source: str, diagnostics: list[Diagnostic], lines: LineMap) -> None:
         super().__init__(source)
-        self.located = [(lines.locate(source, d.path), d) for d in diagnostics]
+        self.located = [(lines.locate(source, d.parts or d.path), d) for d in diagnostics]
         self.lines = [f"{where}: {d}" for where, d in self.located]
 
 

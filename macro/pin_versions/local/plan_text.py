@@ -4,16 +4,18 @@ template's order, no colour, no timestamp (a golden file in the tests)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from ..dependencies import names_in
 from ..iam import POLICY_NAME
 from ..inventory import Context
+from ..targets import PUBLISH, kind_named, kind_of_type, kinds
+from .explain import shift_text
 from .lifecycle import Lifecycle, Side, Transition, Verdict, assess
 from .processed import (
     _EVERY_VERSION,
-    _MACHINE_TYPES,
     IAM_POLICY,
-    LAMBDA_VERSION,
     Processed,
     _context,
     _function_named,
@@ -27,14 +29,17 @@ from .processed import (
 
 
 def _versions(template: dict[str, Any]) -> dict[str, tuple[str, Any]]:
-    """Every AWS::Lambda::Version: logical ID -> (function, DeletionPolicy)."""
+    """Every resource that pins a target of a PUBLISH kind (an ``AWS::Lambda::Version``, an
+    ``AWS::StepFunctions::StateMachineVersion``: targets.py ``pin``): logical ID ->
+    (the target it publishes, DeletionPolicy)."""
+    links = {k.pin.type: k.pin.link_property for k in kinds() if k.strategy == PUBLISH}
     return {
         logical_id: (
-            _function_named(_properties(resource).get("FunctionName")),
+            _function_named(_properties(resource).get(links[resource["Type"]])),
             resource.get("DeletionPolicy"),
         )
         for logical_id, resource in _resources(template).items()
-        if resource.get("Type") == LAMBDA_VERSION
+        if resource.get("Type") in links
     }
 
 
@@ -68,17 +73,37 @@ def _grants(template: dict[str, Any]) -> dict[str, list[Any]]:
     return grants
 
 
-def _granted(policies: list[Any]) -> list[str]:
+# A grant on every revision of an ECS family or Batch job definition name (target_kinds.py).
+_EVERY_REVISION = re.compile(r":(?:task|job)-definition/([^:/$]+):\*")
+
+
+def _granted(policies: list[Any], template: dict[str, Any] | None = None) -> list[str]:
+    """The targets PinVersions grants in ``policies``: ``${F.Arn}:*`` (Lambda), and with
+    ``template``, every target-kind resource a statement's ``Resource`` names (``Ref
+    Child``, ``${Child.Name}``) or whose family or job definition name it grants."""
     found: set[str] = set()
+    resources = _resources(template or {})
+    names: dict[str, str] = {}
+    for logical_id, resource in resources.items():
+        kind = kind_of_type(str(resource.get("Type", "")))
+        for name_property in kind.name_properties if kind is not None else ():
+            value = _properties(resource).get(name_property)
+            if isinstance(value, str):
+                names[value] = logical_id
     stack: list[Any] = list(policies)
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
+            statement_resource = node.get("Resource") if "Action" in node else None
+            for name in names_in(statement_resource) if statement_resource else ():
+                if kind_of_type(str(resources.get(name, {}).get("Type", ""))) is not None:
+                    found.add(name)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
         elif isinstance(node, str):
             found.update(_EVERY_VERSION.findall(node))
+            found.update(names[n] for n in _EVERY_REVISION.findall(node) if n in names)
     return sorted(found)
 
 
@@ -134,7 +159,28 @@ def _plan_versions(old: Processed, new: Processed) -> tuple[list[str], dict[str,
                     "executions still invoking it will fail",
                 ]
             )
-    kept = [[v, function, "in both templates"] for v, (function, _) in after.items() if v in before]
+    kept: list[list[str]] = []
+    for version, (function, _) in after.items():
+        if version not in before:
+            continue
+        fate = transition.fate(version)
+        if fate.how != "replaced":
+            kept.append([version, function, "in both templates"])
+            continue
+        # A fixed logical ID replaced (a StateMachineVersion whose revision changed): a new
+        # version is published and the old one retained or deleted.
+        published.append([version, function, "replaces the one OLD published"])
+        if fate.outcome == "retained":
+            retained.append([version, function, "UpdateReplacePolicy Retain: the old one stays"])
+        else:
+            deleted.append(
+                [
+                    version,
+                    function,
+                    "replaced without UpdateReplacePolicy Retain: the old one is deleted; "
+                    "executions still starting it will fail",
+                ]
+            )
     out: list[str] = []
     sections = [
         ("Publishes (new versions)", published),
@@ -178,17 +224,21 @@ def _plan_roles(old: Processed, new: Processed) -> tuple[list[str], int]:
         if now is None:
             text = (
                 "removes its PinVersions grant "
-                f"(was every version of {_names(_granted(was or []))})"
+                f"(was every version of {_names(_granted(was or [], old.template))})"
             )
         elif was is None:
-            text = f"adds a PinVersions grant: every version of {_names(_granted(now))}"
+            text = (
+                f"adds a PinVersions grant: every version of {_names(_granted(now, new.template))}"
+            )
         elif was == now:
-            rows.append([role, f"unchanged: every version of {_names(_granted(now))}"])
+            rows.append(
+                [role, f"unchanged: every version of {_names(_granted(now, new.template))}"]
+            )
             continue
         else:
             text = (
-                f"changes its PinVersions grant: every version of {_names(_granted(now))} "
-                f"(was {_names(_granted(was))})"
+                "changes its PinVersions grant: every version of "
+                f"{_names(_granted(now, new.template))} (was {_names(_granted(was, old.template))})"
             )
         kept = _retained_grants(old.template, new.template, role)
         if kept:
@@ -213,7 +263,8 @@ def _plan_machines(old: Processed, new: Processed) -> tuple[list[str], int]:
         retargeted += 1
         if was is None:
             pinned = _plural(len(now or {}), "target") + " pinned"
-            if _resources(old.template).get(machine, {}).get("Type") in _MACHINE_TYPES:
+            old_type = str(_resources(old.template).get(machine, {}).get("Type", ""))
+            if old_type in kind_named("state-machine").resource_types:
                 why = "PinVersions did not run on OLD" if old.pin is None else "none pinned in OLD"
                 out.append(f"  {machine}: existed before ({why}), {pinned} now")
             else:
@@ -272,7 +323,7 @@ def _plan_verdicts(lifecycle: Lifecycle) -> tuple[list[str], str]:
     out = ["Executions started before this deploy: what they may still invoke"]
     out += [f"  {note}" for note in lifecycle.notes]
     if not lifecycle.verdicts:
-        out.append("  nothing: no state machine of OLD invokes a Lambda function of OLD")
+        out.append("  nothing: no state machine of OLD calls a target of OLD")
     for verdict in lifecycle.verdicts:
         out += _verdict_lines(verdict)
     counts = lifecycle.to_json()["summary"]
@@ -298,7 +349,18 @@ def render_plan(old: Processed, new: Processed, lifecycle: Lifecycle | None = No
     roles, roles_changed = _plan_roles(old, new)
     machines, retargeted = _plan_machines(old, new)
     verdicts, verdict_summary = _plan_verdicts(lifecycle or plan_lifecycle(old, new))
-    out += [*versions, "", *roles, "", *machines, "", *verdicts, ""]
+    out += [*versions, "", *roles, "", *machines, ""]
+    aliases = new.pin.report.aliases if new.pin is not None else []
+    if aliases:
+        out.append("Aliases (issue 15)")
+        for entry in aliases:
+            out.append(
+                f"  {entry.alias}: {entry.name} of {entry.state_machine} shifts to "
+                f"{entry.version}: {shift_text(entry)}; until it completes (or after a "
+                "rollback) the version it shifts from takes new executions too"
+            )
+        out.append("")
+    out += [*verdicts, ""]
     warnings = new.pin.report.warnings if new.pin is not None else []
     if warnings:
         codes = sorted({w.code for w in warnings})

@@ -12,23 +12,26 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..prune.render import table
-from ..report import Diagnostic, Report, format_path
+from ..report import Diagnostic, Path, Report, format_path
 from .packaging import Artifact
 from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
 
-LAMBDA_VERSION = "AWS::Lambda::Version"
 IAM_POLICY = "AWS::IAM::Policy"
-_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 
 # The grant PinVersions writes: !Sub ${F.Arn}:* (see iam.version_resource).
 _EVERY_VERSION = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}:\*")
 
 
 class LineMap:
-    """Report path -> line in the file the user wrote. ``lines`` are the ones the template's
+    """Template path -> line in the file the user wrote. ``lines`` are the ones the template's
     one read gave (a YAML template always has them); without them (a JSON template) the file
     is read again for its lines on first use only: a big JSON template costs a second parse,
-    and most commands never ask."""
+    and most commands never ask.
+
+    Paths are keys and indexes (``Diagnostic.parts``, ``Pin.parts``, a check's ``Finding``),
+    matched as tuples; formatted text is only for a diagnostic the core gave as text (no
+    ``parts``), and is matched against the formatted form of each known path, never split
+    back into keys."""
 
     def __init__(
         self, text: str | None, filename: str, lines: dict[JsonPath, int] | None = None
@@ -36,45 +39,70 @@ class LineMap:
         self._text = text
         self._filename = filename
         self._known = lines
-        self._index: dict[str, tuple[int, int]] | None = None
+        self._index: dict[JsonPath, int] | None = None
+        self._formatted: dict[str, JsonPath] | None = None
 
-    def _lines(self) -> dict[str, tuple[int, int]]:
+    def _lines(self) -> dict[JsonPath, int]:
         if self._index is None:
             lines: dict[JsonPath, int] = self._known or {}
             if self._known is None and self._text is not None:
                 # Line numbers are a courtesy: the template did load once already.
                 with contextlib.suppress(TemplateLoadError):
                     lines = load_with_lines(self._text, self._filename)[1]
-            self._index = {format_path(p): (line, len(p)) for p, line in lines.items()}
+            self._index = dict(lines)
         return self._index
 
-    def line_of(self, path: str) -> int | None:
+    def line_of(self, path: Path | str) -> int | None:
         """The line of the longest prefix of ``path`` the file has.
 
         A DefinitionString is one value: its Tasks get the line where it starts. A prefix
         shallower than a resource (``Resources`` alone) would point at the wrong thing, for
-        example at a resource only the SAM transform created, so it gives no line.
+        example at a resource only the SAM transform created, so it gives no line. SAM turns
+        a state machine's Definition object into a DefinitionString with the same states:
+        after SAM, the object in the file still has the deeper line.
         """
-        best = self._match(path)
-        # SAM turns a state machine's Definition object into a DefinitionString with the
-        # same states: after SAM, the object in the file still has the deeper line.
-        marker = ".Properties.DefinitionString"
-        if marker in path:
-            alias = self._match(path.replace(marker, ".Properties.Definition", 1))
-            if alias is not None and (best is None or alias[1] > best[1]):
-                best = alias
+        if isinstance(path, str):
+            best = self._match_text(path)
+            marker = ".Properties.DefinitionString"
+            alias = (
+                self._match_text(path.replace(marker, ".Properties.Definition", 1))
+                if marker in path
+                else None
+            )
+        else:
+            best = self._match(path)
+            sam = path[:1] == ("Resources",) and path[2:4] == ("Properties", "DefinitionString")
+            alias = self._match((*path[:3], "Definition", *path[4:])) if sam else None
+        if alias is not None and (best is None or alias[1] > best[1]):
+            best = alias
         return best[0] if best is not None else None
 
-    def _match(self, path: str) -> tuple[int, int] | None:
+    def _match(self, parts: Path) -> tuple[int, int] | None:
+        """(line, depth) of the longest prefix of ``parts`` the file has; a prefix shallower
+        than a resource counts only when it is the whole path."""
         index = self._lines()
-        ends = [i for i, char in enumerate(path) if char in ".["]
-        for end in [len(path), *reversed(ends)]:
-            hit = index.get(path[:end])
-            if hit is not None:
-                return hit if hit[1] >= 2 or end == len(path) else None
+        for depth in range(len(parts), 0, -1):
+            line = index.get(parts[:depth])
+            if line is not None:
+                return (line, depth) if depth >= 2 or depth == len(parts) else None
         return None
 
-    def locate(self, source: str, path: str) -> str:
+    def _match_text(self, text: str) -> tuple[int, int] | None:
+        """``_match`` for a formatted path (a diagnostic the core gave as text): the longest
+        known path whose formatted form is ``text`` or a prefix of it."""
+        if self._formatted is None:
+            self._formatted = {format_path(p): p for p in self._lines()}
+        ends = [i for i, char in enumerate(text) if char in ".["]
+        for end in [len(text), *reversed(ends)]:
+            found = self._formatted.get(text[:end])
+            if found is not None:
+                depth = len(found)
+                if depth >= 2 or end == len(text):
+                    return self._lines()[found], depth
+                return None
+        return None
+
+    def locate(self, source: str, path: Path | str) -> str:
         """``file:line`` (or ``file``) for messages about ``path``."""
         line = self.line_of(path) if path else None
         return f"{source}:{line}" if line is not None else source
@@ -166,7 +194,7 @@ def _context(processed: Processed) -> str:
     return f"  region {processed.region}, account {processed.account} (no AWS call is made)"
 
 
-def _where(processed: Processed, path: str) -> str:
+def _where(processed: Processed, path: Path | str) -> str:
     line = processed.lines.line_of(path)
     return f" (line {line})" if line is not None else ""
 
@@ -177,7 +205,8 @@ def _warning_lines(processed: Processed, warnings: list[Diagnostic]) -> list[str
     out = ["Warnings"]
     for warning in warnings:
         out.append(
-            f"  {warning.code}  {warning.path or '(template)'}{_where(processed, warning.path)}"
+            f"  {warning.code}  {warning.path or '(template)'}"
+            f"{_where(processed, warning.parts or warning.path)}"
         )
         out.append(f"         {warning.message}")
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ class Clients:
     lambda_: Any
     iam: Any = None
     tagging: Any = None
+    ecs: Any = None  # task definition revisions (issue 14); None: not checked
+    batch: Any = None  # job definition revisions (issue 14); None: not checked
 
 
 def make_clients(region: str | None) -> Clients:
@@ -47,6 +49,8 @@ def make_clients(region: str | None) -> Clients:
         lambda_=session.client("lambda", config=config),
         iam=session.client("iam", config=config),
         tagging=session.client("resourcegroupstaggingapi", config=config),
+        ecs=session.client("ecs", config=config),
+        batch=session.client("batch", config=config),
     )
 
 
@@ -91,6 +95,8 @@ class Outcome:
     decisions: list[Decision]
     errors: list[str]
     denied: list[str]
+    # Not failures (the exit code stays 0): PV160, a state machine near its version quota.
+    warnings: list[str] = field(default_factory=list)
 
 
 class _Reader:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..targets import LAMBDA, RETAIN, kind_named, kind_of_type
 from .aws import Clients
 from .functions import _FunctionFacts
 from .machines import StateMachineResource, _MachineFacts
-from .model import Facts, FunctionFacts, Use
+from .model import Facts, Family, FunctionFacts, Use
+from .revisions import _RevisionFacts, stack_revision
 from .uses import parse_function_ref
 
 
-class _Collector(_FunctionFacts, _MachineFacts):
-    """Both readers over one set of facts."""
+class _Collector(_FunctionFacts, _MachineFacts, _RevisionFacts):
+    """The readers over one set of facts."""
 
 
 def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[str]]:
@@ -27,15 +29,19 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
     functions: dict[str, FunctionFacts] = {}
     machines: list[StateMachineResource] = []
     roles: list[str] = []
+    # What each resource type is, from the target-kind registry (targets.py): a target of a
+    # kind, or the resource that pins one (a Lambda version, a state machine version).
+    machine_kind = kind_named("state-machine")
     for stack_name, changed, resources in stacks:
         for resource in resources:
-            kind = resource.get("ResourceType")
+            kind = str(resource.get("ResourceType", ""))
             physical = resource.get("PhysicalResourceId")
             if not physical:
                 continue
-            if kind == "AWS::Lambda::Function":
+            target_kind = kind_of_type(kind)
+            if target_kind is LAMBDA:
                 functions.setdefault(physical, FunctionFacts(physical))
-            elif kind == "AWS::StepFunctions::StateMachine":
+            elif target_kind is machine_kind:
                 updated = resource.get("LastUpdatedTimestamp")
                 machines.append(
                     StateMachineResource(
@@ -48,7 +54,26 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
                 )
             elif kind == "AWS::IAM::Role":
                 roles.append(physical)
-            elif kind == "AWS::Lambda::Version":
+            elif target_kind is not None and target_kind.strategy == RETAIN:
+                found = stack_revision(physical)
+                if found is not None:
+                    family = collector.facts.revisions.families.setdefault(
+                        found, Family(found[0], found[1])
+                    )
+                    family.current.add(physical)
+            elif kind == machine_kind.pin.type:
+                # Its physical ID is the version ARN: a version the stack holds now.
+                machine, _, number = physical.rpartition(":")
+                if ":stateMachine:" in machine and number.isdigit():
+                    logical = resource.get("LogicalResourceId")
+                    collector.facts.machine_uses.append(
+                        Use(
+                            machine.split(":stateMachine:", 1)[1],
+                            number,
+                            f"resource {logical} of stack {stack_name}",
+                        )
+                    )
+            elif kind == LAMBDA.pin.type:
                 ref = parse_function_ref(physical)
                 if ref and ref[1] and ref[1].isdigit():
                     logical = resource.get("LogicalResourceId")
@@ -64,6 +89,13 @@ def collect(clients: Clients, stack: str, now: datetime) -> tuple[Facts, list[st
     collector.facts.functions = functions
     for function in functions.values():
         collector.versions(function)
+    # Revisions before the definitions that name them, like function versions.
+    for family in collector.facts.revisions.families.values():
+        client = clients.ecs if family.service == "ecs" else clients.batch
+        if client is None:
+            family.errors.append(f"no {family.service} client")
+            continue
+        collector.revisions(family, collector.facts.reclaim_errors)
     for machine in machines:
         collector.state_machine(machine)
     collector.event_source_mappings()

@@ -82,6 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also delete whole functions kept through a replacement that nothing invokes "
         "(they carry the stack's aws:cloudformation tags but are no resource of it)",
     )
+    parser.add_argument(
+        "--reclaim-revisions",
+        action="store_true",
+        help="also deregister ECS task definition and Batch job definition revisions of the "
+        "stack's families that are not its current ones and that nothing runs",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             older_than_days=older_than,
             delete=applied,
             reclaim_functions=bool(getattr(args, "reclaim_functions", False)),
+            reclaim_revisions=bool(getattr(args, "reclaim_revisions", False)),
         )
     except PruneError as exc:
         print(f"pin-versions prune: {exc}", file=sys.stderr)
@@ -145,6 +152,7 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     older = os.environ.get("OLDER_THAN_DAYS", "").strip()
     applied = os.environ.get("APPLY", "false").strip().lower() == "true"
     reclaim = os.environ.get("RECLAIM_FUNCTIONS", "false").strip().lower() == "true"
+    revisions = os.environ.get("RECLAIM_REVISIONS", "false").strip().lower() == "true"
     outcome = prune(
         aws.make_clients(None),
         stack=stack,
@@ -152,6 +160,7 @@ def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         older_than_days=float(older) if older else None,
         delete=applied,
         reclaim_functions=reclaim,
+        reclaim_revisions=revisions,
     )
     code = report(outcome, applied, sys.stdout, sys.stdout)
     counts = count_decisions(outcome.decisions)

@@ -9,9 +9,18 @@ from datetime import datetime
 from typing import Any
 
 from . import model
-from .aws import _Reader
-from .model import _FINISHED_STATUSES, _REDRIVABLE_STATUSES, EXPRESS_WINDOW, REDRIVE_WINDOW
-from .uses import uses_of_definition
+from .aws import _Reader, parse_time
+from .model import (
+    _FINISHED_STATUSES,
+    _REDRIVABLE_STATUSES,
+    EXPRESS_WINDOW,
+    REDRIVE_WINDOW,
+    MachineFacts,
+    MachineVersion,
+    Use,
+)
+from .revisions import revision_uses
+from .uses import machine_uses_of_definition, uses_of_definition
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,17 @@ class _MachineFacts(_Reader):
         uses, errors = uses_of_definition(definition, reason)
         self.facts.uses.extend(uses)
         self.facts.errors.extend(errors)
+        self.facts.machine_uses.extend(machine_uses_of_definition(definition, reason))
+        self.facts.revisions.uses.extend(revision_uses(definition, reason))
 
     def state_machine(self, machine: StateMachineResource) -> None:
         arn, name = machine.arn, machine.arn.split(":stateMachine:", 1)[-1]
         sfn = self.clients.stepfunctions
+        facts = self.facts.machines.setdefault(name, MachineFacts(name, arn))
         try:
+            # Versions first, like function versions: one published during the run is not
+            # in the list, so nothing that starts it can be missed.
+            self._machine_versions(facts)
             described = self._definition(arn, f"current definition of {name}")
             express = described.get("type") == "EXPRESS"
             self._recent_change(machine, name, express)
@@ -65,23 +80,44 @@ class _MachineFacts(_Reader):
                     )
                     for route in detail.get("routingConfiguration", []):
                         target = str(route.get("stateMachineVersionArn", ""))
-                        routes.setdefault(target, []).append(alias_arn.rsplit(":", 1)[-1])
+                        alias_name = alias_arn.rsplit(":", 1)[-1]
+                        routes.setdefault(target, []).append(alias_name)
+                        # DeleteStateMachineVersion refuses a version an alias routes to;
+                        # during a gradual deployment both versions take new executions.
+                        weight = route.get("weight")
+                        label = f"alias {alias_name}" + (
+                            f" (weight {weight})" if weight not in (None, 100) else ""
+                        )
+                        self.facts.machine_uses.append(
+                            Use(name, target.rpartition(":")[2] or None, label)
+                        )
             # Every published version, not only routed ones: a version ARN can be started
             # directly, so its definition stays live until the version is deleted.
-            versions = [
-                str(item.get("stateMachineVersionArn", ""))
-                for page in self._token_pages(
-                    sfn, "list_state_machine_versions", stateMachineArn=arn
-                )
-                for item in page.get("stateMachineVersions", [])
-            ]
+            versions = [v.arn for v in facts.versions]
             for version_arn in dict.fromkeys(versions + list(routes)):
                 label = f"state machine version {version_arn.split(':stateMachine:', 1)[-1]}"
                 if version_arn in routes:
                     label += f" (alias {', '.join(sorted(routes[version_arn]))})"
                 self._definition(version_arn, label)
         except self.errors_caught as exc:
-            self.facts.errors.append(f"state machine {name}: {self.failed(exc)}")
+            message = f"state machine {name}: {self.failed(exc)}"
+            self.facts.errors.append(message)
+            facts.errors.append(message)
+
+    def _machine_versions(self, facts: MachineFacts) -> None:
+        """The state machine's published versions (ListStateMachineVersions)."""
+        for page in self._token_pages(
+            self.clients.stepfunctions, "list_state_machine_versions", stateMachineArn=facts.arn
+        ):
+            for item in page.get("stateMachineVersions", []):
+                version_arn = str(item.get("stateMachineVersionArn", ""))
+                facts.versions.append(
+                    MachineVersion(
+                        version_arn.rpartition(":")[2],
+                        version_arn,
+                        parse_time(item.get("creationDate")),
+                    )
+                )
 
     def _executions(self, arn: str, name: str) -> None:
         """Every execution that may still run: one pass over all of them, no status filter.
@@ -108,6 +144,12 @@ class _MachineFacts(_Reader):
                     reason = f"running execution of {name}"
                 else:  # a status this code does not know: it may still run
                     reason = f"{status or 'unknown status'} execution of {name}"
+                # Started through a version or an alias: ListExecutions of the unqualified
+                # ARN names the version (null when started unqualified).
+                version_arn = execution.get("stateMachineVersionArn")
+                if isinstance(version_arn, str) and version_arn:
+                    number = version_arn.rpartition(":")[2]
+                    self.facts.machine_uses.append(Use(name, number, reason))
                 described = self._call(
                     self.clients.stepfunctions,
                     "describe_state_machine_for_execution",

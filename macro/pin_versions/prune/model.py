@@ -13,6 +13,8 @@ READ_ACTIONS: tuple[str, ...] = (
     "cloudformation:DetectStackResourceDrift",
     "cloudformation:GetTemplate",
     "cloudformation:ListStackResources",
+    "batch:DescribeJobDefinitions",
+    "ecs:ListTaskDefinitions",
     "iam:GetRolePolicy",
     "iam:ListRolePolicies",
     "lambda:ListAliases",
@@ -29,9 +31,12 @@ READ_ACTIONS: tuple[str, ...] = (
     "tag:GetResources",
 )
 DELETE_ACTIONS: tuple[str, ...] = (
+    "batch:DeregisterJobDefinition",
+    "ecs:DeregisterTaskDefinition",
     "iam:DeleteRolePolicy",
     "lambda:DeleteFunction",
     "lambda:DeleteProvisionedConcurrencyConfig",
+    "states:DeleteStateMachineVersion",
 )
 REQUIRED_ACTIONS: frozenset[str] = frozenset(READ_ACTIONS + DELETE_ACTIONS)
 
@@ -47,6 +52,13 @@ EXPRESS_WINDOW = timedelta(minutes=10)
 # its stack), wait this long before trusting that every execution of the previous definition
 # is listed. Tests set it to zero.
 SETTLE_WINDOW = timedelta(minutes=5)
+# Step Functions keeps at most 1000 versions of a state machine, and publishing one more fails
+# until unused ones are deleted (PublishStateMachineVersion, AWS::StepFunctions::
+# StateMachineVersion: https://docs.aws.amazon.com/step-functions/latest/apireference/
+# API_PublishStateMachineVersion.html). PinVersions publishes one per deploy that changes a
+# pinned child, so prune warns (PV160) from WARN_AT on, before a deploy fails.
+MACHINE_VERSION_QUOTA = 1000
+MACHINE_VERSION_WARN_AT = 900
 # The inline role policies PinVersions retains per (role, pinned function).
 GRANT_PREFIX = "PinVersionsInvoke"
 # Page size for list calls; None lets each service choose. Tests lower it to cross pages.
@@ -99,6 +111,48 @@ class Use:
     reason: str
 
 
+@dataclass(frozen=True)
+class MachineVersion:
+    """One published state machine version, as ListStateMachineVersions reports it."""
+
+    number: str  # the version number: the last part of its ARN
+    arn: str
+    created: datetime | None = None
+
+
+@dataclass
+class MachineFacts:
+    """The published versions of one state machine of the stack."""
+
+    name: str
+    arn: str
+    versions: list[MachineVersion] = field(default_factory=list)
+    # Failed checks of this state machine: its versions are all kept.
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Family:
+    """One ECS family or Batch job definition name the stack holds a revision of."""
+
+    service: str  # "ecs" or "batch"
+    name: str
+    current: set[str] = field(default_factory=set)  # revision ARNs that are stack resources
+    active: list[str] = field(default_factory=list)  # every ACTIVE revision ARN
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def what(self) -> str:
+        return "task" if self.service == "ecs" else "job"
+
+
+@dataclass
+class RevisionFacts:
+    families: dict[tuple[str, str], Family] = field(default_factory=dict)
+    # (what: "task"/"job", name or None for any, revision or None for any, reason)
+    uses: list[tuple[str, str | None, str | None, str]] = field(default_factory=list)
+
+
 @dataclass
 class Facts:
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
@@ -116,6 +170,13 @@ class Facts:
     grant_errors: list[str] = field(default_factory=list)
     # Failed checks that only leave something retained unreclaimed (reported, exit 1).
     reclaim_errors: list[str] = field(default_factory=list)
+    # State machine versions (issue 14): the stack's state machines, by name, and what may
+    # still start each version (``Use.function`` is the state machine's name; None matches
+    # any state machine, ``Use.version`` None any version).
+    machines: dict[str, MachineFacts] = field(default_factory=dict)
+    machine_uses: list[Use] = field(default_factory=list)
+    # ECS task definition and Batch job definition revisions (issue 14, revisions.py).
+    revisions: RevisionFacts = field(default_factory=lambda: RevisionFacts())
 
 
 # What a row decides about. VERSION rows are the versions of the stack's functions; the
@@ -125,6 +186,8 @@ VERSION = "version"
 GRANT = "grant"
 FUNCTION = "function"
 PROVISIONED = "provisioned"
+MACHINE_VERSION = "state-machine-version"
+REVISION = "revision"  # an ECS task definition or Batch job definition revision
 
 
 @dataclass(frozen=True)
@@ -134,7 +197,8 @@ class Decision:
     decision: str  # keep, delete (dry run), deleted or failed (--apply)
     reason: str
     kind: str = VERSION
-    # For GRANT rows: the role and its inline policy; for PROVISIONED rows: the version.
+    # For GRANT rows: the role and its inline policy; for PROVISIONED rows: the version;
+    # for MACHINE_VERSION rows: the version's ARN.
     target: tuple[str, ...] = ()
 
 

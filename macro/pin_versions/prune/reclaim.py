@@ -17,11 +17,13 @@ from .model import (
     FAILED,
     FUNCTION,
     GRANT,
+    MACHINE_VERSION,
     PROVISIONED,
+    REVISION,
     VERSION,
     Decision,
 )
-from .rules import plan
+from .rules import plan, quota_warnings
 
 
 def _delete(decision: Decision, clients: Clients) -> None:
@@ -38,6 +40,15 @@ def _delete(decision: Decision, clients: Clients) -> None:
         clients.lambda_.delete_provisioned_concurrency_config(
             FunctionName=decision.function, Qualifier=version
         )
+    elif decision.kind == REVISION:
+        (arn,) = decision.target
+        if ":ecs:" in arn:
+            clients.ecs.deregister_task_definition(taskDefinition=arn)
+        else:
+            clients.batch.deregister_job_definition(jobDefinition=arn)
+    elif decision.kind == MACHINE_VERSION:
+        (arn,) = decision.target
+        clients.stepfunctions.delete_state_machine_version(stateMachineVersionArn=arn)
     else:  # pragma: no cover - every kind is above
         raise ValueError(decision.kind)
 
@@ -47,6 +58,7 @@ _ACTION_OF_KIND = {
     FUNCTION: "lambda:DeleteFunction",
     GRANT: "iam:DeleteRolePolicy",
     PROVISIONED: "lambda:DeleteProvisionedConcurrencyConfig",
+    MACHINE_VERSION: "states:DeleteStateMachineVersion",
 }
 
 
@@ -59,7 +71,7 @@ def apply(decisions: Sequence[Decision], clients: Clients) -> tuple[list[Decisio
         if decision.decision != DELETE:
             done.append(decision)
             continue
-        if decision.kind == VERSION and not decision.version.isdigit():
+        if decision.kind in (VERSION, MACHINE_VERSION, REVISION) and not decision.version.isdigit():
             # never $LATEST, never the whole function through a version row
             done.append(replace(decision, decision=FAILED, reason="not a version"))
             continue
@@ -69,7 +81,11 @@ def apply(decisions: Sequence[Decision], clients: Clients) -> tuple[list[Decisio
             if error_code(exc) in ("ResourceNotFoundException", "NoSuchEntity"):
                 done.append(replace(decision, decision=DELETED, reason="already gone"))
                 continue
-            action = _ACTION_OF_KIND[decision.kind]
+            action = _ACTION_OF_KIND.get(decision.kind) or (
+                "ecs:DeregisterTaskDefinition"
+                if ":ecs:" in decision.target[0]
+                else "batch:DeregisterJobDefinition"
+            )
             if error_code(exc) in _DENIED_CODES and action not in denied:
                 denied.append(action)
             done.append(replace(decision, decision=FAILED, reason=_describe(exc)))
@@ -89,6 +105,7 @@ def prune(
     delete: bool = False,
     now: datetime | None = None,
     reclaim_functions: bool = False,
+    reclaim_revisions: bool = False,
 ) -> Outcome:
     """Collect, plan and (with ``delete``) apply. Raises PruneError if the stack is unreadable."""
     now = now or datetime.now(UTC)
@@ -99,6 +116,7 @@ def prune(
         older_than_days=older_than_days,
         now=now,
         reclaim_functions=reclaim_functions,
+        reclaim_revisions=reclaim_revisions,
     )
     errors = list(
         dict.fromkeys(
@@ -111,4 +129,4 @@ def prune(
     if delete:
         decisions, delete_denied = apply(decisions, clients)
         denied += [d for d in delete_denied if d not in denied]
-    return Outcome(decisions, errors, denied)
+    return Outcome(decisions, errors, denied, quota_warnings(facts))

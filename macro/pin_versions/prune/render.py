@@ -14,8 +14,10 @@ from .model import (
     FUNCTION,
     GRANT,
     KEEP,
+    MACHINE_VERSION,
     PROVISIONED,
     READ_ACTIONS,
+    REVISION,
     VERSION,
     Decision,
 )
@@ -41,8 +43,15 @@ def table(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
     ]
 
 
+def _subject(decision: Decision) -> str:
+    """The first column: a function's name, or a state machine's, said as such."""
+    if decision.kind == MACHINE_VERSION:
+        return f"{decision.function} (state machine)"
+    return decision.function
+
+
 def format_table(decisions: Sequence[Decision]) -> str:
-    rows = [_HEADERS, *((d.function, d.version, d.decision, d.reason) for d in decisions)]
+    rows = [_HEADERS, *((_subject(d), d.version, d.decision, d.reason) for d in decisions)]
     return "\n".join(table(rows))
 
 
@@ -65,13 +74,29 @@ def summary(decisions: Sequence[Decision], applied: bool) -> str:
     counts = count_decisions(decisions)
     functions = len({d.function for d in decisions if d.kind == VERSION})
     text = f"{sum(counts.values())} versions of {functions} functions: {_parts(counts) or 'none'}"
+    machine_counts = count_decisions(decisions, frozenset({MACHINE_VERSION}))
+    if machine_counts:
+        machines = len({d.function for d in decisions if d.kind == MACHINE_VERSION})
+        total = sum(machine_counts.values())
+        text += (
+            f"; {total} state machine version{'' if total == 1 else 's'} of {machines} state "
+            f"machine{'' if machines == 1 else 's'}: {_parts(machine_counts)}"
+        )
+    revision_counts = count_decisions(decisions, frozenset({REVISION}))
+    if revision_counts:
+        total = sum(revision_counts.values())
+        text += (
+            f"; {total} task or job definition revision{'' if total == 1 else 's'} "
+            f"retained: {_parts(revision_counts)}"
+        )
     reclaimed = count_decisions(decisions, frozenset({GRANT, FUNCTION, PROVISIONED}))
     if reclaimed:
         text += (
             f"; {sum(reclaimed.values())} retained by PinVersions (grants, replaced functions, "
             f"provisioned concurrency): {_parts(reclaimed)}"
         )
-    if not applied and (counts.get(DELETE) or reclaimed.get(DELETE)):
+    deleting = counts, reclaimed, machine_counts, revision_counts
+    if not applied and any(c.get(DELETE) for c in deleting):
         text += " (dry run: nothing was deleted; add --apply to delete)"
     return text
 
@@ -89,6 +114,8 @@ def report(outcome: Outcome, applied: bool, out: TextIO, err: TextIO) -> int:
     print(format_table(outcome.decisions), file=out)
     print(summary(outcome.decisions, applied), file=out)
     failed = [d for d in outcome.decisions if d.decision == FAILED]
+    for warning in outcome.warnings:
+        print(f"pin-versions prune: warning: {warning}", file=err)
     for error in outcome.errors:
         print(f"pin-versions prune: check failed, kept what it could concern: {error}", file=err)
     if failed:

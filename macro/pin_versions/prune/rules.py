@@ -13,6 +13,9 @@ from .model import (
     FUNCTION,
     GRANT,
     KEEP,
+    MACHINE_VERSION,
+    MACHINE_VERSION_QUOTA,
+    MACHINE_VERSION_WARN_AT,
     PROVISIONED,
     Decision,
     Facts,
@@ -21,6 +24,7 @@ from .model import (
     Use,
     Version,
 )
+from .revisions import revision_decisions
 
 # ---------------------------------------------------------------------------------------
 # The plan (pure)
@@ -34,6 +38,7 @@ def plan(
     older_than_days: float | None = None,
     now: datetime | None = None,
     reclaim_functions: bool = False,
+    reclaim_revisions: bool = False,
 ) -> list[Decision]:
     """Decide keep or delete for every version of every function in ``facts``, then for
     what PinVersions retained (grants, functions kept through a replacement, provisioned
@@ -70,7 +75,68 @@ def plan(
                 name, version, facts.uses, failures, newest, keep, older_than_days, now
             )
             decisions.append(Decision(name, version.number, decision, reason))
-    return decisions + reclaims(facts)
+    revisions = revision_decisions(facts.revisions, list(facts.errors), reclaim_revisions)
+    return decisions + machine_versions(facts, keep) + reclaims(facts) + revisions
+
+
+def machine_versions(facts: Facts, keep: int = DEFAULT_KEEP) -> list[Decision]:
+    """Keep or delete for every published version of the stack's state machines (issue 14).
+
+    A version is kept when anything may still start it: an alias routes to it (Step
+    Functions refuses to delete it anyway, and during a gradual deployment both versions
+    take new executions), a running or redrivable execution was started with it, a
+    definition of the stack names its ARN (a parent pinned to it: the parent's running
+    executions start it later), it is a resource of the stack now, or it is among the
+    newest ``keep``. Any failed check keeps every version it could concern."""
+    decisions: list[Decision] = []
+    for name in sorted(facts.machines):
+        machine = facts.machines[name]
+        failures = machine.errors + facts.errors
+        if failures and not machine.versions:
+            decisions.append(Decision(name, "*", KEEP, _could_not_check(failures), MACHINE_VERSION))
+            continue
+        published = sorted(
+            (v for v in machine.versions if v.number.isdigit()), key=lambda v: int(v.number)
+        )
+        newest = {v.number for v in published[max(0, len(published) - keep) :]} if keep else set()
+        key = name.casefold()
+        for version in published:
+            reasons = [
+                use.reason
+                for use in facts.machine_uses
+                if (use.function is None or use.function.casefold() == key)
+                and (use.version is None or use.version == version.number)
+            ]
+            if version.number in newest:
+                reasons.append(f"among the newest {keep}")
+            if failures:
+                decision = (KEEP, _could_not_check(failures))
+            elif reasons:
+                decision = (KEEP, _join_counted(reasons))
+            else:
+                decision = (DELETE, "unused: nothing starts it")
+            decisions.append(
+                Decision(
+                    name, version.number, *decision, kind=MACHINE_VERSION, target=(version.arn,)
+                )
+            )
+    return decisions
+
+
+def quota_warnings(facts: Facts) -> list[str]:
+    """PV160 for each state machine with MACHINE_VERSION_WARN_AT or more of Step
+    Functions' MACHINE_VERSION_QUOTA versions: once full, a deploy that publishes one more
+    (a changed pinned child) fails until unused versions are deleted."""
+    warnings: list[str] = []
+    for name in sorted(facts.machines):
+        count = len(facts.machines[name].versions)
+        if count >= MACHINE_VERSION_WARN_AT:
+            warnings.append(
+                f"PV160 state machine {name} has {count} of the {MACHINE_VERSION_QUOTA} "
+                "versions Step Functions allows; a deploy that publishes one more fails once "
+                "it is full: run prune with --apply (lower --keep if the newest are all kept)"
+            )
+    return warnings
 
 
 def _decide(

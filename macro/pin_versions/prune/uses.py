@@ -106,6 +106,65 @@ def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
             found.append((name, None, f"{where}.Qualifier"))
 
 
+# A state machine version ARN anywhere in a definition (a parent's startExecution Task pinned
+# to a child version, a Pass state handing one on): conservative, like _VERSION_IN_TEXT.
+_MACHINE_VERSION_IN_TEXT = re.compile(r":stateMachine:([A-Za-z0-9_-]+):([0-9]+)(?![A-Za-z0-9_-])")
+# The Step Functions integrations that start another state machine (optimised, every
+# wait pattern, and the SDK one): a run-time choice of StateMachineArn may name any version.
+_START_EXECUTION = re.compile(r"^arn:[^:]+:states:::(?:aws-sdk:sfn:|states:)startExecution")
+
+
+def machine_versions_named(definition: str) -> list[tuple[str | None, str | None, str]]:
+    """Every ``(state machine, version, where)`` an ASL definition may start: each version
+    ARN ``...:stateMachine:NAME:N`` in its text, and ``(None, None, where)`` for a
+    ``startExecution`` Task that picks its ``StateMachineArn`` at run time (it could start
+    any version). Raises ValueError if not JSON or not walkable, like ``versions_named``."""
+    found: list[tuple[str | None, str | None, str]] = []
+    try:
+        document = json.loads(definition)
+    except ValueError as exc:
+        raise ValueError(f"definition is not valid JSON: {exc}") from exc
+    if isinstance(document, dict):
+        try:
+            for path, state in iter_tasks(document, ()):
+                resource = state.get("Resource")
+                if not (isinstance(resource, str) and _START_EXECUTION.match(resource)):
+                    continue
+                for key in ("Parameters", "Arguments"):
+                    args = state.get(key)
+                    where = f"{format_path(path)}.{key}"
+                    if is_jsonata(args) or (
+                        isinstance(args, dict)
+                        and ("StateMachineArn.$" in args or is_jsonata(args.get("StateMachineArn")))
+                    ):
+                        found.append((None, None, where))
+        except Unwalkable as exc:
+            where = format_path(exc.path) or "the definition"
+            raise ValueError(f"definition cannot be walked at {where}: {exc.message}") from None
+    for match in _MACHINE_VERSION_IN_TEXT.finditer(definition):
+        found.append((match[1], match[2], "definition text"))
+    return list(dict.fromkeys(found))
+
+
+def machine_uses_of_definition(definition: str, reason: str) -> list[Use]:
+    """The state machine versions a definition may start, as uses (``Use.function`` is the
+    state machine's name). A definition that cannot be read is already a failed check of
+    ``uses_of_definition``; its text scan still counts here."""
+    try:
+        named = machine_versions_named(definition)
+    except ValueError:
+        named = [
+            (m[1], m[2], "definition text") for m in _MACHINE_VERSION_IN_TEXT.finditer(definition)
+        ]
+    uses: list[Use] = []
+    for machine, version, where in named:
+        if machine is None:
+            uses.append(Use(None, None, f"{reason} picks a state machine at run time ({where})"))
+        else:
+            uses.append(Use(machine, version, reason))
+    return list(dict.fromkeys(uses))
+
+
 # PinVersions' stamp in a function's Description (pin_versions.hashing), which each version
 # published from it keeps.
 _PIN_STAMP = re.compile(r"\[pin [0-9a-f]{10}\]")

@@ -1,5 +1,7 @@
 """The day-2 lifecycle: what a deploy from one processed template to the next does to the
-Lambda targets that executions started before it may still invoke (``pin-versions plan``).
+targets that executions started before it may still call (``pin-versions plan``): Lambda
+functions and versions, and (issue 14, ``kind_uses``/``kinds``) child state machine versions,
+ECS task definition and Batch job definition revisions, and the versions an alias routes to.
 
 Generic on purpose: the input is two *processed* templates (plain CloudFormation, whatever
 made them) and the model is CloudFormation's and IAM's rules, not the macro's output. Each
@@ -18,8 +20,8 @@ rule, with the AWS documentation it relies on, is in docs/lifecycle.md:
 
 Pure: templates and contexts in, verdicts out. No AWS call. The package reads in this order:
 ``model`` (the sides and verdicts), ``transition`` (what CloudFormation does to each
-resource), ``uses`` (what OLD's executions invoke), ``grants`` (what IAM allows), ``judge``
-(the verdicts; ``assess``).
+resource), ``uses`` and ``kind_uses`` (what OLD's executions call), ``grants`` (what IAM
+allows), ``judge`` and ``kinds`` (the verdicts; ``assess``).
 """
 
 from __future__ import annotations

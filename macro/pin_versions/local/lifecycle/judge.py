@@ -8,6 +8,7 @@ from ...inventory import (
     FUNCTION_TYPES,
 )
 from .grants import _attached, _Grants
+from .kinds import judge_kind
 from .model import (
     _UNKNOWN,
     CREATE_ONLY,
@@ -19,7 +20,7 @@ from .model import (
     _every_version,
 )
 from .transition import Fate, Transition
-from .uses import _uses, version_number
+from .uses import _uses, alias_uses, version_number
 
 
 class _GrantJudge:
@@ -164,12 +165,13 @@ class _Assessor(_GrantJudge):
     def run(self) -> Lifecycle:
         verdicts: dict[tuple[str, str], Verdict] = {}
         self.unseen: list[str] = []
-        uses = _uses(self.old, self.unseen)
+        uses = _uses(self.old, self.unseen) + alias_uses(self.old)
         for use in uses:
             kind, target = use.key
             verdict = verdicts.get(use.key)
             if verdict is None:
-                verdict = verdicts[use.key] = Verdict(target, kind, use.function)
+                verdict = Verdict(target, kind, use.function, target_kind=use.target_kind)
+                verdicts[use.key] = verdict
             if use.machine not in verdict.machines:
                 verdict.machines.append(use.machine)
             for role in use.roles:
@@ -202,6 +204,9 @@ class _Assessor(_GrantJudge):
 
     # One verdict: the function, the version, the grants, then whether it republishes.
     def _judge(self, verdict: Verdict, roles: list[str | None]) -> None:
+        if verdict.target_kind != "lambda":
+            judge_kind(self, verdict, roles)
+            return
         function = verdict.function
         transition = self.transition
         function_fate = transition.fate(function)
@@ -334,8 +339,9 @@ def _names(side: Side) -> dict[str, str]:
 
 
 def assess(old: Side, new: Side) -> Lifecycle:
-    """A verdict for every Lambda target of OLD's state machines (what executions started
-    before the deploy may still invoke), in OLD's order, and notes on the Transform list.
+    """A verdict for every target of OLD's state machines (what executions started before
+    the deploy may still call: Lambda, and the kinds of ``kinds``) and every version an
+    alias of OLD routes to, in OLD's order, and notes on the Transform list.
 
     Safe: the target survives and a role that invokes it still allows it. Broken, with the
     reason and the fix: deleted with its function, deleted by a replacement, not retained,

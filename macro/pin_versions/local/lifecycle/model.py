@@ -40,6 +40,34 @@ CREATE_ONLY: dict[str, frozenset[str]] = {
     "AWS::IAM::Policy": frozenset(),
     "AWS::IAM::ManagedPolicy": frozenset({"ManagedPolicyName", "Description", "Path"}),
     "AWS::IAM::RolePolicy": frozenset({"PolicyName", "RoleName"}),
+    # Issue 14's target kinds (cfn-lint's us-east-1 schemas, createOnlyProperties).
+    "AWS::StepFunctions::StateMachine": frozenset({"StateMachineName", "StateMachineType"}),
+    "AWS::StepFunctions::StateMachineVersion": frozenset(
+        {"StateMachineArn", "StateMachineRevisionId", "Description"}
+    ),
+    "AWS::StepFunctions::StateMachineAlias": frozenset({"Name"}),
+    "AWS::ECS::TaskDefinition": frozenset(
+        {
+            "Family",
+            "ContainerDefinitions",
+            "Cpu",
+            "EnableFaultInjection",
+            "ExecutionRoleArn",
+            "InferenceAccelerators",
+            "Memory",
+            "NetworkMode",
+            "PlacementConstraints",
+            "ProxyConfiguration",
+            "RequiresCompatibilities",
+            "RuntimePlatform",
+            "TaskRoleArn",
+            "Volumes",
+            "PidMode",
+            "IpcMode",
+            "EphemeralStorage",
+        }
+    ),
+    "AWS::Batch::JobDefinition": frozenset({"JobDefinitionName"}),
 }
 _RETAIN = frozenset({"Retain", "RetainExceptOnCreate"})
 _POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
@@ -146,11 +174,12 @@ class Verdict:
 
     target: str
     kind: str
-    function: str
+    function: str  # the target's owner: a function, or (target_kind) a state machine, ...
     machines: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # why it is safe, or what was not checked
+    target_kind: str = "lambda"  # targets.py TargetKind.name of what it calls
 
     @property
     def status(self) -> Status:
@@ -162,6 +191,7 @@ class Verdict:
         return {
             "target": self.target,
             "kind": self.kind,
+            "targetKind": self.target_kind,
             "function": self.function,
             "stateMachines": self.machines,
             "roles": self.roles,

@@ -52,6 +52,20 @@ class Transition:
                     break
                 for target in names_in(now):
                     named_by.setdefault(target, set()).add(logical_id)
+        # A state machine version pins a revision: StateMachineRevisionId is create-only and
+        # Fn::GetAtt SM.StateMachineRevisionId changes with the state machine's definition.
+        for logical_id in old.resources:
+            if new.type_of(logical_id) != "AWS::StepFunctions::StateMachineVersion":
+                continue
+            if not (old.exists(logical_id) and new.exists(logical_id)):
+                continue
+            revision = new.properties(logical_id).get("StateMachineRevisionId")
+            getatt = revision.get("Fn::GetAtt") if isinstance(revision, dict) else None
+            machine = getatt[0] if isinstance(getatt, list) and getatt else None
+            if isinstance(machine, str) and canonical_json(
+                old.resolved(old.properties(machine))
+            ) != canonical_json(new.resolved(new.properties(machine))):
+                replaced.add(logical_id)
         pending = list(replaced)
         while pending:
             for dependent in named_by.get(pending.pop(), ()):

@@ -14,6 +14,8 @@ from ...inventory import (
 )
 from ...references import Leaf
 from ...report import TransformError
+from ...targets import LAMBDA
+from .kind_uses import alias_routes, kind_key
 from .model import _UNKNOWN, Side
 
 
@@ -23,6 +25,7 @@ class _Use:
     key: tuple[str, str]  # (kind, target)
     function: str
     roles: tuple[str | None, ...]  # in-template roles; None: outside the template or unknown
+    target_kind: str = LAMBDA.name  # targets.py: what the Task calls
 
 
 def _machine_roles(side: Side, inventory: Inventory, machine: str) -> tuple[str | None, ...]:
@@ -75,6 +78,9 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
             unseen.append(f"{name}: its definition is not in the template; no verdict for it")
         machine_roles = _machine_roles(side, inventory, name)
         for target in view.targets:
+            if target.kind != LAMBDA.name:
+                uses += _kind_use(side, inventory, name, target, machine_roles, unseen)
+                continue
             found = _target_key(
                 target.items, target.resolution.kind, target.resolution.function, inventory
             )
@@ -102,6 +108,37 @@ def _uses(side: Side, unseen: list[str] | None = None) -> list[_Use]:
                 )
             uses.append(_Use(name, key, function, roles))
     return uses
+
+
+def _kind_use(
+    side: Side,
+    inventory: Inventory,
+    name: str,
+    target: Any,
+    machine_roles: tuple[str | None, ...],
+    unseen: list[str],
+) -> list[_Use]:
+    """The use a Task makes of a target of another kind (lifecycle/kinds.py)."""
+    found = kind_key(target, inventory)
+    if isinstance(found, str):
+        where = ".".join(str(p) for p in target.path[4:])
+        unseen.append(f"{name}: {where}: {found}; not judged")
+        return []
+    key, owner = found
+    roles = machine_roles
+    if target.credentials is not None:
+        credentials = target.credentials
+        roles = (None if credentials.dynamic else role_of_items(credentials.items, inventory),)
+    return [_Use(name, key, owner, roles, target.kind)]
+
+
+def alias_uses(side: Side) -> list[_Use]:
+    """Issue 15: every version an alias of OLD routes to takes new executions during a
+    shift in progress and after a rollback; who starts them is not known here (no role)."""
+    return [
+        _Use(alias, ("machine-version", version), owner, (), "state-machine")
+        for alias, version, owner in alias_routes(side)
+    ]
 
 
 def _target_key(
