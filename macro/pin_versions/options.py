@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     # Imported when a template has the option (collect_options): most never do, and the
     # module's import is paid by every cold start.
     from .alias_options import AliasOption
+else:
+    # NamedTuple evaluates its annotations; a string one becomes a ForwardRef, and the first
+    # ForwardRef of the process costs about 1 ms of cold import (docs/performance.md).
+    AliasOption = object
 
 OPTIONS_PATH = "Metadata.PinVersions"
 
@@ -21,7 +25,7 @@ class Options(NamedTuple):
     widen_roles: bool = True
     description_stamp: bool = True
     exclude: frozenset[str] = frozenset()
-    alias: "AliasOption | None" = None  # Alias (issue 15; alias_options.py)
+    alias: AliasOption | None = None  # Alias (issue 15; alias_options.py)
     # Names of the target kinds turned off (targets.TargetKind.name), from
     # Metadata.PinVersions.Kinds: {<option_key>: false}. Every kind is on by default.
     disabled_kinds: frozenset[str] = frozenset()
