@@ -186,7 +186,7 @@ def test_substitutions_of_a_definition_in_s3_are_read_as_the_planner_reads_them(
 ) -> None:
     """checks.unpinned_targets flags exactly the substitutions the macro would pin
     (plan.retarget.targets_of): one scan of a definition kept in S3."""
-    from pin_versions.context import Context
+    from pin_versions import Context
     from pin_versions.definition import analyse
     from pin_versions.inventory import build_inventory
     from pin_versions.local.checks import unpinned_targets

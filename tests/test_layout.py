@@ -17,7 +17,6 @@ CORE = (
     "__init__",
     "alias_options",
     "asl",
-    "context",
     "definition",
     "dependencies",
     "event",

@@ -22,8 +22,6 @@ from .pieces import (
 )
 from .report import fail
 from .scan import Credentials, DefinitionView, Target
-from .scan_object import ObjectScan
-from .scan_text import TextScan
 
 __all__ = [
     "DEFINITION_PROPERTIES",
@@ -141,6 +139,10 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         if type(value) is not dict:
             return _opaque(machine, path, substitutions, "Definition is not an object")
         view = DefinitionView(machine, "object", path, substitutions)
+        # Each walker is imported by the first definition of its form: a template usually
+        # has one form, and every cold start pays for what it imports (docs/performance.md).
+        from .scan_object import ObjectScan
+
         ObjectScan(view, inventory).run(value)
         return view
     try:
@@ -155,6 +157,8 @@ def _analyse(machine: Resource, inventory: Inventory) -> DefinitionView:
         )
         return _opaque(machine, path, substitutions, why)
     view = DefinitionView(machine, "string", path, substitutions)
+    from .scan_text import TextScan
+
     TextScan(view, inventory, pieces).run()
     return view
 

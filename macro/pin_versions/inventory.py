@@ -10,7 +10,7 @@ Read-only: nothing here changes the template.
 
 from typing import Any, NamedTuple
 
-from .context import Context, partition_of
+from .event import Context, partition_of
 from .intrinsics import describe, intrinsic_name
 from .options import Options, skipped_by_metadata
 from .references import literal_text

@@ -13,7 +13,7 @@ literal ARN are matched by the same patterns.
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
-from .context import Context
+from .event import Context
 from .intrinsics import PSEUDO_PARAMETERS, describe, getatt_target, intrinsic_name, ref_target
 from .pieces import BadSub, Opaque, Piece, TooDeep, render
 from .targets import LAMBDA
