@@ -83,11 +83,11 @@ def role_of_items(items: list[Item], inventory: Inventory) -> str | None:
     return None
 
 
-def invoke_resources(statement: Any) -> list[Any] | None:
-    """The ``Resource`` entries of a statement that allows ``lambda:InvokeFunction`` (IAM
-    wildcards in the action, case-insensitive), or None. Counted conservatively: a statement
-    with a ``Condition``, ``NotAction`` or ``NotResource``, or one written as an intrinsic,
-    allows nothing here (IAM User Guide, "Policy evaluation logic")."""
+def allowed_resources(statement: Any, action: str) -> list[Any] | None:
+    """The ``Resource`` entries of a statement that allows ``action`` (IAM wildcards in the
+    action, case-insensitive), or None. Counted conservatively: a statement with a
+    ``Condition``, ``NotAction`` or ``NotResource``, or one written as an intrinsic, allows
+    nothing here (IAM User Guide, "Policy evaluation logic")."""
     if type(statement) is not dict or intrinsic_name(statement) is not None:
         return None
     if statement.get("Effect") != "Allow":
@@ -95,12 +95,15 @@ def invoke_resources(statement: Any) -> list[Any] | None:
     if any(k in statement for k in ("Condition", "NotAction", "NotResource")):
         return None
     actions = _listify(statement.get("Action", []))
-    if not any(
-        isinstance(a, str) and re.fullmatch(_glob(a.lower()), INVOKE_ACTION.lower())
-        for a in actions
-    ):
+    wanted = action.lower()
+    if not any(isinstance(a, str) and re.fullmatch(_glob(a.lower()), wanted) for a in actions):
         return None
     return _listify(statement.get("Resource", []))
+
+
+def invoke_resources(statement: Any) -> list[Any] | None:
+    """``allowed_resources`` of ``lambda:InvokeFunction``."""
+    return allowed_resources(statement, INVOKE_ACTION)
 
 
 def _listify(value: Any) -> list[Any]:

@@ -6,37 +6,19 @@ redundant permission is harmless, missing one breaks running executions."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .iam import (
     _UNKNOWN,
     Coverage,
-    _glob,
     _listify,
     _managed_name,
+    allowed_resources,
     attached_documents,
 )
 from .intrinsics import intrinsic_name
 from .references import Leaf
 from .targets import TargetKind, kind_of_type
-
-
-def allowed_resources(statement: Any, action: str) -> list[Any] | None:
-    """The ``Resource`` entries of a statement that allows ``action`` (IAM wildcards,
-    case-insensitive), or None; as conservative as ``invoke_resources``."""
-    if type(statement) is not dict or intrinsic_name(statement) is not None:
-        return None
-    if statement.get("Effect") != "Allow":
-        return None
-    if any(k in statement for k in ("Condition", "NotAction", "NotResource")):
-        return None
-    actions = _listify(statement.get("Action", []))
-    if not any(
-        isinstance(a, str) and re.fullmatch(_glob(a.lower()), action.lower()) for a in actions
-    ):
-        return None
-    return _listify(statement.get("Resource", []))
 
 
 class KindCoverage(Coverage):

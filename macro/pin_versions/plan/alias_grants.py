@@ -7,10 +7,9 @@ aws/serverless-application-model#3720), which allows nothing."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from ..intrinsics import intrinsic_name
+from ..iam import allowed_resources
 from ..inventory import Inventory
 from ..report import Path, Report
 from .alias_model import (
@@ -18,7 +17,6 @@ from .alias_model import (
     START_ACTION,
     STATE_MACHINE_ALIAS,
     AliasPlan,
-    listify,
     refs,
     routes_to,
 )
@@ -48,21 +46,7 @@ def statement_text(machine: str, name: str) -> str:
 
 def start_resources(statement: Any) -> list[Any] | None:
     """The Resource entries of an unconditional Allow of states:StartExecution, or None."""
-    if type(statement) is not dict or intrinsic_name(statement) is not None:
-        return None
-    if statement.get("Effect") != "Allow":
-        return None
-    if any(k in statement for k in ("Condition", "NotAction", "NotResource")):
-        return None
-    actions = listify(statement.get("Action", []))
-    pattern = "|".join(
-        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in a.lower())
-        for a in actions
-        if isinstance(a, str)
-    )
-    if not pattern or not re.fullmatch(pattern, START_ACTION.lower()):
-        return None
-    return listify(statement.get("Resource", []))
+    return allowed_resources(statement, START_ACTION)
 
 
 # -- SAM's grant on the alias ARN (aws/serverless-application-model#3720) ----------------------
