@@ -492,3 +492,66 @@ def test_a_definition_in_s3_pins_a_standard_child_only(child: dict[str, Any], pi
         assert substitution["ChildArn"] == {"Ref": "Child"}
         assert "ChildVersion" not in result.template["Resources"]
         assert ("PV143", path) in _warnings(result)
+
+
+def _ecs_grant(definition: dict[str, Any]) -> str:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::ecs:runTask.sync",
+        "Parameters": {"TaskDefinition": {"Ref": "Web"}},
+        "End": True,
+    }
+    result = _run({"Web": definition, "Parent": _machine({"A": task})})
+    (grant,) = result.report.grants
+    return str(grant.logical_id)
+
+
+def test_an_ecs_grant_follows_a_generated_family_through_every_replacement() -> None:
+    """Every ECS task definition change replaces it; without a literal Family,
+    CloudFormation names the replacement's family anew, so the retained grant must be a new
+    one each time (the old one still allows the old family's revisions)."""
+    generated = {k: v for k, v in TASK_DEFINITION.items()}
+    generated["Properties"] = {
+        k: v for k, v in TASK_DEFINITION["Properties"].items() if k != "Family"
+    }
+    changed = {**generated, "Properties": {**generated["Properties"], "Memory": "1024"}}
+    tagged = {**generated, "Properties": {**generated["Properties"], "Tags": [{"Key": "a"}]}}
+    assert _ecs_grant(generated) != _ecs_grant(changed)
+    assert _ecs_grant(generated) == _ecs_grant(tagged)  # Tags update in place
+    # A literal Family: the family and its grant stay through a replacement.
+    named_changed = {
+        **TASK_DEFINITION,
+        "Properties": {**TASK_DEFINITION["Properties"], "Memory": "1024"},
+    }
+    assert _ecs_grant(TASK_DEFINITION) == _ecs_grant(named_changed)
+
+
+@pytest.mark.parametrize(
+    ("resource", "field", "target", "pinned"),
+    [
+        ("arn:aws:states:::aws-sdk:sfn:startExecution", "StateMachineArn", "Child", "ChildVersion"),
+        ("arn:aws:states:::aws-sdk:ecs:runTask", "TaskDefinition", "Web", "Web"),
+        ("arn:aws:states:::aws-sdk:batch:submitJob", "JobDefinition", "Nightly", "Nightly"),
+    ],
+)
+def test_the_sdk_integrations_are_pinned_like_the_optimised_ones(
+    resource: str, field: str, target: str, pinned: str
+) -> None:
+    """aws-sdk:sfn:startExecution, aws-sdk:ecs:runTask and aws-sdk:batch:submitJob take the
+    same ARN as the optimised integrations: never a Task left unpinned and unreported."""
+    names = {"Child": "child", "Web": "web", "Nightly": "nightly"}
+    task = {
+        "Type": "Task",
+        "Resource": resource,
+        "Parameters": {field: f"{names[target]}" if target != "Child" else {"Ref": "Child"}},
+        "End": True,
+    }
+    resources = {
+        "Child": _machine({"Done": {"Type": "Succeed"}}),
+        "Web": TASK_DEFINITION,
+        "Nightly": JOB_DEFINITION,
+        "Parent": _machine({"A": task}),
+    }
+    result = _run(resources)
+    assert _task(result)["Parameters"][field] == {"Ref": pinned}
+    assert [p.function for p in result.report.pins] == [target]

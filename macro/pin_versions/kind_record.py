@@ -87,6 +87,10 @@ class TargetKind(NamedTuple):
     # State machines: STANDARD only (PV143), since an EXPRESS one may be started with
     # StartSyncExecution, which documents no version ARN.
     pin_unseen: Callable[[Mapping[str, Any]], bool] | None = None
+    # Whether any property change replaces one (ECS task definitions: every property but
+    # Tags is create-only). Without a literal name, CloudFormation names the replacement
+    # anew, so its retained grant follows the properties rather than the (generated) name.
+    replaced_by_any_change: bool = False
 
     def pin_resource(self, target: str, condition: str | None) -> dict[str, Any]:
         """The resource that pins ``target`` (a logical ID), with its condition, if any."""

@@ -25,7 +25,7 @@ WARNINGS: dict[str, str] = {
     "PV107": "execution role lacks permission and WidenRoles is false",
     "PV108": "function has several AWS::Lambda::Version resources",
     "PV109": "function already has one AWS::Lambda::Version, pinned to it",
-    "PV110": "skipped by Metadata (Skip or Exclude)",
+    "PV110": "skipped by Metadata (Skip, Exclude, or a kind turned off in Kinds)",
     "PV111": "reference cannot be rewritten in place",
     "PV112": "Exclude names a resource that is not in the template",
     "PV113": "execution role policies cannot be edited",

@@ -332,8 +332,11 @@ def grant_id(
         # Another kind: its physical name property (StateMachineName, Family, ...).
         raw = inventory.resources[function].get("Properties")
         properties = raw if type(raw) is dict else {}
-        names = kinds_of[function][0].name_properties
-        name = next((properties[k] for k in names if k in properties), None)
+        kind = kinds_of[function][0]
+        name = next((properties[k] for k in kind.name_properties if k in properties), None)
+        if name is None and kind.replaced_by_any_change:
+            # Each replacement gets a new generated family: one retained grant each.
+            name = {"generated": {k: v for k, v in properties.items() if k != "Tags"}}
     else:
         properties = inventory.function_properties(inventory.functions[function])
         name = properties.get("FunctionName")

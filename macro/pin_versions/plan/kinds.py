@@ -163,6 +163,7 @@ class KindPins(PlanPart):
         if version is None or entry is None or entry.skip:
             return
         self._reuse(machine, version)
+        self._retain_on_replace(entry)
         self.grants.kind_uses(view.machine, target, machine, kind)
 
     def _planned(self, kind: TargetKind, entry: Resource) -> VersionPlan | None:
@@ -189,6 +190,7 @@ class KindPins(PlanPart):
                 "child's revision and Retain; the Tasks that start it are pinned to it",
             )
             return VersionPlan(name, version, None, False, child.condition)
+        self._retain_on_replace(child)
         version, created = machine_version_id(self.inventory.resources, name)
         if created:
             if version in self.taken:
@@ -209,6 +211,17 @@ class KindPins(PlanPart):
             return VersionPlan(name, version, None, True, child.condition)
         self._reuse(name, version)
         return VersionPlan(name, version, None, False, child.condition)
+
+    def _retain_on_replace(self, child: Resource) -> None:
+        """A replaced state machine takes all its versions with it (a rename, a new type):
+        the old one is retained, as pinned functions are (``Versions.plan_replace_retain``),
+        so that running parents still find the version they started."""
+        resource = child.resource
+        lacking = resource.get("UpdateReplacePolicy") != "Retain" or (
+            "DeletionPolicy" not in resource and not child.sam
+        )
+        if lacking and child.logical_id not in self.plan.replace_retain:
+            self.plan.replace_retain.append(child.logical_id)
 
     def _reuse(self, machine: str, version: str) -> None:
         """An existing StateMachineVersion of ``machine``: retained on both policies and

@@ -116,7 +116,7 @@ class Plan:
         # Retained grants: logical ID -> (resource placed after, AWS::IAM::Policy resource).
         self.grants: dict[str, tuple[str, dict[str, Any]]] = {}
         self.depends_on: dict[str, list[str]] = {}  # state machine -> grants it waits for
-        self.replace_retain: list[str] = []  # functions that get UpdateReplacePolicy: Retain
+        self.replace_retain: list[str] = []  # targets that get UpdateReplacePolicy: Retain
         # SAM functions (before SAM): properties to set so that SAM's version follows.
         self.sam_properties: dict[str, dict[str, Any]] = {}
         self.conditions: dict[str, Any] = {}  # new template Conditions

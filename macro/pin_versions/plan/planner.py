@@ -24,7 +24,7 @@ from ..report import (
     VersionEntry,
 )
 from ..resolution import Resolution, classify
-from ..targets import LAMBDA
+from ..targets import LAMBDA, kinds
 from .grants import Grants
 from .model import (
     LEFT_ALONE,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .kinds import KindPins
 
 # The Task Resource of a nested state machine (targets.py, state-machine kind).
-_START_EXECUTION = "states:startExecution"
+_START_EXECUTION = ":startExecution"  # states:startExecution and aws-sdk:sfn:startExecution
 
 
 class Planner:
@@ -79,6 +79,14 @@ class Planner:
             report.warn("PV112", "Metadata.PinVersions.Exclude", f"{name} is not a resource")
         for code, path, message in inventory.notes:
             report.warn(code, path, message)
+        # kinds() imports the other kinds' records: only when the option names one.
+        for kind in kinds() if self.options.disabled_kinds else ():
+            if kind.name in self.options.disabled_kinds:
+                report.warn(
+                    "PV110",
+                    f"Metadata.PinVersions.Kinds.{kind.option_key}",
+                    f"turned off: Tasks that call a {kind.noun} are left alone, unpinned",
+                )
         machines = list(inventory.state_machines.values())
         if any(mentions(m.properties, _START_EXECUTION) for m in machines):
             # Children before the parents that start them, cycles found (plan/kinds.py).
