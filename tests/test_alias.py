@@ -911,3 +911,48 @@ def test_after_sam_an_api_event_starts_the_alias() -> None:
     assert entry.grants == ()
     assert [w.code for w in result.report.warnings] == ["PV156"]
     assert new_lint_errors(expanded, result.template) == []
+
+
+def test_a_lower_case_type_is_quoted_in_the_message() -> None:
+    assert _errors(_pref({"Type": "canary", "Percentage": 10, "Interval": 5})) == [
+        (
+            f"{PATH}.DeploymentPreference.Type",
+            "is 'canary'; write one of CANARY, LINEAR, ALL_AT_ONCE",
+        )
+    ]
+
+
+@pytest.mark.parametrize("where", ["template", "resource"])
+def test_an_alarm_that_refs_a_resource_other_than_an_alarm_fails(where: str) -> None:
+    """CloudWatch treats an unknown alarm name as OK: a Ref to a function would never roll
+    the shift back. A Ref to an alarm of the template passes."""
+    alias = {
+        "Name": "live",
+        "DeploymentPreference": {
+            "Type": "ALL_AT_ONCE",
+            "Alarms": [{"Ref": "Errors"}, {"Ref": "EventsRole"}],
+        },
+    }
+    alarm = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "ComparisonOperator": "GreaterThanThreshold",
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "MetricName": "ExecutionsFailed",
+            "Namespace": "AWS/States",
+            "Period": 60,
+            "Statistic": "Sum",
+        },
+    }
+    template = _template({} if where == "resource" else {"Alias": alias}, Errors=alarm)
+    base = "Metadata.PinVersions.Alias"
+    if where == "resource":
+        template["Resources"]["Machine"]["Metadata"] = {"PinVersions": {"Alias": alias}}
+        base = f"Resources.Machine.{base}"
+    with pytest.raises(TransformError) as failure:
+        transform(template, Context())
+    assert [(d.code, d.path) for d in failure.value.diagnostics] == [
+        ("PV930", f"{base}.DeploymentPreference.Alarms[1]")
+    ]
+    assert "AWS::IAM::Role, not a CloudWatch alarm" in failure.value.diagnostics[0].message

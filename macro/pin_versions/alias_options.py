@@ -178,9 +178,8 @@ def _read_preference(
         reader.bad(f"{path}.Type", f"is missing; write one of {', '.join(DEPLOYMENT_TYPES)}")
         return None
     if kind not in DEPLOYMENT_TYPES:
-        reader.bad(
-            f"{path}.Type", f"is {describe(kind)}; write one of {', '.join(DEPLOYMENT_TYPES)}"
-        )
+        shown = repr(kind)[:80] if isinstance(kind, str) else describe(kind)
+        reader.bad(f"{path}.Type", f"is {shown}; write one of {', '.join(DEPLOYMENT_TYPES)}")
         return None
     percentage = interval = None
     for field, bounds, unit in (

@@ -46,6 +46,29 @@ from .alias_sam import SAM_EVENTS, event_type, sam_event_grant, sam_event_kind
 from .machine_versions import machine_version_id, machine_version_resource
 from .model import MAX_LOGICAL_ID
 
+ALARM_TYPES = frozenset({"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"})
+
+
+def _check_alarms(
+    inventory: Inventory, option: AliasOption, path: str, errors: list[Diagnostic]
+) -> None:
+    """An alarm written ``!Ref X`` where X is a resource of this template that is not a
+    CloudWatch alarm (PV930): its Ref is not an alarm name, and CloudWatch treats an unknown
+    name as OK, so the shift would never roll back."""
+    for index, alarm in enumerate(option.alarms):
+        target = alarm.get("Ref") if type(alarm) is dict and len(alarm) == 1 else None
+        rtype = inventory.types.get(target) if isinstance(target, str) else None
+        if rtype is not None and rtype not in ALARM_TYPES:
+            errors.append(
+                Diagnostic(
+                    "PV930",
+                    f"{path}.DeploymentPreference.Alarms[{index}]",
+                    f"is !Ref {target}, a {rtype}, not a CloudWatch alarm (an unknown name "
+                    "never goes to ALARM, so the shift would never roll back); name an "
+                    "AWS::CloudWatch::Alarm or CompositeAlarm",
+                )
+            )
+
 
 def alias_option_of(machine: Resource, options: Options, errors: list[Diagnostic]) -> Any:
     """The option that applies to ``machine``: its own (which wins), else the template's;
@@ -84,11 +107,16 @@ def plan_aliases(
     """Plan every state machine's alias (errors appended to ``errors``: PV930-PV932)."""
     plan = AliasPlan()
     machines: dict[str, MachineAlias] = {}
+    if options.alias is not None:
+        _check_alarms(inventory, options.alias, "Metadata.PinVersions.Alias", errors)
     for logical_id, rtype in inventory.types.items():
         resource = inventory.resources[logical_id]
         if logical_id in inventory.state_machines:
             machine = inventory.state_machines[logical_id]
             option = alias_option_of(machine, options, errors)
+            if option is not None and _has_own_alias(resource):
+                where = f"Resources.{logical_id}.Metadata.PinVersions.Alias"
+                _check_alarms(inventory, option, where, errors)
             if option is not None and not machine.skip:
                 machines[logical_id] = MachineAlias(machine, option)
         elif _has_own_alias(resource):
