@@ -338,11 +338,21 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
             output = _without(output, {"DependsOn"}) | (
                 {"DependsOn": resource["DependsOn"]} if "DependsOn" in resource else {}
             )
-        if rtype in FUNCTION_TYPES:
-            # A pinned function outlives a replacement; deleting the stack still deletes it.
+        child = rtype in MACHINE_TYPES and any(
+            isinstance(v, dict)
+            and v.get("Type") == MACHINE_VERSION
+            and isinstance(v.get("Properties"), dict)
+            and v["Properties"].get("StateMachineArn") == {"Ref": logical_id}
+            for v in new.values()
+        )
+        if rtype in FUNCTION_TYPES or (
+            child and output.get("UpdateReplacePolicy") != resource.get("UpdateReplacePolicy")
+        ):
+            # A pinned function or child state machine outlives a replacement (it takes its
+            # versions with it); deleting the stack still deletes it.
             assert output.get("UpdateReplacePolicy") == "Retain", logical_id
             assert output.get("DeletionPolicy") == resource.get(
-                "DeletionPolicy", "Delete" if rtype == "AWS::Lambda::Function" else None
+                "DeletionPolicy", None if str(rtype).startswith("AWS::Serverless::") else "Delete"
             ), logical_id
             output = _without(output, {"UpdateReplacePolicy", "DeletionPolicy"}) | {
                 k: resource[k] for k in ("UpdateReplacePolicy", "DeletionPolicy") if k in resource
@@ -352,7 +362,7 @@ def check_only_adds_and_rewrites(before: dict[str, Any], after: dict[str, Any]) 
                 logical_id
             )
             allowed = REWRITABLE[rtype]
-            old, props = resource.get("Properties") or {}, output["Properties"]
+            old, props = resource.get("Properties") or {}, output.get("Properties") or {}
             assert _without(props, allowed) == _without(old, allowed), (
                 f"{logical_id}: the macro touched more than {sorted(allowed)}"
             )
