@@ -237,7 +237,10 @@ def test_a_role_that_already_allows_it_gets_no_grant() -> None:
 
 
 def test_start_execution_on_the_child_arn_covers_a_plain_start() -> None:
-    own = [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": {"Ref": "Child"}}]
+    literal = "arn:aws:states:us-east-1:123456789012:stateMachine:child"
+    own: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "states:StartExecution", "Resource": literal}
+    ]
     template = {
         "Resources": {
             "Role": _role(own),
@@ -248,6 +251,12 @@ def test_start_execution_on_the_child_arn_covers_a_plain_start() -> None:
     assert transform(template, CONTEXT).report.grants == []
     # The same statement with a Condition is not trusted (it may not hold).
     own[0]["Condition"] = {"StringEquals": {"aws:RequestTag/x": "y"}}
+    assert [g.function for g in transform(template, CONTEXT).report.grants] == ["Child"]
+    # `Ref Child` covers it today but follows the child through a rename, which would leave
+    # the day-1 child's version unstartable: the retained grant is added (the transition
+    # scenario nested-child-renamed shows it on the emulator).
+    del own[0]["Condition"]
+    own[0]["Resource"] = {"Ref": "Child"}
     assert [g.function for g in transform(template, CONTEXT).report.grants] == ["Child"]
 
 

@@ -237,7 +237,6 @@ def test_pin_resource_and_grant() -> None:
 def test_the_pipeline_reads_the_record() -> None:
     assert FUNCTION_TYPES is LAMBDA.resource_types
     assert iam.INVOKE_ACTION == LAMBDA.grant_action == "lambda:InvokeFunction"
-    assert iam.version_resource("Fn") == LAMBDA.grant("Fn")
     assert hashing.HASHED_PROPERTIES is LAMBDA.hashed_properties
     assert hashing.EXCLUDED_PROPERTIES is LAMBDA.excluded_properties
     assert hashing.SAM_EXCLUDED_PROPERTIES is LAMBDA.sam_excluded_properties

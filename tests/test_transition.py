@@ -128,6 +128,13 @@ SCENARIO_LIST = [
         Expected("Child", ("child 1",)),
         Expected("Child", ("child 2",)),
     ),
+    # 22 The child renamed on day 2: a replacement, which deletes every version of the old
+    # child unless it is retained (docs/design.md, "After the issue 14/15 merges").
+    Scenario(
+        "nested-child-renamed",
+        Expected("Child", ("child 1",)),
+        Expected("Child", ("child 2",)),
+    ),
     Scenario(
         "ecs-task-definition-replaced",
         Expected("Hello", (f"{IMAGE}:1",)),

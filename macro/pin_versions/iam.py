@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from .intrinsics import getatt_target, intrinsic_name, ref_target
-from .inventory import IAM_ROLE, Inventory
+from .inventory import (
+    IAM_ROLE,
+    Inventory,
+    condition_name,
+    conditional_policy_documents,
+    guarded_policies,
+)
 from .references import Item, Leaf, resolve
 from .targets import LAMBDA
 
@@ -36,11 +42,6 @@ _MANAGED_ARN = r"arn:[^:]+:iam::aws:policy/(.+)"
 _ROLE_ARN = r"arn:[^:]+:iam::[^:]*:role/(?:.*/)?(?P<name>[^/]+)"
 # Stand-ins for values the request does not know, so that one regex match decides.
 _UNKNOWN = "\x01"
-
-
-def version_resource(function: str) -> dict[str, Any]:
-    """``!Sub ${F.Arn}:*``: every version of F, never a prefix wildcard."""
-    return LAMBDA.grant(function)
 
 
 def role_of(value: Any, inventory: Inventory) -> str | None:
@@ -104,6 +105,13 @@ def allowed_resources(statement: Any, action: str) -> list[Any] | None:
 def invoke_resources(statement: Any) -> list[Any] | None:
     """``allowed_resources`` of ``lambda:InvokeFunction``."""
     return allowed_resources(statement, INVOKE_ACTION)
+
+
+def _nodes(value: Any) -> Iterator[Any]:  # every object and list in value, itself too
+    if isinstance(value, (dict, list)):
+        yield value
+        for child in value.values() if isinstance(value, dict) else value:
+            yield from _nodes(child)
 
 
 def _listify(value: Any) -> list[Any]:
@@ -182,8 +190,20 @@ def _glob(pattern: str) -> str:
 class Coverage:
     """Answers "does this role already allow invoking every version of F?"."""
 
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, across_deploys: bool = True) -> None:
+        # across_deploys: "still allowed after a rename?" (``follows``), else "allowed now?".
         self.inventory = inventory
+        self.across_deploys = across_deploys
+        # The macro's own retained grants (a second pass) stay behind on a rename: they count.
+        self._retained = {
+            id(node)
+            for resource in inventory.resources.values()
+            if type(resource) is dict
+            and resource.get("Type") == "AWS::IAM::Policy"
+            and type(properties := resource.get("Properties")) is dict
+            and str(properties.get("PolicyName", "")).startswith("PinVersions")
+            for node in _nodes(properties.get("PolicyDocument"))
+        }
         context = inventory.context
         self.partition = context.pseudo_value("AWS::Partition") or _UNKNOWN + "P"
         self.region = context.region or _UNKNOWN + "R"
@@ -225,11 +245,23 @@ class Coverage:
                 return False
             return self.holds_with(function, condition) or self.resource_covers(otherwise, function)
         pattern = self._pattern(resource)
-        if pattern is None:
+        if pattern is None or self.follows(resource, function):
             return False
         base = self._arn(function)
         # Every version: a pattern must match whatever follows "NAME:".
         return all(pattern.fullmatch(f"{base}:{q}") for q in ("1", "42", "live", "$LATEST"))
+
+    def follows(self, resource: Any, target: str) -> bool:
+        """Does the entry name ``target`` through a reference (``!GetAtt F.Arn``, ``${F}``)?
+        Then it follows the target through a rename, and the old one's executions lose it:
+        it does not cover them across a deploy (docs/design.md, "After the issue 14/15
+        merges"). A wildcard or a literal ARN stays where it is."""
+        if not self.across_deploys or id(resource) in self._retained:
+            return False
+        return any(
+            isinstance(item, Leaf) and item.ref.partition(".")[0] == target
+            for item in resolve(resource, self.inventory)
+        )
 
     def _pattern(self, resource: Any) -> re.Pattern[str] | None:
         """The entry as a regular expression over ARNs, compiled once per entry."""
@@ -279,11 +311,11 @@ class Coverage:
         return False
 
     def _guarded_documents(self, role: str, function: str) -> Iterator[dict[str, Any]]:
-        for condition, policy in _guarded_policies(role, self.inventory):
+        for condition, policy in guarded_policies(role, self.inventory):
             document = policy.get("PolicyDocument")
             if type(document) is dict and self.holds_with(function, condition):
                 yield document
-        for condition, document in _conditional_policy_documents(role, self.inventory):
+        for condition, document in conditional_policy_documents(role, self.inventory):
             if self.implied(condition, role, function):
                 yield document
 
@@ -294,7 +326,7 @@ class Coverage:
         conditions = self.inventory.template.get("Conditions")
         owns = {
             self.inventory.functions[function].condition,
-            _condition_name(self.inventory.resources.get(role)),
+            condition_name(self.inventory.resources.get(role)),
         } - {None}
         seen: set[str] = set()
 
@@ -366,35 +398,3 @@ class Coverage:
                 if self.statement_covers(statement, function):
                     return True
         return False
-
-
-def _condition_name(resource: Any) -> str | None:
-    condition = resource.get("Condition") if type(resource) is dict else None
-    return condition if isinstance(condition, str) else None
-
-
-def _conditional_policy_documents(role: str, inventory: Inventory) -> Iterator[tuple[str, Any]]:
-    """(condition, document) of every conditional AWS::IAM::Policy attached to ``role``."""
-    for logical_id, rtype in inventory.types.items():
-        if rtype != "AWS::IAM::Policy":
-            continue
-        resource = inventory.resources[logical_id]
-        condition = _condition_name(resource)
-        props = resource.get("Properties")
-        if condition is None or type(props) is not dict:
-            continue
-        if any(ref_target(r) == role for r in _listify(props.get("Roles", []))):
-            document = props.get("PolicyDocument")
-            if type(document) is dict:
-                yield condition, document
-
-
-def _guarded_policies(role: str, inventory: Inventory) -> Iterator[tuple[Any, Any]]:
-    """Inline policies written ``Fn::If [Condition, Policy, ...]``: (condition, policy)."""
-    properties = inventory.resources[role].get("Properties")
-    if type(properties) is not dict:
-        return
-    for policy in _listify(properties.get("Policies", [])):
-        branches = policy.get("Fn::If") if type(policy) is dict and len(policy) == 1 else None
-        if isinstance(branches, list) and len(branches) == 3 and type(branches[1]) is dict:
-            yield branches[0], branches[1]

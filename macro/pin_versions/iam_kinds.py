@@ -82,17 +82,19 @@ class KindCoverage(Coverage):
             if type(document) is dict:
                 statements.extend(_listify(document.get("Statement", [])))
         return all(
-            any(self._statement_allows(statement, action, arn) for statement in statements)
+            any(self._statement_allows(statement, action, arn, target) for statement in statements)
             for action, arn in needs
         )
 
-    def _statement_allows(self, statement: Any, action: str, arn: str) -> bool:
+    def _statement_allows(self, statement: Any, action: str, arn: str, target: str) -> bool:
         resources = allowed_resources(statement, action)
         if resources is None:
             return False
         for resource in resources:
             pattern = self._pattern(resource)
-            if pattern is not None and pattern.fullmatch(arn):
+            if pattern is None or not pattern.fullmatch(arn):
+                continue
+            if not self.follows(resource, target):
                 return True
         return False
 

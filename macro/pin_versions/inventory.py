@@ -8,10 +8,11 @@ Read-only: nothing here changes the template.
 # compiles a string annotation into a ForwardRef, ~10 us a field at cold import
 # (docs/performance.md, issue 13).
 
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from .event import Context, partition_of
-from .intrinsics import describe, intrinsic_name
+from .intrinsics import describe, intrinsic_name, ref_target
 from .options import Options, skipped_by_metadata
 from .references import literal_text
 from .report import Diagnostic, Path, TransformError
@@ -312,3 +313,43 @@ def _check_resource_metadata(resource: dict[str, Any], path: str, errors: list[D
             )
         elif not (isinstance(value, bool) or str(value).lower() in ("true", "false")):
             errors.append(Diagnostic("PV903", f"{where}.Skip", "must be true or false"))
+
+
+# Policies attached to a role under a condition (iam.Coverage reads them).
+
+
+def condition_name(resource: Any) -> str | None:
+    """A resource's ``Condition`` name, if it has one."""
+    condition = resource.get("Condition") if type(resource) is dict else None
+    return condition if isinstance(condition, str) else None
+
+
+def conditional_policy_documents(role: str, inventory: Inventory) -> Iterator[tuple[str, Any]]:
+    """(condition, document) of every conditional AWS::IAM::Policy attached to ``role``."""
+    for logical_id, rtype in inventory.types.items():
+        if rtype != "AWS::IAM::Policy":
+            continue
+        resource = inventory.resources[logical_id]
+        condition = condition_name(resource)
+        props = resource.get("Properties")
+        if condition is None or type(props) is not dict:
+            continue
+        if any(ref_target(r) == role for r in _as_list(props.get("Roles", []))):
+            document = props.get("PolicyDocument")
+            if type(document) is dict:
+                yield condition, document
+
+
+def guarded_policies(role: str, inventory: Inventory) -> Iterator[tuple[Any, Any]]:
+    """Inline policies written ``Fn::If [Condition, Policy, ...]``: (condition, policy)."""
+    properties = inventory.resources[role].get("Properties")
+    if type(properties) is not dict:
+        return
+    for policy in _as_list(properties.get("Policies", [])):
+        branches = policy.get("Fn::If") if type(policy) is dict and len(policy) == 1 else None
+        if isinstance(branches, list) and len(branches) == 3 and type(branches[1]) is dict:
+            yield branches[0], branches[1]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -213,7 +213,7 @@ def processed_problems(template: Any) -> list[Finding]:
     if inventory is None:
         return []
     owner = {v: f for f, versions in inventory.versions.items() for v in versions}
-    coverage = Coverage(inventory)
+    coverage = Coverage(inventory, across_deploys=False)  # what the role allows now
     findings: list[Finding] = []
     for view in _views(inventory):
         machine = view.machine

@@ -18,7 +18,7 @@ from .yaml_io import JsonPath, TemplateLoadError, load_with_lines
 
 IAM_POLICY = "AWS::IAM::Policy"
 
-# The grant PinVersions writes: !Sub ${F.Arn}:* (see iam.version_resource).
+# The grant PinVersions writes: !Sub ${F.Arn}:* (TargetKind.grant).
 _EVERY_VERSION = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}:\*")
 
 

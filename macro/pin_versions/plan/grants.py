@@ -324,18 +324,16 @@ def grant_id(
     function: str,
     kinds_of: dict[str, tuple[TargetKind, set[str]]] | None = None,
 ) -> tuple[str, str]:
-    """Logical ID and PolicyName of the grant of ``role`` on ``function``. Both follow
-    the function's physical name identity (its resolved FunctionName, or "generated"),
-    so a rename, which replaces the function, gives a new grant and leaves the old one
-    retained, still naming the old function."""
+    """Logical ID and PolicyName of the grant of ``role`` on ``function``. Both follow its
+    physical name identity (resolved FunctionName, or "generated"), so a rename, which
+    replaces it, gives a new grant and leaves the old one retained, naming the old one."""
     if kinds_of and function in kinds_of:
         # Another kind: its physical name property (StateMachineName, Family, ...).
         raw = inventory.resources[function].get("Properties")
         properties = raw if type(raw) is dict else {}
         kind = kinds_of[function][0]
         name = next((properties[k] for k in kind.name_properties if k in properties), None)
-        if name is None and kind.replaced_by_any_change:
-            # Each replacement gets a new generated family: one retained grant each.
+        if name is None and kind.replaced_by_any_change:  # a new generated name each time
             name = {"generated": {k: v for k, v in properties.items() if k != "Tags"}}
     else:
         properties = inventory.function_properties(inventory.functions[function])

@@ -213,10 +213,8 @@ class KindPins(PlanPart):
         return VersionPlan(name, version, None, False, child.condition)
 
     def _retain_on_replace(self, child: Resource) -> None:
-        """A replaced state machine takes all its versions with it (a rename, a new type):
-        the old one is retained, as pinned functions are (``Versions.plan_replace_retain``),
-        so that running parents still find the version they started."""
-        resource = child.resource
+        """A replaced state machine takes its versions with it: retain the old one."""
+        resource = child.resource  # as Versions.plan_replace_retain does for functions
         lacking = resource.get("UpdateReplacePolicy") != "Retain" or (
             "DeletionPolicy" not in resource and not child.sam
         )
