@@ -899,10 +899,25 @@ def test_explain_says_what_pins_each_kind_and_which_grant() -> None:
     } <= rows
     # What is retained: a new state machine version, the revisions kept ACTIVE.
     assert {
-        ("ChildVersion", "state machine Child", "new StateMachineVersion", "Retain", "Retain"),
-        ("Web", "task definition Web", "its own revision, kept ACTIVE", "Retain", "Retain"),
+        (
+            "ChildVersion",
+            "state machine version",
+            "state machine Child",
+            "new StateMachineVersion",
+            "Retain",
+            "Retain",
+        ),
+        (
+            "Web",
+            "task definition revision",
+            "task definition Web",
+            "its own revision, kept ACTIVE",
+            "Retain",
+            "Retain",
+        ),
         (
             "Nightly",
+            "job definition revision",
             "job definition Nightly",
             "its own revision, kept ACTIVE (ResourceRetentionPolicy.SkipDeregisterOnUpdate: true)",
             "Retain",
@@ -970,3 +985,206 @@ def test_explain_and_plan_show_the_alias_and_its_shift(tmp_path: Path) -> None:
     assert "Aliases (issue 15)\n  OrdersAliaslive: live of Orders shifts to OrdersVersion: " in (
         planned.stdout
     )
+
+
+# --- a review of explain and plan for issues 14 and 15 ---------------------------------------
+# tests/cli/reviewed/: the templates the review reproduced each fault with.
+
+REVIEWED = GOLDEN / "reviewed"
+
+
+def _rows(text: str) -> set[tuple[str, ...]]:
+    return {tuple(re.split(r"\s{2,}", line.strip())) for line in text.splitlines()}
+
+
+def test_explain_shows_the_alias_a_moved_task_starts() -> None:
+    """MoveCallers.StepFunctions: the processed Task starts Ref ChildAliaslive, not the
+    version; the pins table says so (every Task the alias lists among its callers)."""
+    result = run("explain", REVIEWED / "nested-alias.yaml")
+    assert result.returncode == 0, result.stderr
+    rows = _rows(result.stdout)
+    assert {
+        (
+            "Definition.States.A.Parameters.StateMachineArn",
+            "43",
+            "state machine Child",
+            "ChildAliaslive (alias live, shifts to ChildVersion)",
+        ),
+        (
+            "Definition.States.C.Parameters.StateMachineArn",
+            "56",
+            "state machine Child2",
+            "Child2Aliaslive (alias live, shifts to Child2Version)",
+        ),
+    } <= rows
+    assert "pinned to ChildVersion" not in result.stdout
+    # ParentVersion is the alias's own: listed, and counted with the children's.
+    assert (
+        "ParentVersion",
+        "state machine version",
+        "state machine Parent",
+        "new StateMachineVersion, ParentAliaslive shifts to it",
+        "Retain",
+        "Retain",
+    ) in rows
+    assert ", 3 new versions, 0 existing versions," in result.stdout
+
+
+def test_explain_counts_and_lists_state_machine_versions() -> None:
+    nested = run("explain", REVIEWED / "nested.yaml")
+    assert nested.returncode == 0, nested.stderr
+    assert {
+        (
+            "ChildVersion",
+            "state machine version",
+            "state machine Child",
+            "new StateMachineVersion",
+            "Retain",
+            "Retain",
+        ),
+        (
+            "Child2Version",
+            "state machine version",
+            "state machine Child2",
+            "new StateMachineVersion",
+            "Retain",
+            "Retain",
+        ),
+    } <= _rows(nested.stdout)
+    assert ", 2 new versions, 0 existing versions," in nested.stdout
+    canary = run("explain", "samples/canary/template.yaml")
+    assert canary.returncode == 0, canary.stderr
+    rows = _rows(canary.stdout)
+    assert next(r[:3] for r in rows if r[0].startswith("ChargeVersion")) == (
+        "ChargeVersion70b088bac7",
+        "Lambda version",
+        "Charge",
+    )
+    assert (
+        "OrdersVersion",
+        "state machine version",
+        "state machine Orders",
+        "new StateMachineVersion, OrdersAliaslive shifts to it",
+        "Retain",
+        "Retain",
+    ) in rows
+    assert ", 2 new versions, 0 existing versions," in canary.stdout
+
+
+def test_explain_reads_policies_from_what_sam_produced() -> None:
+    """PinVersions before SAM: SAM writes ChildVersion (AutoPublishAlias) with the Retain
+    policies PinVersions asked for; the table reads the template SAM produced."""
+    result = run("explain", REVIEWED / "sam-apa-before.yaml")
+    assert result.returncode == 0, result.stderr
+    processed = run("transform", REVIEWED / "sam-apa-before.yaml", "--format", "json")
+    version = json.loads(processed.stdout)["Resources"]["ChildVersion"]
+    assert (version["DeletionPolicy"], version["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    row = next(r for r in _rows(result.stdout) if r[0] == "ChildVersion")
+    assert row[-2:] == ("Retain", "Retain")
+    assert "none (deleted)" not in result.stdout
+
+
+def test_plan_from_an_alias_back_to_versions() -> None:
+    """The alias option removed: Parent's Tasks go from the aliases back to the versions,
+    the aliases leave the template retained, and a Task that started an alias is judged:
+    the alias is retained and its versions stay."""
+    result = run("plan", REVIEWED / "nested-alias.yaml", REVIEWED / "nested.yaml")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "State machines whose pinned targets change: none" not in text
+    assert {
+        ("Definition.States.A.Parameters.StateMachineArn", "ChildAliaslive", "->", "ChildVersion"),
+        (
+            "Definition.States.C.Parameters.StateMachineArn",
+            "Child2Aliaslive",
+            "->",
+            "Child2Version",
+        ),
+    } <= _rows(text)
+    for alias in ("ChildAliaslive", "Child2Aliaslive", "ParentAliaslive"):
+        assert (
+            f"  {alias}: leaves the template, retained (DeletionPolicy Retain): it stays, "
+            "routing to the versions it routes to now\n"
+        ) in text
+    assert "not judged" not in text
+    assert (
+        "  safe           ChildAliaslive (Child; Parent)\n"
+        "                 alias ChildAliaslive is removed and retained: it keeps routing to "
+        "the versions it routes to now; Role still allows it "
+        "(RolePinVersionsInvokeChild1e6d9a560c)\n"
+    ) in text
+    assert "1 state machine retargeted" in text
+    assert text.endswith("Verdicts: 5 safe, 0 broken, 0 not protected\n")
+
+
+def test_plan_to_an_alias_and_an_alias_deleted(tmp_path: Path) -> None:
+    """The other way (versions -> aliases), and an alias that leaves without Retain: a Task
+    that starts it is broken."""
+    forward = run("plan", REVIEWED / "nested.yaml", REVIEWED / "nested-alias.yaml")
+    assert forward.returncode == 0, forward.stderr
+    assert (
+        "Definition.States.B.Parameters.StateMachineArn",
+        "ChildVersion",
+        "->",
+        "ChildAliaslive",
+    ) in _rows(forward.stdout)
+    processed = run("transform", REVIEWED / "nested-alias.yaml", "--format", "json")
+    old = json.loads(processed.stdout)
+    del old["Resources"]["ChildAliaslive"]["DeletionPolicy"]
+    (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
+    back = run("plan", tmp_path / "old.json", REVIEWED / "nested.yaml")
+    assert back.returncode == 0, back.stderr
+    assert (
+        "  ChildAliaslive: leaves the template and is deleted: an execution or caller still "
+        "starting it fails\n"
+    ) in back.stdout
+    assert "  BROKEN         ChildAliaslive (Child; Parent): alias deleted\n" in back.stdout
+
+
+def test_plan_names_the_kinds_option_that_left_a_target_unpinned() -> None:
+    result = run("plan", REVIEWED / "nested-off.yaml", REVIEWED / "nested.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "add PinVersions to the Transform list" not in result.stdout
+    assert (
+        "(set Metadata.PinVersions.Kinds.StateMachine to true: while it is false PinVersions "
+        "leaves every Task that calls a state machine alone; this deploy does: executions "
+        "started after it are pinned)"
+    ) in result.stdout
+    same = run("plan", REVIEWED / "nested-off.yaml", REVIEWED / "nested-off.yaml")
+    assert "this deploy does" not in same.stdout
+    # Not in the Transform list at all: that is still the fix.
+    text = (REVIEWED / "nested.yaml").read_text(encoding="utf-8")
+    plain = run("plan", "-", REVIEWED / "nested.yaml", stdin=text.replace("Transform:", "#"))
+    assert "(add PinVersions to the Transform list;" in plain.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "verdict"),
+    [
+        (
+            "ecs.yaml",
+            "ecs-rename.yaml",
+            "task definition TaskDef is replaced and retained; Role still allows it "
+            "(RolePinVersionsInvokeTaskDef42cfd6c92d, retained)",
+        ),
+        (
+            "nested.yaml",
+            "nested-rename.yaml",
+            "state machine Child is replaced and retained; ChildVersion is replaced, the old "
+            "one retained (UpdateReplacePolicy: Retain); Role still allows it "
+            "(RolePinVersionsInvokeChild1e6d9a560c, retained)",
+        ),
+    ],
+)
+def test_plan_names_the_grant_that_allows_a_replaced_target(
+    old: str, new: str, verdict: str
+) -> None:
+    """A renamed family or state machine is another resource in NEW: NEW's grant allows
+    the new one; what allows the old revision (or version) is OLD's grant, retained."""
+    result = run("plan", REVIEWED / old, REVIEWED / new)
+    assert result.returncode == 0, result.stderr
+    assert f"                 {verdict}\n" in result.stdout
+    new_grants = run("explain", REVIEWED / new).stdout
+    old_grants = run("explain", REVIEWED / old).stdout
+    grant = verdict.rsplit("(", 1)[1].split(",")[0]
+    assert grant in old_grants and grant not in new_grants

@@ -116,6 +116,29 @@ PROCESSED: dict[str, Expected] = {
         _WEB_SAFE,
         _NIGHTLY_SAFE,
     ],
+    # Issue 15, MoveCallers then the option removed: Parent's Tasks started the aliases;
+    # they leave the template retained (still routing to the versions, which stay) ...
+    "kinds-alias-caller": [
+        ("ChildAliaslive", "safe", []),
+        ("Child2Aliaslive", "safe", []),
+        ("ChildVersion", "safe", []),
+        ("Child2Version", "safe", []),
+        ("ParentVersion", "safe", []),
+    ],
+    # ... or without DeletionPolicy Retain: deleted, a day-1 Task's StartExecution fails.
+    "kinds-alias-caller-deleted": [
+        ("ChildAliaslive", "broken", ["alias deleted"]),
+        ("Child2Aliaslive", "broken", ["alias deleted"]),
+        ("ChildVersion", "safe", []),
+        ("Child2Version", "safe", []),
+        ("ParentVersion", "safe", []),
+    ],
+    # Family renamed: TaskDef is replaced (retained); NEW's grant allows the new family
+    # only, and OLD's grant (not retained here) leaves: the old revision is not allowed.
+    "kinds-ecs-renamed-grant-deleted": [
+        ("TaskDef", "broken", ["grant revoked"]),
+        ("JobDef", "safe", []),
+    ],
 }
 
 
@@ -153,6 +176,27 @@ def test_an_alias_routes_count_as_callers_of_the_version() -> None:
     assert verdict.machines == ["Parent", "ChildAliaslive"]
     assert verdict.target_kind == "state-machine" and verdict.function == "Child"
     assert "UpdateReplacePolicy: Retain" in verdict.problems[0].fix
+
+
+def test_a_task_that_starts_an_alias_is_judged_as_the_alias() -> None:
+    case = FIXTURES / "kinds-alias-caller"
+    verdict = assess(_side(case / "old.yaml"), _side(case / "new.yaml")).verdicts[0]
+    assert (verdict.target, verdict.function, verdict.machines) == (
+        "ChildAliaslive",
+        "Child",
+        ["Parent"],
+    )
+    assert verdict.notes == [
+        "alias ChildAliaslive is removed and retained: it keeps routing to the versions it "
+        "routes to now",
+        "Role still allows it (RolePinVersionsInvokeChild1e6d9a560c)",
+    ]
+    deleted = FIXTURES / "kinds-alias-caller-deleted"
+    verdict = assess(_side(deleted / "old.yaml"), _side(deleted / "new.yaml")).verdicts[0]
+    assert verdict.problems[0].fix == (
+        "give ChildAliaslive DeletionPolicy: Retain and UpdateReplacePolicy: Retain "
+        "(PinVersions does)"
+    )
 
 
 def test_kind_verdicts_name_the_kind_and_the_fix() -> None:

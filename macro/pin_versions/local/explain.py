@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..report import AliasEntry, Report
+from ..report import AliasEntry, Report, format_path
 from ..targets import LAMBDA, RETAIN, kind_named, kind_of_type
 from .processed import (
     IAM_POLICY,
@@ -27,6 +27,7 @@ from .processed import (
     _table,
     _warning_lines,
     _where,
+    called,
 )
 
 
@@ -76,11 +77,17 @@ def _role_changes(step: PinStep, role: str) -> list[str]:
 def _explain_machines(processed: Processed, report: Report) -> list[str]:
     out: list[str] = []
     by_machine: dict[str, list[list[str]]] = {name: [] for name in report.state_machines}
+    calls = called(report)
+    aliases = {entry.alias: entry for entry in report.aliases}
     for pin in report.pins:
         line = processed.lines.line_of(pin.parts)
         kind = kind_named(pin.kind)
         # A RETAIN kind (ECS, Batch) is pinned to its own revision: Ref of the resource.
         pinned = f"{pin.version} (its revision)" if kind.strategy == RETAIN else pin.version
+        alias = aliases.get(calls.get(format_path(pin.parts), ""))
+        if alias is not None:
+            # MoveCallers: the Task starts the alias, which routes to the version.
+            pinned = f"{alias.alias} (alias {alias.name}, shifts to {alias.version})"
         row = [pin.path, "" if line is None else str(line), f"{kind.noun} {pin.function}", pinned]
         by_machine.setdefault(pin.state_machine, []).append(row)
     if not by_machine:
@@ -95,45 +102,68 @@ def _explain_machines(processed: Processed, report: Report) -> list[str]:
     return out[:-1]
 
 
-def _explain_versions(processed: Processed, step: PinStep) -> list[str]:
+# What each row of the Versions table is (its "kind" column), by the pinning resource's type.
+_VERSION_KIND = {
+    "AWS::Lambda::Version": "Lambda version",
+    "AWS::StepFunctions::StateMachineVersion": "state machine version",
+}
+
+
+def _explain_versions(processed: Processed, step: PinStep) -> tuple[list[str], int, int]:
+    """The Versions table, and how many of its versions are new and how many existing:
+    Lambda versions, state machine versions (a child's pin, an alias's target) and the
+    revisions of ECS task definitions and Batch job definitions kept alive."""
     report = step.report
-    after = _resources(step.after)
-    rows = [["version", "of", "status", "DeletionPolicy", "UpdateReplacePolicy"]]
+    rows = [["version", "kind", "of", "status", "DeletionPolicy", "UpdateReplacePolicy"]]
     stamped: list[str] = []
+    after = _resources(step.after)
+    created = reused = 0
     for entry in report.versions:
         if entry.created:
             status = f"new, hash {entry.hash}"
+            created += 1
         elif entry.version.endswith(".Version"):
             status = "published by SAM (AutoPublishAlias)"
+            created += 1
         else:
             status = f"declared in the template{_where(processed, ('Resources', entry.version))}"
-        deletion, replace = _version_policies(after, entry.version, entry.function)
-        rows.append([entry.version, entry.function, status, deletion, replace])
+            reused += 1
+        deletion, replace = _version_policies(processed, step, entry.version, entry.function)
+        kind = _VERSION_KIND["AWS::Lambda::Version"]
+        rows.append([entry.version, kind, entry.function, status, deletion, replace])
         description = _properties(after.get(entry.function, {})).get("Description")
         if entry.hash and isinstance(description, str) and f"[pin {entry.hash}]" in description:
             stamped.append(f"{entry.function} [pin {entry.hash}]")
-    rows += _kind_rows(processed, step, {entry.version for entry in report.versions})
+    kind_rows = _kind_rows(processed, step, {entry.version for entry in report.versions})
+    rows += kind_rows
+    created += sum(row[3].startswith("new ") for row in kind_rows)
+    reused += sum(not row[3].startswith("new ") for row in kind_rows)
     if len(rows) == 1:
-        return ["Versions: none"]
+        return ["Versions: none"], 0, 0
     out = ["Versions", *_table(rows)]
     if stamped:
         out.append(f"  Description stamped: {_names(stamped)}")
-    return out
+    return out, created, reused
 
 
 def _kind_rows(processed: Processed, step: PinStep, listed: set[str]) -> list[list[str]]:
     """What pins the targets of the other kinds (issue 14): a child's state machine
-    version (new, or the template's own), and each ECS task definition or Batch job
-    definition kept alive as its own revision (with the retention settings a deploy
-    needs, targets.py ``retention_properties``)."""
-    before, after = _resources(step.before), _resources(step.after)
+    version (new, or the template's own), each ECS task definition or Batch job definition
+    kept alive as its own revision (with the retention settings a deploy needs, targets.py
+    ``retention_properties``), and (issue 15) the state machine version each alias shifts
+    to."""
+    before = _resources(step.before)
+    owners: list[tuple[str, str, str]] = [
+        (pin.version, pin.function, pin.kind) for pin in step.report.pins
+    ]
+    owners += [(a.version, a.state_machine, "state-machine") for a in step.report.aliases]
     rows: list[list[str]] = []
-    for pin in step.report.pins:
-        kind = kind_named(pin.kind)
-        if kind.name == LAMBDA.name or pin.version in listed:
+    for version, owner, kind_name in owners:
+        kind = kind_named(kind_name)
+        if kind.name == LAMBDA.name or version in listed:
             continue
-        listed.add(pin.version)
-        resource = after.get(pin.version, {})
+        listed.add(version)
+        resource = _final(processed, step, version)
         if kind.strategy == RETAIN:
             settings = [
                 _setting(name, value)
@@ -143,22 +173,38 @@ def _kind_rows(processed: Processed, step: PinStep, listed: set[str]) -> list[li
             status = "its own revision, kept ACTIVE" + (
                 f" ({', '.join(settings)})" if settings else ""
             )
-        elif pin.version in before:
-            status = f"{kind.pin.type.rsplit('::', 1)[-1]}, declared in the template" + _where(
-                processed, ("Resources", pin.version)
-            )
+            what = f"{kind.noun} revision"
         else:
-            status = f"new {kind.pin.type.rsplit('::', 1)[-1]}"
+            short = kind.pin.type.rsplit("::", 1)[-1]
+            what = _VERSION_KIND.get(kind.pin.type, short)
+            if version in before:
+                status = f"{short}, declared in the template" + _where(
+                    processed, ("Resources", version)
+                )
+            else:
+                status = f"new {short}"
+        aliases = [a.alias for a in step.report.aliases if a.version == version]
+        if aliases:
+            status += f", {_names(aliases)} shifts to it"
         rows.append(
             [
-                pin.version,
-                f"{kind.noun} {pin.function}",
+                version,
+                what,
+                f"{kind.noun} {owner}",
                 status,
                 str(resource.get("DeletionPolicy") or "none (deleted)"),
                 str(resource.get("UpdateReplacePolicy") or "none (deleted on replacement)"),
             ]
         )
     return rows
+
+
+def _final(processed: Processed, step: PinStep, logical_id: str) -> dict[str, Any]:
+    """A resource as CloudFormation gets it: from the processed template (after every
+    transform: SAM after PinVersions may write the resource, or its policies, anew), else as
+    PinVersions returned it."""
+    final = _resources(processed.template).get(logical_id)
+    return final if final is not None else _resources(step.after).get(logical_id, {})
 
 
 def _setting(name: str, value: Any) -> str:
@@ -171,12 +217,14 @@ def _setting(name: str, value: Any) -> str:
 
 
 def _version_policies(
-    after: dict[str, dict[str, Any]], version: str, function: str
+    processed: Processed, step: PinStep, version: str, function: str
 ) -> tuple[str, str]:
-    """DeletionPolicy and UpdateReplacePolicy the version will have once deployed. SAM's
-    ``F.Version`` (PinVersions before SAM) does not exist yet: SAM gives it the function's
-    DeletionPolicy and UpdateReplacePolicy; without a DeletionPolicy, VersionDeletionPolicy,
-    else Retain (Delete with CapacityProviderConfig) (samtranslator ``_construct_version``)."""
+    """DeletionPolicy and UpdateReplacePolicy the version will have once deployed: read
+    from the processed template. SAM's ``F.Version`` (PinVersions before SAM) has another
+    logical ID there: SAM gives it the function's DeletionPolicy and UpdateReplacePolicy;
+    without a DeletionPolicy, VersionDeletionPolicy, else Retain (Delete with
+    CapacityProviderConfig) (samtranslator ``_construct_version``)."""
+    after = _resources(step.after)
     if version.endswith(".Version") and version not in after:
         resource = after.get(function, {})
         properties = _properties(resource)
@@ -185,8 +233,9 @@ def _version_policies(
             deletion = "Delete" if "CapacityProviderConfig" in properties else "Retain"
         replace = resource.get("UpdateReplacePolicy")
     else:
-        deletion = after.get(version, {}).get("DeletionPolicy")
-        replace = after.get(version, {}).get("UpdateReplacePolicy")
+        resource = _final(processed, step, version)
+        deletion = resource.get("DeletionPolicy")
+        replace = resource.get("UpdateReplacePolicy")
     return (
         str(deletion or "none (deleted)"),
         str(replace or "none (deleted on replacement)"),
@@ -268,7 +317,8 @@ def render_explain(processed: Processed) -> str:
         return "\n".join(out) + "\n"
     report = step.report
     out += _explain_machines(processed, report)
-    out += ["", *_explain_versions(processed, step)]
+    versions, created, reused = _explain_versions(processed, step)
+    out += ["", *versions]
     if report.aliases:
         out += ["", *_explain_aliases(processed, report)]
     out += ["", *_explain_roles(processed, step)]
@@ -281,8 +331,8 @@ def render_explain(processed: Processed) -> str:
             [
                 _plural(summary["stateMachines"], "state machine"),
                 _plural(summary["pinned"], "target") + " pinned",
-                _plural(summary["versionsCreated"], "new version"),
-                _plural(summary["versionsReused"], "existing version"),
+                _plural(created, "new version"),
+                _plural(reused, "existing version"),
                 _plural(summary["rolesWidened"], "role") + " widened",
                 _plural(len(report.warnings), "warning"),
             ]

@@ -10,9 +10,11 @@ from typing import Any
 from ..dependencies import names_in
 from ..iam import POLICY_NAME
 from ..inventory import Context
+from ..report import format_path
 from ..targets import PUBLISH, kind_named, kind_of_type, kinds
 from .explain import shift_text
 from .lifecycle import Lifecycle, Side, Transition, Verdict, assess
+from .lifecycle.kind_uses import MACHINE_ALIAS
 from .processed import (
     _EVERY_VERSION,
     IAM_POLICY,
@@ -25,6 +27,7 @@ from .processed import (
     _properties,
     _resources,
     _table,
+    called,
 )
 
 
@@ -113,9 +116,48 @@ def _pins(processed: Processed) -> dict[str, dict[str, str]]:
         return {}
     report = processed.pin.report
     pins: dict[str, dict[str, str]] = {name: {} for name in report.state_machines}
+    calls = called(report)  # a Task moved to an alias starts the alias
     for pin in report.pins:
-        pins.setdefault(pin.state_machine, {})[pin.path] = pin.version
+        target = calls.get(format_path(pin.parts), pin.version)
+        pins.setdefault(pin.state_machine, {})[pin.path] = target
     return pins
+
+
+def _aliases(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state machine alias of a processed template: logical ID -> resource."""
+    return {
+        logical_id: resource
+        for logical_id, resource in _resources(template).items()
+        if resource.get("Type") == MACHINE_ALIAS
+    }
+
+
+def _plan_aliases(old: Processed, new: Processed) -> list[str]:
+    """Issue 15: how each alias of NEW shifts, and each alias of OLD that leaves the
+    template: retained (DeletionPolicy Retain: it stays, routing to the versions it routes
+    to) or deleted (a caller still starting it fails)."""
+    out: list[str] = []
+    for entry in new.pin.report.aliases if new.pin is not None else []:
+        out.append(
+            f"  {entry.alias}: {entry.name} of {entry.state_machine} shifts to "
+            f"{entry.version}: {shift_text(entry)}; until it completes (or after a "
+            "rollback) the version it shifts from takes new executions too"
+        )
+    after = _aliases(new.template)
+    for alias, resource in _aliases(old.template).items():
+        if alias in after:
+            continue
+        if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            out.append(
+                f"  {alias}: leaves the template, retained (DeletionPolicy Retain): it stays, "
+                "routing to the versions it routes to now"
+            )
+        else:
+            out.append(
+                f"  {alias}: leaves the template and is deleted: an execution or caller "
+                "still starting it fails"
+            )
+    return ["Aliases (issue 15)", *out, ""] if out else []
 
 
 def _hashes(processed: Processed) -> dict[str, str]:
@@ -350,16 +392,7 @@ def render_plan(old: Processed, new: Processed, lifecycle: Lifecycle | None = No
     machines, retargeted = _plan_machines(old, new)
     verdicts, verdict_summary = _plan_verdicts(lifecycle or plan_lifecycle(old, new))
     out += [*versions, "", *roles, "", *machines, ""]
-    aliases = new.pin.report.aliases if new.pin is not None else []
-    if aliases:
-        out.append("Aliases (issue 15)")
-        for entry in aliases:
-            out.append(
-                f"  {entry.alias}: {entry.name} of {entry.state_machine} shifts to "
-                f"{entry.version}: {shift_text(entry)}; until it completes (or after a "
-                "rollback) the version it shifts from takes new executions too"
-            )
-        out.append("")
+    out += _plan_aliases(old, new)
     out += [*verdicts, ""]
     warnings = new.pin.report.warnings if new.pin is not None else []
     if warnings:

@@ -212,4 +212,15 @@ def _warning_lines(processed: Processed, warnings: list[Diagnostic]) -> list[str
     return out
 
 
+def called(report: Report) -> dict[str, str]:
+    """Pin path (``format_path`` of ``Pin.parts``) -> what the Task calls once processed:
+    the pinning resource, or the state machine alias whose ``callers`` list the path (issue
+    15, ``MoveCallers``: the Task starts ``Ref <SM>Alias<Name>``, not the version)."""
+    calls = {format_path(pin.parts): pin.version for pin in report.pins}
+    for entry in report.aliases:
+        for caller in entry.callers:
+            calls[caller] = entry.alias
+    return calls
+
+
 # --- explain --------------------------------------------------------------------------------

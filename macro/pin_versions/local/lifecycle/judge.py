@@ -18,6 +18,7 @@ from .model import (
     Verdict,
     _display,
     _every_version,
+    pin_fix,
 )
 from .transition import Fate, Transition
 from .uses import _uses, alias_uses, version_number
@@ -247,9 +248,10 @@ class _Assessor(_GrantJudge):
             self._judge_version(verdict)
         self._judge_grants(verdict, roles, function_fate)
         if verdict.kind == "function" and not verdict.problems:
+            fix = pin_fix(self.old, self.new, verdict.machines, function, verdict.target_kind)
             verdict.notes.append(
                 f"not protected: a day-1 execution runs whatever code {function} has when its "
-                "Task runs (add PinVersions to the Transform list)"
+                f"Task runs ({fix})"
             )
 
     def _leaves(self, logical_id: str) -> str:

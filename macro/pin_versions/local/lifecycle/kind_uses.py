@@ -20,6 +20,7 @@ MACHINE_ALIAS = "AWS::StepFunctions::StateMachineAlias"
 # Batch revision (Ref of the resource); "function" stays the unqualified target.
 SM_VERSION = "machine-version"
 REVISION = "revision"
+SM_ALIAS = "machine-alias"
 
 
 def kind_key(target: Target, inventory: Inventory) -> tuple[tuple[str, str], str] | str:
@@ -32,12 +33,37 @@ def kind_key(target: Target, inventory: Inventory) -> tuple[tuple[str, str], str
     if resolution.kind == "version" and ref and inventory.types.get(ref) == MACHINE_VERSION:
         owner = ref_target(_properties(inventory, ref).get("StateMachineArn")) or ""
         return (SM_VERSION, ref), owner
+    if resolution.kind == "mutable" and ref and inventory.types.get(ref) == MACHINE_ALIAS:
+        # Issue 15 (MoveCallers): the Task starts the alias; judged as the alias (is it
+        # kept or retained?) and its state machine; the versions it routes to each get
+        # their own verdict (alias_uses).
+        return (SM_ALIAS, ref), _alias_machine(inventory, ref)
     if resolution.kind == "function" and resolution.function:
         logical_id = resolution.function
         if kind.strategy == RETAIN and ref == logical_id:
             return (REVISION, logical_id), logical_id
         return ("function", logical_id), logical_id
     return resolution.reason or f"names no {kind.noun} of this template"
+
+
+def _alias_machine(inventory: Inventory, alias: str) -> str:
+    """The state machine an alias belongs to: the one whose versions it routes to."""
+    properties = _properties(inventory, alias)
+    values = [
+        item.get("StateMachineVersionArn")
+        for item in _as_list(properties.get("RoutingConfiguration") or [])
+        if isinstance(item, dict)
+    ]
+    deployment = properties.get("DeploymentPreference")
+    if isinstance(deployment, dict):
+        values.append(deployment.get("StateMachineVersionArn"))
+    for value in values:
+        version = ref_target(value)
+        if version is not None and inventory.types.get(version) == MACHINE_VERSION:
+            machine = ref_target(_properties(inventory, version).get("StateMachineArn"))
+            if machine:
+                return machine
+    return ""
 
 
 def _properties(inventory: Inventory, logical_id: str) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 from ...dependencies import names_in
 from ...targets import kind_of_type
 from .grants import _attached, _glob, _listify
-from .kind_uses import REVISION, SM_VERSION
-from .model import _UNKNOWN, Problem, Side, Verdict, _plain
+from .kind_uses import REVISION, SM_ALIAS, SM_VERSION
+from .model import _UNKNOWN, Problem, Side, Verdict, _plain, pin_fix
 
 if TYPE_CHECKING:
     from .judge import _Assessor
@@ -45,12 +45,12 @@ def judge_kind(assessor: _Assessor, verdict: Verdict, roles: list[str | None]) -
     if fate.outcome == "deleted":
         replaced = fate.how == "replaced"
         why = assessor._why_replaced(owner) if replaced else assessor._leaves(owner)
-        if verdict.kind == SM_VERSION:
+        if verdict.kind in (SM_VERSION, SM_ALIAS):
             verdict.problems.append(
                 Problem(
                     "deleted with its state machine",
                     f"{owner} is {'replaced (' + why + ')' if replaced else why} and deleted; "
-                    "deleting a state machine deletes all its versions",
+                    "deleting a state machine deletes all its versions and aliases",
                     f"keep {owner} until executions started before this deploy have finished, "
                     "or give it DeletionPolicy: Retain and UpdateReplacePolicy: Retain",
                 )
@@ -79,6 +79,8 @@ def judge_kind(assessor: _Assessor, verdict: Verdict, roles: list[str | None]) -
         verdict.notes.append(f"{noun} {owner} is {fate.how} and retained")
     if verdict.kind == SM_VERSION:
         assessor._judge_version(verdict)
+    elif verdict.kind == SM_ALIAS:
+        _judge_alias(assessor, verdict)
     elif verdict.kind == REVISION and fate.outcome == "kept" and kind is not None:
         _judge_update(assessor, verdict, kind.retention_properties, noun)
     if roles and kind is not None and fate.outcome != "deleted":
@@ -89,10 +91,37 @@ def judge_kind(assessor: _Assessor, verdict: Verdict, roles: list[str | None]) -
             if verdict.kind == "function" and noun == "state machine"
             else ("latest revision")
         )
+        fix = pin_fix(assessor.old, assessor.new, verdict.machines, owner, verdict.target_kind)
         verdict.notes.append(
             f"not protected: a day-1 execution runs whatever {what} {noun} {owner} has when "
-            "its Task runs (add PinVersions to the Transform list)"
+            f"its Task runs ({fix})"
         )
+
+
+def _judge_alias(assessor: _Assessor, verdict: Verdict) -> None:
+    """A Task that starts a state machine alias (issue 15, MoveCallers): the alias must
+    survive the deploy. Retained, it keeps routing to the versions it routes to (each
+    judged on its own: alias_uses); deleted, the Task's StartExecution fails."""
+    alias = verdict.target
+    fate = assessor.transition.fate(alias)
+    if fate.outcome == "deleted":
+        how = assessor._leaves(alias) if fate.how == "removed" else f"is {fate.how}"
+        verdict.problems.append(
+            Problem(
+                "alias deleted",
+                f"alias {alias} {how} without DeletionPolicy: Retain; CloudFormation "
+                "deletes it and executions started before this deploy fail to start it",
+                f"give {alias} DeletionPolicy: Retain and UpdateReplacePolicy: Retain "
+                "(PinVersions does)",
+            )
+        )
+    elif fate.outcome == "retained":
+        verdict.notes.append(
+            f"alias {alias} is {fate.how} and retained: it keeps routing to the versions "
+            "it routes to now"
+        )
+    else:
+        verdict.notes.append(f"alias {alias} stays in the template")
 
 
 def _judge_update(
@@ -158,7 +187,15 @@ def _judge_kind_grants(
                 )
             )
             continue
-        after = _granted(assessor.new, role, action, owner) if fate.outcome == "kept" else None
+        after = None
+        if fate.outcome == "kept":
+            # A target replaced (and retained) is another resource in NEW: NEW's Ref or
+            # GetAtt of it, and its new name, name the new one; only a policy that
+            # names the old one's ARN allows what day-1 executions call.
+            moved = assessor.transition.fate(owner).outcome != "kept"
+            after = _granted(
+                assessor.new, role, action, owner, _arn(assessor.old, owner) if moved else None
+            )
         if after is None:
             after = _retained_grant(assessor, role, action, owner, fate.outcome)
         if after is not None:
@@ -203,19 +240,26 @@ def _retained_grant(
     return None
 
 
-def _granted(side: Side, role: str, action: str, owner: str) -> str | None:
+def _granted(
+    side: Side, role: str, action: str, owner: str, old_arn: str | None = None
+) -> str | None:
+    """The label of a policy attached to ``role`` that allows ``action`` on ``owner``;
+    with ``old_arn``, on that ARN only (``owner`` in ``side`` is another resource)."""
     for attached in _attached(side, role):
-        if attached.document is not None and _allows(side, attached.document, action, owner):
+        if attached.document is not None and _allows(
+            side, attached.document, action, owner, old_arn
+        ):
             return attached.label
     return None
 
 
-def _allows(side: Side, document: Any, action: str, owner: str) -> bool:
+def _allows(side: Side, document: Any, action: str, owner: str, old_arn: str | None = None) -> bool:
     """Whether a policy document allows ``action`` on ``owner`` (a logical ID): a statement
     without Condition, NotAction or NotResource whose Action matches and whose Resource is
     ``*``, names ``owner`` (``Ref``, ``Fn::GetAtt``, a placeholder, a family derived from
     its ``Ref``), or matches its ARN built from its literal name. Conservative: what cannot
-    be read grants nothing."""
+    be read grants nothing. With ``old_arn`` (``owner`` was replaced: in ``side`` its name
+    is another resource's), only a Resource that matches ``old_arn`` counts."""
     if type(document) is not dict:
         return False
     for statement in _listify(document.get("Statement", [])):
@@ -227,10 +271,11 @@ def _allows(side: Side, document: Any, action: str, owner: str) -> bool:
         if not any(re.fullmatch(_glob(a), action, re.IGNORECASE) for a in actions):
             continue
         for entry in _listify(statement.get("Resource")):
-            if entry == "*" or owner in names_in(entry):
+            if entry == "*" or (old_arn is None and owner in names_in(entry)):
                 return True
             text = _plain(side.resolved(entry))
-            if text is not None and re.fullmatch(_glob(text), _arn(side, owner), re.DOTALL):
+            arn = old_arn if old_arn is not None else _arn(side, owner)
+            if text is not None and re.fullmatch(_glob(text), arn, re.DOTALL):
                 return True
     return False
 

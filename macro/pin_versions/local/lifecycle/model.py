@@ -239,6 +239,45 @@ def _plain(value: Any) -> str | None:
     return None
 
 
+def pin_fix(old: Side, new: Side, machines: list[str], owner: str, kind_name: str) -> str:
+    """What makes PinVersions pin a target OLD left unqualified (``_pin_reason``), and
+    whether NEW does it already (then only executions started before the deploy run
+    unpinned)."""
+    fix = _pin_reason(old, machines, owner, kind_name)
+    if _pin_reason(new, machines, owner, kind_name) != fix:
+        fix += "; this deploy does: executions started after it are pinned"
+    return fix
+
+
+def _pin_reason(side: Side, machines: list[str], owner: str, kind_name: str) -> str:
+    """What makes PinVersions pin a target it left unqualified on ``side`` (OLD: the
+    template day-1 executions run), the first reason that applies: PinVersions is not in
+    the Transform list; the target's kind is turned off (``Metadata.PinVersions.Kinds.<Key>``,
+    PV110); the state machine or target is in ``Metadata.PinVersions.Exclude`` or has
+    ``Metadata.PinVersions.Skip``; else the warnings explain gives."""
+    from ...options import collect_options, skipped_by_metadata
+    from ...targets import kind_named
+
+    if not side.pin:
+        return "add PinVersions to the Transform list"
+    options = collect_options(side.template, [])
+    kind = kind_named(kind_name)
+    if kind.name in options.disabled_kinds:
+        return (
+            f"set Metadata.PinVersions.Kinds.{kind.option_key} to true: while it is false "
+            f"PinVersions leaves every Task that calls a {kind.noun} alone"
+        )
+    excluded = [name for name in [*machines, owner] if name in options.exclude]
+    if excluded:
+        return f"remove {', '.join(excluded)} from Metadata.PinVersions.Exclude"
+    skipped = [
+        name for name in [*machines, owner] if skipped_by_metadata(side.resources.get(name, {}))
+    ]
+    if skipped:
+        return f"remove Metadata.PinVersions.Skip from {', '.join(skipped)}"
+    return "pin-versions explain lists the warning that says why PinVersions left it"
+
+
 def _display(arn: str) -> str:
     """An ARN for people: unknown names as <LogicalId>, unknown version numbers as <N>."""
     arn = re.sub(_UNKNOWN + r"V[A-Za-z0-9]+", "<N>", arn)
