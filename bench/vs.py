@@ -45,6 +45,7 @@ import gc, json, os, sys, time
 os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(1, sys.argv[2])
+import generate
 from pin_versions import handler
 events = {}
 for line in sys.stdin:

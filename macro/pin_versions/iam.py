@@ -19,6 +19,7 @@ from .inventory import (
     condition_name,
     conditional_policy_documents,
     guarded_policies,
+    retained_grant_nodes,
 )
 from .references import Item, Leaf, resolve
 from .targets import LAMBDA
@@ -107,13 +108,6 @@ def invoke_resources(statement: Any) -> list[Any] | None:
     return allowed_resources(statement, INVOKE_ACTION)
 
 
-def _nodes(value: Any) -> Iterator[Any]:  # every object and list in value, itself too
-    if isinstance(value, (dict, list)):
-        yield value
-        for child in value.values() if isinstance(value, dict) else value:
-            yield from _nodes(child)
-
-
 def _listify(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -195,22 +189,14 @@ class Coverage:
         self.inventory = inventory
         self.across_deploys = across_deploys
         # The macro's own retained grants (a second pass) stay behind on a rename: they count.
-        self._retained = {
-            id(node)
-            for resource in inventory.resources.values()
-            if type(resource) is dict
-            and resource.get("Type") == "AWS::IAM::Policy"
-            and type(properties := resource.get("Properties")) is dict
-            and str(properties.get("PolicyName", "")).startswith("PinVersions")
-            for node in _nodes(properties.get("PolicyDocument"))
-        }
+        self._retained = retained_grant_nodes(inventory)
         context = inventory.context
         self.partition = context.pseudo_value("AWS::Partition") or _UNKNOWN + "P"
         self.region = context.region or _UNKNOWN + "R"
         self.account = context.account_id or _UNKNOWN + "A"
         self._names = {logical_id: name for name, logical_id in reversed(inventory.names.items())}
         # Compiled pattern of each policy Resource entry (None: it can cover nothing known).
-        self._patterns: dict[int, tuple[Any, re.Pattern[str] | None]] = {}
+        self._patterns: dict[int, tuple[Any, re.Pattern[str] | None, frozenset[str]]] = {}
         self._covers: dict[tuple[str, str], bool] = {}
 
     def _name(self, function: str) -> str:
@@ -245,32 +231,36 @@ class Coverage:
                 return False
             return self.holds_with(function, condition) or self.resource_covers(otherwise, function)
         pattern = self._pattern(resource)
-        if pattern is None or self.follows(resource, function):
-            return False
+        if pattern is None or (
+            self.across_deploys
+            and function in self._patterns[id(resource)][2]
+            and id(resource) not in self._retained
+        ):
+            return False  # follows the function through a rename (``follows``)
         base = self._arn(function)
         # Every version: a pattern must match whatever follows "NAME:".
         return all(pattern.fullmatch(f"{base}:{q}") for q in ("1", "42", "live", "$LATEST"))
 
     def follows(self, resource: Any, target: str) -> bool:
         """Does the entry name ``target`` through a reference (``!GetAtt F.Arn``, ``${F}``)?
-        Then it follows the target through a rename, and the old one's executions lose it:
-        it does not cover them across a deploy (docs/design.md, "After the issue 14/15
-        merges"). A wildcard or a literal ARN stays where it is."""
+        Then it follows the target through a rename and does not cover the old one across a
+        deploy (docs/design.md, "After the issue 14/15 merges"); a literal ARN stays."""
         if not self.across_deploys or id(resource) in self._retained:
             return False
-        return any(
-            isinstance(item, Leaf) and item.ref.partition(".")[0] == target
-            for item in resolve(resource, self.inventory)
-        )
+        self._pattern(resource)
+        return target in self._patterns[id(resource)][2]
 
     def _pattern(self, resource: Any) -> re.Pattern[str] | None:
-        """The entry as a regular expression over ARNs, compiled once per entry."""
+        """The entry as a regular expression over ARNs, compiled once per entry, with the
+        logical IDs it references (``follows``)."""
         cached = self._patterns.get(id(resource))
         if cached is not None and cached[0] is resource:
             return cached[1]
         parts: list[str] = []
         pattern: re.Pattern[str] | None = None
-        for item in resolve(resource, self.inventory):
+        items = resolve(resource, self.inventory)
+        refs = frozenset(i.ref.partition(".")[0] for i in items if isinstance(i, Leaf))
+        for item in items:
             if isinstance(item, str):
                 parts.append(_glob(item))
                 continue
@@ -280,7 +270,7 @@ class Coverage:
             parts.append(re.escape(text))
         else:
             pattern = re.compile("".join(parts), re.DOTALL)
-        self._patterns[id(resource)] = (resource, pattern)  # holds it: ids stay unique
+        self._patterns[id(resource)] = (resource, pattern, refs)  # holds it: ids stay unique
         return pattern
 
     def statement_covers(self, statement: Any, function: str) -> bool:

@@ -353,3 +353,26 @@ def guarded_policies(role: str, inventory: Inventory) -> Iterator[tuple[Any, Any
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def retained_grant_nodes(inventory: Inventory) -> set[int]:
+    """``id()`` of every object and list inside the PolicyDocument of each retained grant
+    the macro wrote (``AWS::IAM::Policy`` named ``PinVersions...``): iam.Coverage counts
+    their entries as staying behind on a rename."""
+    found: set[int] = set()
+    for resource in inventory.resources.values():
+        if type(resource) is not dict:
+            continue
+        properties = resource.get("Properties")
+        if (
+            resource.get("Type") == "AWS::IAM::Policy"
+            and type(properties) is dict
+            and str(properties.get("PolicyName", "")).startswith("PinVersions")
+        ):
+            stack = [properties.get("PolicyDocument")]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, (dict, list)):
+                    found.add(id(node))
+                    stack.extend(node.values() if isinstance(node, dict) else node)
+    return found
