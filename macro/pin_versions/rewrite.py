@@ -95,10 +95,7 @@ def finish(writer: Writer, plan: Plan) -> dict[str, Any]:
     for function, wanted in plan.sam_properties.items():
         writer.properties(function).update(wanted)
     for machine, waits_for in plan.depends_on.items():
-        resource = writer.writable(("Resources", machine))
-        current = resource.get("DependsOn", [])
-        depends = [current] if isinstance(current, str) else list(current)
-        resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
+        _add_depends_on(writer, machine, waits_for)
     if plan.conditions:
         current = writer.root.get("Conditions")
         merged = dict(current) if type(current) is dict else {}
@@ -141,10 +138,7 @@ def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
     for logical_id, properties in plan.properties.items():
         writer.properties(logical_id).update(properties)
     for logical_id, waits_for in plan.depends_on.items():
-        resource = writer.writable(("Resources", logical_id))
-        current = resource.get("DependsOn", [])
-        depends = [current] if isinstance(current, str) else list(current)
-        resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
+        _add_depends_on(writer, logical_id, waits_for)
     if plan.added:
         resources = writer.get(("Resources",))
         added: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -159,6 +153,14 @@ def apply_aliases(writer: Writer, plan: AliasPlan) -> dict[str, Any]:
                 added.setdefault(anchor, []).append((new_id, resource))
         writer.root["Resources"] = _with_additions(resources, added)
     return writer.root
+
+
+def _add_depends_on(writer: Writer, logical_id: str, waits_for: list[str]) -> None:
+    """Append to a resource's DependsOn (a string or a list), each name once."""
+    resource = writer.writable(("Resources", logical_id))
+    current = resource.get("DependsOn", [])
+    depends = [current] if isinstance(current, str) else list(current)
+    resource["DependsOn"] = depends + [d for d in waits_for if d not in depends]
 
 
 def _update_resource(writer: Writer, logical_id: str, update: dict[str, Any]) -> None:

@@ -47,22 +47,28 @@ def versions_named(definition: str) -> list[tuple[str | None, str | None, str]]:
     scan adds any ``function:NAME:N`` found anywhere. Raises ValueError if not JSON.
     """
     found: list[tuple[str | None, str | None, str]] = []
+    for path, state in _tasks(definition):
+        _task_targets(state, format_path(path), found)
+    for match in _VERSION_IN_TEXT.finditer(definition):
+        found.append((match[1], match[2], "definition text"))
+    return list(dict.fromkeys(found))
+
+
+def _tasks(definition: str) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """``(path, state)`` of every Task of an ASL definition, by the core's ASL walk (States,
+    Parallel Branches, Map ItemProcessor/Iterator): the macro and prune agree on which
+    states are Tasks and where they are. Raises ValueError if not JSON or not walkable."""
     try:
         document = json.loads(definition)
     except ValueError as exc:
         raise ValueError(f"definition is not valid JSON: {exc}") from exc
-    if isinstance(document, dict):
-        try:
-            # The core's ASL walk (States, Parallel Branches, Map ItemProcessor/Iterator):
-            # the macro and prune agree on which states are Tasks and where they are.
-            for path, state in iter_tasks(document, ()):
-                _task_targets(state, format_path(path), found)
-        except Unwalkable as exc:
-            where = format_path(exc.path) or "the definition"
-            raise ValueError(f"definition cannot be walked at {where}: {exc.message}") from None
-    for match in _VERSION_IN_TEXT.finditer(definition):
-        found.append((match[1], match[2], "definition text"))
-    return list(dict.fromkeys(found))
+    if not isinstance(document, dict):
+        return []
+    try:
+        return list(iter_tasks(document, ()))
+    except Unwalkable as exc:
+        where = format_path(exc.path) or "the definition"
+        raise ValueError(f"definition cannot be walked at {where}: {exc.message}") from None
 
 
 def _task_targets(state: dict[str, Any], here: str, found: list[Any]) -> None:
@@ -120,27 +126,18 @@ def machine_versions_named(definition: str) -> list[tuple[str | None, str | None
     ``startExecution`` Task that picks its ``StateMachineArn`` at run time (it could start
     any version). Raises ValueError if not JSON or not walkable, like ``versions_named``."""
     found: list[tuple[str | None, str | None, str]] = []
-    try:
-        document = json.loads(definition)
-    except ValueError as exc:
-        raise ValueError(f"definition is not valid JSON: {exc}") from exc
-    if isinstance(document, dict):
-        try:
-            for path, state in iter_tasks(document, ()):
-                resource = state.get("Resource")
-                if not (isinstance(resource, str) and _START_EXECUTION.match(resource)):
-                    continue
-                for key in ("Parameters", "Arguments"):
-                    args = state.get(key)
-                    where = f"{format_path(path)}.{key}"
-                    if is_jsonata(args) or (
-                        isinstance(args, dict)
-                        and ("StateMachineArn.$" in args or is_jsonata(args.get("StateMachineArn")))
-                    ):
-                        found.append((None, None, where))
-        except Unwalkable as exc:
-            where = format_path(exc.path) or "the definition"
-            raise ValueError(f"definition cannot be walked at {where}: {exc.message}") from None
+    for path, state in _tasks(definition):
+        resource = state.get("Resource")
+        if not (isinstance(resource, str) and _START_EXECUTION.match(resource)):
+            continue
+        for key in ("Parameters", "Arguments"):
+            args = state.get(key)
+            where = f"{format_path(path)}.{key}"
+            if is_jsonata(args) or (
+                isinstance(args, dict)
+                and ("StateMachineArn.$" in args or is_jsonata(args.get("StateMachineArn")))
+            ):
+                found.append((None, None, where))
     for match in _MACHINE_VERSION_IN_TEXT.finditer(definition):
         found.append((match[1], match[2], "definition text"))
     return list(dict.fromkeys(found))
