@@ -99,18 +99,17 @@ def deeper_than(template: dict[str, Any], limit: int) -> str | None:
         else:
             sections.append((str(key), value, 2))
     for where, value, level in sections:
-        stack: list[tuple[Any, int]] = [(value, level)]
-        while stack:
-            node, depth = stack.pop()
-            if type(node) is dict:
-                children: Any = node.values()
-            elif type(node) is list:
-                children = node
-            else:
-                continue
-            if depth > limit:
+        # Level by level: only containers are kept (strings, most of a template, are not).
+        layer = [value] if type(value) in (dict, list) else []
+        while layer:
+            if level > limit:
                 return where
-            stack.extend((child, depth + 1) for child in children)
+            below: list[Any] = []
+            for node in layer:
+                for child in node.values() if type(node) is dict else node:
+                    if type(child) is dict or type(child) is list:
+                        below.append(child)
+            layer, level = below, level + 1
     return None
 
 
