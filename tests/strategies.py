@@ -1721,7 +1721,10 @@ def retarget(draw: st.DrawFn, template: dict[str, Any]) -> str:
             {"Fn::Sub": ["${X}", {"X": {"Fn::Sub": ["${Y}", {"Y": {"Fn::GetAtt": [f, "Arn"]}}]}}]},
             {"Fn::GetAtt": [f, "Version"]},
         ]
-    value = one(draw, odd)
+    # A copy: a later mutation (wrong_type, drop_key) changes what it is given in place, and
+    # changing _ODD_TARGETS itself made the strategy draw differently on replay
+    # (FlakyStrategyDefinition in the explore profile).
+    value = copy.deepcopy(one(draw, odd))
     parameters = state.get("Parameters")
     if isinstance(parameters, dict) and "FunctionName" in parameters and chance(draw, 50):
         parameters["FunctionName"] = value
@@ -1980,7 +1983,7 @@ def mutated_cases(draw: st.DrawFn, first: Mutator | None = None) -> Case:
         # CloudFormation sends lists for List<> parameters; other values must not crash it.
         declared = template.get("Parameters")
         names = sorted(declared) if isinstance(declared, dict) and declared else ["Unknown"]
-        parameters[one(draw, names)] = one(draw, _ODD_PARAMETER_VALUES)
+        parameters[one(draw, names)] = copy.deepcopy(one(draw, _ODD_PARAMETER_VALUES))
         labels.append("parameter value")
     return Case(template, parameters, f"{base.name}: " + "; ".join(labels))
 

@@ -282,7 +282,7 @@ def _nested_join(depth: int, inner: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("depth", [40, 900])
+@pytest.mark.parametrize("depth", [40, 80])
 def test_a_join_nested_too_deeply_is_said_to_be_too_deep(depth: int) -> None:
     definition = _nested_join(depth, json.dumps(task_definition("${Hello.Arn}")))
     value = template({"DefinitionString": definition})
@@ -295,10 +295,25 @@ def test_a_join_nested_too_deeply_is_said_to_be_too_deep(depth: int) -> None:
 
 
 def test_a_resource_value_nested_too_deeply_is_said_to_be_too_deep() -> None:
-    resource = _nested_join(900, {"Fn::GetAtt": ["Hello", "Arn"]})
+    resource = _nested_join(80, {"Fn::GetAtt": ["Hello", "Arn"]})
     value = template({"Definition": task_definition(resource)})
     ((code, _, message),) = warnings_of(value)
     assert code == "PV130" and "nested more than 32 deep" in message
+
+
+@pytest.mark.parametrize("where", ["DefinitionString", "Definition"])
+def test_a_join_nested_past_the_template_limit_is_refused(where: str) -> None:
+    """900 Fn::Join (2,700 levels) are past transform.MAX_NESTING (256 levels): refused at
+    once naming the resource, whatever the caller's stack (tests/test_nesting.py)."""
+    task = task_definition("${Hello.Arn}")
+    value = template(
+        {"DefinitionString": _nested_join(900, json.dumps(task))}
+        if where == "DefinitionString"
+        else {"Definition": task_definition(_nested_join(900, {"Fn::GetAtt": ["Hello", "Arn"]}))}
+    )
+    ((code, path, message),) = failure(value)
+    assert (code, path) == ("PV910", "Resources.Machine")
+    assert message.startswith("nests objects and lists more than 256 levels deep")
 
 
 # --- item 4: definitions that are not ASL enough to walk ---------------------------------

@@ -128,6 +128,22 @@ def _chosen_properties(rtype: str, intrinsic: str) -> str:
     )
 
 
+LOGICAL_ID_RULE = (
+    "is not a logical ID CloudFormation takes: logical IDs are alphanumeric (A-Za-z0-9); "
+    "rename the resource, and every Ref, Fn::GetAtt, Fn::Sub and DependsOn that names it"
+)
+
+
+def valid_logical_id(logical_id: object) -> bool:
+    """True when ``logical_id`` is one CloudFormation takes: ASCII letters and digits only
+    ("The logical ID must be alphanumeric (A-Za-z0-9) and unique within the template",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html).
+    The macro writes logical IDs into Fn::Sub placeholders (``${HelloVersion1a2b3c4d5e}``) and
+    new logical IDs; one with other characters (``A.B``, ``${X}``, ``Hélló``) would make
+    placeholders CloudFormation, and the macro's own second pass, refuse (PV924)."""
+    return isinstance(logical_id, str) and logical_id.isascii() and logical_id.isalnum()
+
+
 def _condition(resource: dict[str, Any]) -> str | None:
     condition = resource.get("Condition")
     return condition if isinstance(condition, str) else None
@@ -159,6 +175,9 @@ def build_inventory(template: dict[str, Any], context: Context, options: Options
                     "AWS::LanguageExtensions under Transform to pin them",
                 )
             )
+            continue
+        if not valid_logical_id(logical_id):
+            errors.append(Diagnostic("PV924", path, LOGICAL_ID_RULE))
             continue
         if type(resource) is not dict:
             errors.append(Diagnostic("PV910", path, "must be a mapping with a Type"))

@@ -96,6 +96,15 @@ def _classify_kind_leaf(kind: TargetKind, leaf: Leaf, inventory: Scope) -> Resol
             return Resolution("mutable", None, f"starts the alias {logical_id}")
         return Resolution("external", None, f"names {logical_id}, which is not a {noun}")
     if leaf.kind == "opaque":
+        machine = sam_published_machine(kind, leaf.ref, inventory)
+        if machine is not None:
+            # What the macro itself writes for such a child (plan/kinds.py): the second pass
+            # must read it as the first pass meant it.
+            return Resolution(
+                "version",
+                leaf.ref,
+                f"starts {leaf.ref}, the version SAM publishes for {machine} (AutoPublishAlias)",
+            )
         return Resolution("external", None, f"cannot tell which {noun} {leaf.ref} names")
     if leaf.kind == "invalid":
         return Resolution("external", None, leaf.ref)
@@ -128,3 +137,30 @@ def _classify_kind_if(kind: TargetKind, leaf: Leaf, inventory: Scope) -> Resolut
     return Resolution(
         "external", None, f"an Fn::If branch names a {kind.noun}, another something else"
     )
+
+
+SAM_STATE_MACHINE = "AWS::Serverless::StateMachine"
+SAM_VERSION_SUFFIX = "Version"
+
+
+def sam_published_machine(kind: TargetKind, name: str, inventory: Scope) -> str | None:
+    """The SAM state machine whose ``AutoPublishAlias`` version ``name`` is, else None.
+
+    Before SAM runs (``Transform: [PinVersions, AWS::Serverless-2016-10-31]``) the version is
+    not in the template: SAM adds ``<StateMachine>Version`` (an
+    ``AWS::StepFunctions::StateMachineVersion``) for a state machine with ``AutoPublishAlias``
+    (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-statemachine.html,
+    "AutoPublishAlias"). The macro pins a Task that starts such a child to ``${<SM>Version}``
+    (plan/kinds.py ``_machine_version``); this is how its next pass knows that name."""
+    if kind.strategy != PUBLISH or name in inventory.types:
+        return None
+    if not name.endswith(SAM_VERSION_SUFFIX):
+        return None
+    machine = name[: -len(SAM_VERSION_SUFFIX)]
+    if inventory.types.get(machine) != SAM_STATE_MACHINE:
+        return None
+    resource = inventory.resources.get(machine)
+    properties = resource.get("Properties") if type(resource) is dict else None
+    if type(properties) is not dict or properties.get("AutoPublishAlias") is None:
+        return None
+    return machine

@@ -64,12 +64,32 @@ def _object_pieces(
             if "${" in node:
                 yield where, split_substitutions(render(node, where), keys)
         elif type(node) is dict:
-            if "Fn::Sub" in node and len(node) == 1:
+            if len(node) == 1 and ("Fn::Sub" in node or "Fn::Join" in node):
+                # Rendered whole, as a Task's value is (ObjectScan._pieces reuses these), so
+                # that a placeholder in a Join part is one piece, counted once (a Join part
+                # counted both alone and in its Join kept a key the rewrite had left unused).
                 try:
-                    yield where, split_substitutions(render(node, where), keys)
-                    continue
+                    pieces = split_substitutions(render(node, where), keys)
                 except Opaque:
                     pass
+                else:
+                    yield where, pieces
+                    stack.extend(_inside(pieces))
+                    continue
             stack.extend((v, (*where, k)) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((v, (*where, i)) for i, v in enumerate(node))
+
+
+def _inside(pieces: list[Piece]) -> Iterator[tuple[Any, Path]]:
+    """What rendering left unread: intrinsics standing in a Join (``value`` pieces) and the
+    variables of each Fn::Sub, with their paths; their strings are searched on their own."""
+    seen: set[int] = set()
+    for piece in pieces:
+        container = piece.container
+        if piece.kind == "value" and container.kind == "join":
+            yield piece.value, (*container.path, piece.index)
+        if container.kind == "sub" and id(container) not in seen:
+            seen.add(id(container))
+            base = (*container.path[:-1], 1)
+            yield from ((v, (*base, k)) for k, v in container.variables.items())

@@ -41,8 +41,17 @@ def transform(
         raise fail("PV910", "", "the template must be a JSON object")
     context = context or Context()
     progress: dict[str, Planner] = {}
+    too_deep = deeper_than(template, MAX_NESTING)
+    if too_deep is not None:
+        raise fail("PV910", too_deep, _TOO_DEEP)
     try:
-        return _transform(template, context, max_bytes, progress)
+        result = _transform(template, context, max_bytes, progress)
+        # The macro's edits nest a little deeper (a stamped Description in an Fn::Join): an
+        # output its next pass would refuse is refused now, so that both passes agree.
+        too_deep = deeper_than(result.template, MAX_NESTING)
+        if too_deep is not None:
+            raise fail("PV910", too_deep, "with the macro's edits, " + _TOO_DEEP)
+        return result
     except TransformError:
         raise
     except RecursionError:
@@ -63,6 +72,45 @@ def transform(
     except Exception as error:
         planner = progress.get("planner")
         raise InternalError(planner.current if planner else "", error) from error
+
+
+# Objects and lists nested in one another, the template itself being level 1. Real templates
+# nest about 25 levels (the deepest of tests/corpus: 24); 256 leaves room for any of them and
+# keeps every pass of the macro, and the JSON encoding of its answer, well inside the 970 frames
+# a Lambda handler has (Python's default recursion limit of 1,000), so that a template is
+# accepted or refused for its shape, never for how deep the caller's stack happened to be.
+MAX_NESTING = 256
+
+_TOO_DEEP = (
+    f"nests objects and lists more than {MAX_NESTING} levels deep (the template being level 1), "
+    "more than the macro takes; flatten it (nested Parallel or Map states: a child state "
+    "machine; nested Fn::Join: one Fn::Join or Fn::Sub)"
+)
+
+
+def deeper_than(template: dict[str, Any], limit: int) -> str | None:
+    """The path of the first section or resource (``Resources.Hello``) that nests objects and
+    lists more than ``limit`` levels deep, the template being level 1; None when none does.
+    Iterative, so it answers for any depth."""
+    sections: list[tuple[str, Any, int]] = []
+    for key, value in template.items():
+        if key == "Resources" and type(value) is dict:
+            sections.extend((f"Resources.{name}", res, 3) for name, res in value.items())
+        else:
+            sections.append((str(key), value, 2))
+    for where, value, level in sections:
+        # Level by level: only containers are kept (strings, most of a template, are not).
+        layer = [value] if type(value) in (dict, list) else []
+        while layer:
+            if level > limit:
+                return where
+            below: list[Any] = []
+            for node in layer:
+                for child in node.values() if type(node) is dict else node:
+                    if type(child) is dict or type(child) is list:
+                        below.append(child)
+            layer, level = below, level + 1
+    return None
 
 
 def lone_surrogate(template: dict[str, Any], context: Context) -> str | None:

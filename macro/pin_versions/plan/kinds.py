@@ -154,7 +154,17 @@ class KindPins(PlanPart):
     ) -> None:
         """A Task the user already pinned to an in-template StateMachineVersion of an
         in-template state machine: left as written, but the version is retained and follows
-        the machine's revision (PV141 when it did not), and the role may start the machine."""
+        the machine's revision (PV141 when it did not), and the role may start the machine.
+        SAM's ``<SM>Version`` (``AutoPublishAlias``, not in the template before SAM runs) is
+        SAM's to keep: only the role's grant, as on the pass that pinned the Task to it."""
+        from ..resolution_kinds import sam_published_machine
+
+        sam = sam_published_machine(kind, version or "", self.inventory)
+        sam_entry = self.inventory.state_machines.get(sam or "")
+        if sam_entry is not None:
+            if not sam_entry.skip:
+                self.grants.kind_uses(view.machine, target, sam_entry.logical_id, kind)
+            return
         resource = self.inventory.resources.get(version or "")
         properties = resource.get("Properties") if type(resource) is dict else None
         arn = properties.get("StateMachineArn") if type(properties) is dict else None
