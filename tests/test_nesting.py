@@ -98,7 +98,8 @@ def test_deeper_than_is_iterative() -> None:
     value: Any = "x"
     for _ in range(100_000):
         value = [value]
-    assert deeper_than({"Resources": {"Deep": {"Properties": value}}}, 256) == "Resources.Deep"
-    assert deeper_than({"Outputs": value}, 256) == "Outputs"
-    assert deeper_than({"Resources": {"A": {"B": [1]}}}, 4) is None
-    assert deeper_than({"Resources": {"A": {"B": [[1]]}}}, 4) == "Resources.A"
+    assert deeper_than({"Resources": {"Deep": {"Properties": value}}}, 256)[0] == "Resources.Deep"
+    assert deeper_than({"Outputs": value}, 256)[0] == "Outputs"
+    # The deepest level seen, the template being level 1: Resources, A, B and the list.
+    assert deeper_than({"Resources": {"A": {"B": [1]}}}, 4) == (None, 4)
+    assert deeper_than({"Resources": {"A": {"B": [[1]]}}}, 4) == ("Resources.A", 5)

@@ -41,16 +41,18 @@ def transform(
         raise fail("PV910", "", "the template must be a JSON object")
     context = context or Context()
     progress: dict[str, Planner] = {}
-    too_deep = deeper_than(template, MAX_NESTING)
+    too_deep, depth = deeper_than(template, MAX_NESTING)
     if too_deep is not None:
         raise fail("PV910", too_deep, _TOO_DEEP)
     try:
         result = _transform(template, context, max_bytes, progress)
-        # The macro's edits nest a little deeper (a stamped Description in an Fn::Join): an
-        # output its next pass would refuse is refused now, so that both passes agree.
-        too_deep = deeper_than(result.template, MAX_NESTING)
-        if too_deep is not None:
-            raise fail("PV910", too_deep, "with the macro's edits, " + _TOO_DEEP)
+        # The macro's edits nest a few levels deeper (a stamped Description in an Fn::Join,
+        # a grant in an Fn::If): an output its next pass would refuse is refused now, so that
+        # both passes agree. Only an input near the limit can get there: one walk, not two.
+        if depth > MAX_NESTING - EDIT_NESTING:
+            too_deep, _ = deeper_than(result.template, MAX_NESTING)
+            if too_deep is not None:
+                raise fail("PV910", too_deep, "with the macro's edits, " + _TOO_DEEP)
         return result
     except TransformError:
         raise
@@ -80,6 +82,9 @@ def transform(
 # a Lambda handler has (Python's default recursion limit of 1,000), so that a template is
 # accepted or refused for its shape, never for how deep the caller's stack happened to be.
 MAX_NESTING = 256
+# The most levels one of the macro's edits adds to what it edits (an Fn::If around an
+# Fn::Sub list: 5), with room to spare (tests/test_nesting.py pushes an input over by edits).
+EDIT_NESTING = 16
 
 _TOO_DEEP = (
     f"nests objects and lists more than {MAX_NESTING} levels deep (the template being level 1), "
@@ -88,10 +93,11 @@ _TOO_DEEP = (
 )
 
 
-def deeper_than(template: dict[str, Any], limit: int) -> str | None:
+def deeper_than(template: dict[str, Any], limit: int) -> tuple[str | None, int]:
     """The path of the first section or resource (``Resources.Hello``) that nests objects and
-    lists more than ``limit`` levels deep, the template being level 1; None when none does.
-    Iterative, so it answers for any depth."""
+    lists more than ``limit`` levels deep, the template being level 1 (None when none does),
+    and the deepest level seen. Iterative, so it answers for any depth."""
+    deepest = 1
     sections: list[tuple[str, Any, int]] = []
     for key, value in template.items():
         if key == "Resources" and type(value) is dict:
@@ -103,14 +109,15 @@ def deeper_than(template: dict[str, Any], limit: int) -> str | None:
         layer = [value] if type(value) in (dict, list) else []
         while layer:
             if level > limit:
-                return where
+                return where, level
+            deepest = max(deepest, level)
             below: list[Any] = []
             for node in layer:
                 for child in node.values() if type(node) is dict else node:
                     if type(child) is dict or type(child) is list:
                         below.append(child)
             layer, level = below, level + 1
-    return None
+    return None, deepest
 
 
 def lone_surrogate(template: dict[str, Any], context: Context) -> str | None:

@@ -172,8 +172,8 @@ class KindPins(PlanPart):
         entry = self.inventory.state_machines.get(machine)
         if version is None or entry is None or entry.skip:
             return
-        self._reuse(machine, version)
-        self._retain_on_replace(entry)
+        _reuse(self, machine, version)
+        _retain_on_replace(self.plan, entry)
         self.grants.kind_uses(view.machine, target, machine, kind)
 
     def _planned(self, kind: TargetKind, entry: Resource) -> VersionPlan | None:
@@ -200,7 +200,7 @@ class KindPins(PlanPart):
                 "child's revision and Retain; the Tasks that start it are pinned to it",
             )
             return VersionPlan(name, version, None, False, child.condition)
-        self._retain_on_replace(child)
+        _retain_on_replace(self.plan, child)
         version, created = machine_version_id(self.inventory.resources, name)
         if created:
             if version in self.taken:
@@ -219,40 +219,8 @@ class KindPins(PlanPart):
                 machine_version_resource(name, child.condition),
             )
             return VersionPlan(name, version, None, True, child.condition)
-        self._reuse(name, version)
+        _reuse(self, name, version)
         return VersionPlan(name, version, None, False, child.condition)
-
-    def _retain_on_replace(self, child: Resource) -> None:
-        """A replaced state machine takes its versions with it: retain the old one."""
-        resource = child.resource  # as Versions.plan_replace_retain does for functions
-        lacking = resource.get("UpdateReplacePolicy") != "Retain" or (
-            "DeletionPolicy" not in resource and not child.sam
-        )
-        if lacking and child.logical_id not in self.plan.replace_retain:
-            self.plan.replace_retain.append(child.logical_id)
-
-    def _reuse(self, machine: str, version: str) -> None:
-        """An existing StateMachineVersion of ``machine``: retained on both policies and
-        following the machine's revision (``StateMachineRevisionId``), when it is not."""
-        resource = self.inventory.resources[version]
-        properties = resource.get("Properties")
-        update: dict[str, Any] = {}
-        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
-            if resource.get(policy) != "Retain":
-                update[policy] = "Retain"
-        if type(properties) is dict and "StateMachineRevisionId" not in properties:
-            update["Properties"] = {
-                "StateMachineRevisionId": {"Fn::GetAtt": [machine, "StateMachineRevisionId"]}
-            }
-        if update:
-            self.plan.kind_updates[version] = update
-            self.report.warn(
-                "PV141",
-                f"Resources.{version}",
-                f"{machine} already has this version; the Tasks that start {machine} are "
-                "pinned to it, and it is made to follow the state machine's revision and is "
-                "retained (StateMachineRevisionId, DeletionPolicy and UpdateReplacePolicy)",
-            )
 
     def _keep_revisions(self, kind: TargetKind, entry: Resource) -> VersionPlan:
         """ECS, Batch: the Task names ``Ref`` of the resource (its revision ARN), and the
@@ -291,6 +259,40 @@ class KindPins(PlanPart):
         if update:
             self.plan.kind_updates[entry.logical_id] = update
         return VersionPlan(entry.logical_id, entry.logical_id, None, False, entry.condition)
+
+
+def _retain_on_replace(plan: Plan, child: Resource) -> None:
+    """A replaced state machine takes its versions with it: retain the old one."""
+    resource = child.resource  # as Versions.plan_replace_retain does for functions
+    lacking = resource.get("UpdateReplacePolicy") != "Retain" or (
+        "DeletionPolicy" not in resource and not child.sam
+    )
+    if lacking and child.logical_id not in plan.replace_retain:
+        plan.replace_retain.append(child.logical_id)
+
+
+def _reuse(part: PlanPart, machine: str, version: str) -> None:
+    """An existing StateMachineVersion of ``machine``: retained on both policies and
+    following the machine's revision (``StateMachineRevisionId``), when it is not."""
+    resource = part.inventory.resources[version]
+    properties = resource.get("Properties")
+    update: dict[str, Any] = {}
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        if resource.get(policy) != "Retain":
+            update[policy] = "Retain"
+    if type(properties) is dict and "StateMachineRevisionId" not in properties:
+        update["Properties"] = {
+            "StateMachineRevisionId": {"Fn::GetAtt": [machine, "StateMachineRevisionId"]}
+        }
+    if update:
+        part.plan.kind_updates[version] = update
+        part.report.warn(
+            "PV141",
+            f"Resources.{version}",
+            f"{machine} already has this version; the Tasks that start {machine} are "
+            "pinned to it, and it is made to follow the state machine's revision and is "
+            "retained (StateMachineRevisionId, DeletionPolicy and UpdateReplacePolicy)",
+        )
 
 
 def _cycle_edges(edges: dict[str, list[str]]) -> set[tuple[str, str]]:
