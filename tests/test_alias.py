@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -956,3 +957,18 @@ def test_an_alarm_that_refs_a_resource_other_than_an_alarm_fails(where: str) -> 
         ("PV930", f"{base}.DeploymentPreference.Alarms[1]")
     ]
     assert "AWS::IAM::Role, not a CloudWatch alarm" in failure.value.diagnostics[0].message
+
+
+def test_a_parent_moved_to_the_alias_is_as_asked_on_a_second_pass() -> None:
+    """Strict and MoveCallers.StepFunctions: the first pass moves the parent's Task to the
+    child's alias; the second reads it as the Task the option moved (no PV104 under Strict),
+    keeps its grant, and changes nothing (found by the explore-profile fuzz run)."""
+    from pin_versions.local.yaml_io import load_file  # the command line's loader
+
+    path = Path(__file__).parent / "golden" / "alias-step-functions-callers" / "input.yaml"
+    template = load_file(path)
+    template["Metadata"] = {"PinVersions": {"Strict": True}}
+    first = transform(template, Context("us-east-1", "123456789012", {})).template
+    second = transform(first, Context("us-east-1", "123456789012", {}))
+    assert second.template == first
+    assert "PV104" not in {w.code for w in second.report.warnings}

@@ -20,7 +20,7 @@ from ..definition import Target, analyse
 from ..intrinsics import getatt_target, intrinsic_name, ref_target
 from ..inventory import Inventory, Resource
 from ..options import Options
-from ..references import resolve
+from ..references import Leaf, resolve
 from ..report import Diagnostic, Pin
 from ..targets import PUBLISH, TargetKind, kind_named
 from .grants import Grants
@@ -56,6 +56,11 @@ class KindPins(PlanPart):
         machine = view.machine
         resolution = target.resolution
         code = LEFT_ALONE.get(resolution.kind)
+        moved = _moved_to_alias(self.inventory, self.options, target, kind)
+        if resolution.kind == "mutable" and moved is not None:
+            # A Task the Alias option moved to the child's alias (a second pass): as asked.
+            self.grants.kind_uses(machine, target, moved, kind)
+            return
         if code is not None:
             self.report.warn(code, target.path, f"left alone: {resolution.reason}")
             if resolution.kind == "version" and kind.strategy == PUBLISH:
@@ -259,6 +264,40 @@ class KindPins(PlanPart):
         if update:
             self.plan.kind_updates[entry.logical_id] = update
         return VersionPlan(entry.logical_id, entry.logical_id, None, False, entry.condition)
+
+
+def _moved_to_alias(
+    inventory: Inventory, options: Options, target: Target, kind: TargetKind
+) -> str | None:
+    """The state machine whose alias a Task starts, when the alias is the one the Alias
+    option manages for it (``<SM>Alias<Name>`` on ``<SM>Version``) and the option moves
+    state machine callers to it (``MoveCallers.StepFunctions``); else None."""
+    if kind.alias_type is None:
+        return None
+    leaves = [i for i in target.items if isinstance(i, Leaf) and i.kind == "resource"]
+    alias = leaves[0].ref if len(leaves) == 1 else ""
+    if inventory.types.get(alias) != kind.alias_type:
+        return None
+    preference = _properties(inventory, alias).get("DeploymentPreference")
+    version = (
+        ref_target(preference.get("StateMachineVersionArn")) if type(preference) is dict else None
+    )
+    child = ref_target(_properties(inventory, version or "").get("StateMachineArn"))
+    entry = inventory.state_machines.get(child or "")
+    if entry is None:
+        return None
+    from .aliases import alias_option_of
+
+    option = alias_option_of(entry, options, [])
+    if option is None or "StepFunctions" not in option.move_callers:
+        return None
+    return child if alias == f"{child}Alias{option.name}" else None
+
+
+def _properties(inventory: Inventory, logical_id: str) -> dict[str, Any]:
+    resource = inventory.resources.get(logical_id)
+    properties = resource.get("Properties") if type(resource) is dict else None
+    return properties if type(properties) is dict else {}
 
 
 def _retain_on_replace(plan: Plan, child: Resource) -> None:
