@@ -39,6 +39,7 @@ CORE = (
     "plan/grants",
     "plan/kind_grants",
     "plan/kinds",
+    "plan/machine_order",
     "plan/machine_versions",
     "plan/model",
     "plan/planner",

@@ -90,7 +90,7 @@ class Planner:
         machines = list(inventory.state_machines.values())
         if any(mentions(m.properties, _START_EXECUTION) for m in machines):
             # Children before the parents that start them, cycles found (plan/kinds.py).
-            from .kinds import machine_order
+            from .machine_order import machine_order
 
             machines, self.kind_pins.cycles = machine_order(inventory, machines)
         for machine in machines:
