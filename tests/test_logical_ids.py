@@ -18,7 +18,18 @@ from pin_versions.handler import lambda_handler
 from pin_versions.inventory import valid_logical_id
 from support import ROOT, load_path, macro_event
 
-BAD_IDS = ["Hélló", "A.B", "A B", "${X}", "\U0001f600", "Fn::Sub", "AWS::Region", "A-B", ""]
+BAD_IDS = [
+    "Hélló",
+    "A.B",
+    "A B",
+    "${X}",
+    "\U0001f600",
+    "Fn::Sub",
+    "AWS::Region",
+    "A-B",
+    "",
+    "a" * 256,
+]
 
 # Between them, every kind of resource the macro reads or writes: Lambda and SAM functions,
 # state machines (both), versions, aliases, roles, policies, ECS and Batch definitions.

@@ -129,7 +129,8 @@ def _chosen_properties(rtype: str, intrinsic: str) -> str:
 
 
 LOGICAL_ID_RULE = (
-    "is not a logical ID CloudFormation takes: logical IDs are alphanumeric (A-Za-z0-9); "
+    "is not a logical ID CloudFormation takes: logical IDs are alphanumeric (A-Za-z0-9), "
+    "at most 255 characters; "
     "rename the resource, and every Ref, Fn::GetAtt, Fn::Sub and DependsOn that names it"
 )
 
@@ -141,7 +142,14 @@ def valid_logical_id(logical_id: object) -> bool:
     The macro writes logical IDs into Fn::Sub placeholders (``${HelloVersion1a2b3c4d5e}``) and
     new logical IDs; one with other characters (``A.B``, ``${X}``, ``Hélló``) would make
     placeholders CloudFormation, and the macro's own second pass, refuse (PV924)."""
-    return isinstance(logical_id, str) and logical_id.isascii() and logical_id.isalnum()
+    # At most 255 characters: CloudFormation quotas, "Resource logical ID length"
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+    return (
+        isinstance(logical_id, str)
+        and logical_id.isascii()
+        and logical_id.isalnum()
+        and len(logical_id) <= 255
+    )
 
 
 def _condition(resource: dict[str, Any]) -> str | None:

@@ -76,7 +76,7 @@ ERRORS: dict[str, str] = {
     "PV921": "Fn::Sub string CloudFormation would refuse",
     "PV922": "DependsOn is not a logical ID or a list of them",
     "PV923": "a string is not valid Unicode (lone surrogate)",
-    "PV924": "a resource's logical ID is not alphanumeric",
+    "PV924": "a resource's logical ID is not alphanumeric or is over 255 characters",
     # Blue-green for the definition (issue 15): PV930-PV939.
     "PV930": "invalid Alias option",
     "PV931": "the alias's logical ID is taken by another resource",
