@@ -142,14 +142,9 @@ def valid_logical_id(logical_id: object) -> bool:
     The macro writes logical IDs into Fn::Sub placeholders (``${HelloVersion1a2b3c4d5e}``) and
     new logical IDs; one with other characters (``A.B``, ``${X}``, ``Hélló``) would make
     placeholders CloudFormation, and the macro's own second pass, refuse (PV924)."""
-    # At most 255 characters: CloudFormation quotas, "Resource logical ID length"
-    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
-    return (
-        isinstance(logical_id, str)
-        and logical_id.isascii()
-        and logical_id.isalnum()
-        and len(logical_id) <= 255
-    )
+    # 255 characters at most: the "CloudFormation quotas" page (cloudformation-limits.html).
+    ok = isinstance(logical_id, str) and logical_id.isascii() and logical_id.isalnum()
+    return ok and len(str(logical_id)) <= 255
 
 
 def _condition(resource: dict[str, Any]) -> str | None:
@@ -343,8 +338,6 @@ def _check_resource_metadata(resource: dict[str, Any], path: str, errors: list[D
 
 
 # Policies attached to a role under a condition (iam.Coverage reads them).
-
-
 def condition_name(resource: Any) -> str | None:
     """A resource's ``Condition`` name, if it has one."""
     condition = resource.get("Condition") if type(resource) is dict else None
